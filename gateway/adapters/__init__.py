@@ -1,0 +1,116 @@
+"""Running one gateway under every deployment option.
+
+Each supported server has a module here (``gevent``, ``tornado``, ``gunicorn``,
+``uwsgi``, ``fastcgi``, ``cgi``, ``mod_wsgi``, ``dev``). A module exposes
+``serve(app, **options)`` when its server can be started from Python,
+``serve_config(config, options)`` used by ``gateway serve``, and the entry file
+its server loads is written by :mod:`gateway.adapters.entry`. Server packages
+are imported only when an adapter is used, so a missing one never breaks the
+rest of the package; it gives :class:`ServerNotInstalled` instead.
+
+Entry files and embedding servers (mod_wsgi, uWSGI, CGI, FastCGI) get the
+WSGI application from :func:`load_application`, which reads a ``gateway.toml``
+by absolute path and never depends on the working directory.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+import typing as t
+from pathlib import Path
+from types import ModuleType
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import WSGIApplication
+
+#: Adapter name -> module implementing it, in the order ``--help`` lists them.
+ADAPTERS: dict[str, str] = {
+    "dev": "gateway.adapters.dev",
+    "gevent": "gateway.adapters.gevent",
+    "tornado": "gateway.adapters.tornado",
+    "gunicorn": "gateway.adapters.gunicorn",
+    "uwsgi": "gateway.adapters.uwsgi",
+    "fastcgi": "gateway.adapters.fastcgi",
+    "cgi": "gateway.adapters.cgi",
+    "mod_wsgi": "gateway.adapters.mod_wsgi",
+}
+
+#: What to run when a server's Python package is missing.
+INSTALL_HINT = "pip install 'gateway[servers]'"
+
+
+class ServerNotInstalled(RuntimeError):
+    """The server an adapter needs is not installed; the message says what to
+    install. ``gateway serve`` prints it and exits with status 1."""
+
+
+class UnknownAdapter(ValueError):
+    """An adapter name that is not in :data:`ADAPTERS`."""
+
+
+def get_adapter(name: str) -> ModuleType:
+    """Import and return the module implementing adapter ``name``.
+
+    The server package itself is imported later, when the adapter serves,
+    so this works even when the server is not installed.
+    """
+    try:
+        module_name = ADAPTERS[name]
+    except KeyError:
+        known = ", ".join(ADAPTERS)
+        raise UnknownAdapter(
+            f"unknown adapter {name!r}; choose one of: {known}"
+        ) from None
+    return importlib.import_module(module_name)
+
+
+def require(module: str, adapter: str, package: str | None = None) -> ModuleType:
+    """Import ``module`` for ``adapter`` or raise :class:`ServerNotInstalled`
+    naming the package and the install command."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        # Only a missing top-level package means "not installed"; an import
+        # error inside an installed package is a real bug worth seeing.
+        if e.name is None or e.name.split(".")[0] != module.split(".")[0]:
+            raise
+        package = package or module.split(".")[0]
+        raise ServerNotInstalled(
+            f"the {adapter} adapter needs the {package!r} package, which is not"
+            f" installed: {INSTALL_HINT}"
+        ) from None
+
+
+def find_executable(name: str, adapter: str, hint: str = INSTALL_HINT) -> str:
+    """Absolute path of a server program: the one installed next to this
+    Python first (so a virtualenv's ``uwsgi`` wins over another on PATH, and
+    pyenv shims are bypassed), then ``PATH``."""
+    local = Path(sys.executable).parent / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise ServerNotInstalled(
+            f"the {adapter} adapter needs the {name!r} program, which was not"
+            f" found next to {sys.executable} or on PATH: {hint}"
+        )
+    return found
+
+
+def load_application(toml_path: str | os.PathLike[str]) -> WSGIApplication:
+    """Read a ``gateway.toml`` and build the gateway's WSGI application.
+
+    This is what every entry file (``.wsgi``, ``.fcgi``, ``.cgi``, the uWSGI
+    module) calls, with an absolute path, so the result never depends on the
+    server's working directory. A relative path is resolved against the
+    current directory once, here.
+    """
+    from gateway.dispatch.loader import build_gateway, load_config
+
+    path = Path(toml_path)
+    if not path.is_absolute():
+        path = path.resolve()
+    return build_gateway(load_config(path))  # type: ignore[return-value]

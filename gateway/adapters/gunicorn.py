@@ -1,0 +1,130 @@
+"""gunicorn: pre-fork workers, started from Python with gunicorn's own
+``BaseApplication`` (the "custom application" pattern of its docs).
+
+Settings that matter for a gateway behind a proxy are set explicitly rather
+than left to gunicorn's defaults, which changed over releases:
+
+- ``header_map = "drop"``: request headers whose names contain ``_`` never
+  reach the environ;
+- ``forwarded_allow_ips = []``: gunicorn itself rewrites nothing from
+  ``X-Forwarded-*``; the gateway's ``[proxy]`` trust is the single place that
+  decides which forwarded headers are believed;
+- no control socket (gunicorn >= 25 would create one under ``$HOME``);
+- ``gthread`` workers when ``threads > 1``, access and error logs on stderr.
+
+Each worker builds the gateway after the fork (from the config), so no lock
+or thread of the dispatcher is shared across processes. gunicorn handles
+SIGTERM as a graceful stop (``graceful_timeout``) and SIGINT as a quick one.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from . import require
+from .middleware import with_script_name
+from .options import Address, ServeOptions, format_bind
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import WSGIApplication
+
+    from gateway.dispatch.settings import GatewayConfig
+
+
+def gunicorn_settings(
+    *,
+    bind: Address,
+    workers: int,
+    threads: int,
+    graceful_timeout: float,
+    name: str = "gateway",
+) -> dict[str, t.Any]:
+    """The gunicorn settings for these options (pure, tested as a table)."""
+    settings: dict[str, t.Any] = {
+        "bind": [format_bind(bind)],
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "graceful_timeout": graceful_timeout,
+        "header_map": "drop",
+        "forwarded_allow_ips": "",
+        "control_socket_disable": True,
+        "accesslog": "-",
+        "errorlog": "-",
+        "proc_name": name,
+    }
+    if isinstance(bind, str):
+        # Let a front server running as another user connect.
+        settings["umask"] = 0o000
+    return settings
+
+
+def _application_class() -> type:
+    base = require("gunicorn.app.base", "gunicorn")
+
+    class GatewayApplication(base.BaseApplication):  # type: ignore[misc,name-defined]
+        """Feeds gunicorn our settings and a loader for the WSGI app."""
+
+        def __init__(
+            self, loader: t.Callable[[], WSGIApplication], settings: dict[str, t.Any]
+        ) -> None:
+            self._loader = loader
+            self._settings = settings
+            super().__init__()
+
+        def load_config(self) -> None:
+            for key, value in self._settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> WSGIApplication:
+            return self._loader()
+
+    return GatewayApplication
+
+
+def serve(
+    app: WSGIApplication | t.Callable[[], WSGIApplication],
+    *,
+    bind: Address = ("127.0.0.1", 8000),
+    workers: int = 1,
+    threads: int = 8,
+    script_name: str = "",
+    graceful_timeout: float = 30.0,
+    name: str = "gateway",
+    lazy: bool = False,
+) -> None:
+    """Run gunicorn's arbiter for ``app`` until it is stopped.
+
+    With ``lazy=True``, ``app`` is a zero-argument callable each worker calls
+    after the fork to build its application.
+    """
+
+    def loader() -> WSGIApplication:
+        built = app() if lazy else app  # type: ignore[call-arg]
+        return with_script_name(built, script_name)  # type: ignore[arg-type]
+
+    settings = gunicorn_settings(
+        bind=bind,
+        workers=workers,
+        threads=threads,
+        graceful_timeout=graceful_timeout,
+        name=name,
+    )
+    _application_class()(loader, settings).run()
+
+
+def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
+    """``gateway serve --adapter gunicorn``: each worker builds the gateway."""
+    require("gunicorn.app.base", "gunicorn")
+    from gateway.dispatch.loader import build_gateway
+
+    serve(
+        lambda: build_gateway(config),  # type: ignore[arg-type,return-value]
+        bind=options.bind,
+        workers=options.workers,
+        threads=options.threads,
+        script_name=options.script_name,
+        graceful_timeout=options.graceful_timeout,
+        name=config.name,
+        lazy=True,
+    )

@@ -1,0 +1,100 @@
+"""Listening sockets shared by the adapters that open their own."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+import sys
+from pathlib import Path
+
+from .options import Address
+
+#: Mode of a unix socket the adapters create: the front server usually runs as
+#: another user (nginx workers as www-data) and must be able to connect.
+UNIX_SOCKET_MODE = 0o666
+
+
+def remove_stale_unix_socket(path: str) -> None:
+    """Remove a leftover socket file nobody listens on any more, and create the
+    parent directory. Refuses to touch a live socket or a non-socket file, so a
+    second server on the same path fails loudly instead of stealing it."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise OSError(
+            errno.EEXIST, f"{path} exists and is not a socket; remove it or choose"
+            " another socket path"
+        )
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        target.unlink()
+    else:
+        raise OSError(errno.EADDRINUSE, f"another server is listening on {path}")
+    finally:
+        probe.close()
+
+
+def bind_socket(address: Address, backlog: int = 1024) -> socket.socket:
+    """A listening stream socket on ``(host, port)`` (IPv4 or IPv6, with
+    ``SO_REUSEADDR``) or on a unix socket path (mode 0666)."""
+    if isinstance(address, str):
+        remove_stale_unix_socket(address)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(address)
+            os.chmod(address, UNIX_SOCKET_MODE)
+        except BaseException:
+            sock.close()
+            raise
+    else:
+        host, port = address
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+        except BaseException:
+            sock.close()
+            raise
+    sock.listen(backlog)
+    return sock
+
+
+def set_nodelay(sock: socket.socket) -> None:
+    """Disable Nagle's algorithm on an accepted TCP connection.
+
+    A response written as headers then body would otherwise wait for the
+    client's delayed ACK (40 ms on Linux) before its second segment leaves,
+    capping a keep-alive connection at about 25 requests a second.
+    """
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - connection already reset
+            pass
+
+
+def announce(adapter: str, where: str) -> None:
+    """The one start-up line every adapter writes to stderr."""
+    print(
+        f"gateway: {adapter} serving on {where} (pid {os.getpid()})",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def describe(address: Address, scheme: str = "http") -> str:
+    """``http://127.0.0.1:8000`` or ``unix:/path`` for log lines."""
+    if isinstance(address, str):
+        return f"unix:{address}"
+    host, port = address
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}"

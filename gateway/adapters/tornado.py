@@ -1,0 +1,280 @@
+"""Tornado: ``HTTPServer`` around a WSGI container running the app in threads.
+
+Tornado's stock ``WSGIContainer`` runs the application on the IOLoop thread
+unless given an executor, and buffers the whole response. The container here
+(:class:`GatewayContainer`) always runs the app and each ``next()`` of its
+body on a ``ThreadPoolExecutor`` (``[server].threads`` workers), so a slow view
+never blocks the loop; it streams the body as it is produced (chunked when
+there is no Content-Length), drops request headers whose names contain ``_``,
+sets ``SCRIPT_NAME`` from ``[server].script_name`` and answers a bare 500 if
+the application fails before its first byte (the traceback goes to the log).
+
+SIGTERM / SIGINT stop accepting, wait up to ``graceful_timeout`` for in-flight
+requests, then close the remaining (idle) connections. Logs use Tornado's own
+format on stderr (``enable_pretty_logging``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+from . import require
+from .middleware import drop_ambiguous_headers, with_script_name
+from .options import Address, ServeOptions
+from .sockets import announce, bind_socket, describe
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import WSGIApplication
+
+    from gateway.dispatch.settings import GatewayConfig
+
+_ERROR_BODY = b"Internal Server Error"
+
+
+def _container_class() -> type:
+    require("tornado", "tornado")
+    from tornado import httputil
+    from tornado.ioloop import IOLoop
+    from tornado.iostream import StreamClosedError
+    from tornado.log import app_log
+    from tornado.wsgi import WSGIContainer
+
+    class GatewayContainer(WSGIContainer):  # type: ignore[misc]
+        """A streaming, thread-pooled WSGI container that counts in-flight
+        requests so the server can wait for them on shutdown."""
+
+        def __init__(
+            self, wsgi_application: WSGIApplication, executor: ThreadPoolExecutor
+        ) -> None:
+            super().__init__(wsgi_application, executor=executor)
+            self.in_flight = 0
+            self.drained = asyncio.Event()
+            self.drained.set()
+
+        def environ(self, request: httputil.HTTPServerRequest) -> dict[str, t.Any]:
+            headers = httputil.HTTPHeaders()
+            for name, value in drop_ambiguous_headers(request.headers.get_all()):
+                headers.add(name, value)
+            request.headers = headers
+            return super().environ(request)  # type: ignore[no-any-return]
+
+        async def handle_request(self, request: httputil.HTTPServerRequest) -> None:
+            self.in_flight += 1
+            self.drained.clear()
+            try:
+                await self._respond(request)
+            finally:
+                self.in_flight -= 1
+                if not self.in_flight:
+                    self.drained.set()
+
+        async def _respond(self, request: httputil.HTTPServerRequest) -> None:
+            loop = IOLoop.current()
+            state: dict[str, t.Any] = {}
+            written: list[bytes] = []
+
+            def start_response(
+                status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+            ) -> t.Callable[[bytes], t.Any]:
+                if exc_info is not None and state.get("sent"):
+                    raise exc_info[1].with_traceback(exc_info[2])
+                state["status"], state["headers"] = status, headers
+                return written.append
+
+            def first_chunk(iterable: t.Iterable[bytes]) -> tuple[t.Iterator[bytes], bytes]:
+                iterator = iter(iterable)
+                for chunk in iterator:
+                    if chunk:
+                        return iterator, chunk
+                return iterator, b""
+
+            body: t.Any = None
+            conn = request.connection
+            assert conn is not None
+            try:
+                body = await loop.run_in_executor(
+                    self.executor,
+                    self.wsgi_application,
+                    self.environ(request),
+                    start_response,
+                )
+                iterator, chunk = await loop.run_in_executor(
+                    self.executor, first_chunk, body
+                )
+                if "status" not in state:
+                    raise RuntimeError("the WSGI application did not call start_response")
+            except Exception:
+                app_log.exception("error in WSGI application for %s", request.uri)
+                await self._close(loop, body)
+                self._send_error(request)
+                return
+
+            status_code_s, reason = state["status"].split(" ", 1)
+            status_code = int(status_code_s)
+            header_obj = httputil.HTTPHeaders()
+            for key, value in state["headers"]:
+                header_obj.add(key, value)
+            if "Server" not in header_obj:
+                header_obj["Server"] = "gateway (tornado)"
+            head = request.method == "HEAD"
+            prefix = b"".join(written)
+            written.clear()
+            state["sent"] = True
+            try:
+                await conn.write_headers(
+                    httputil.ResponseStartLine("HTTP/1.1", status_code, reason),
+                    header_obj,
+                    chunk=None if head else (prefix + chunk) or None,
+                )
+                while True:
+                    chunk = await loop.run_in_executor(self.executor, next, iterator, None)
+                    if chunk is None:
+                        break
+                    chunk = b"".join(written) + chunk
+                    written.clear()
+                    if chunk and not head:
+                        await conn.write(chunk)
+                conn.finish()
+            except StreamClosedError:
+                pass  # the client went away; nothing left to tell it
+            except Exception:
+                # Headers are out: the only honest signal left is a cut connection.
+                app_log.exception("error while streaming the response to %s", request.uri)
+                conn.detach().close()  # type: ignore[attr-defined]
+            finally:
+                await self._close(loop, body)
+            self._log(status_code, request)
+
+        async def _close(self, loop: t.Any, body: t.Any) -> None:
+            close = getattr(body, "close", None)
+            if close is not None:
+                try:
+                    await loop.run_in_executor(self.executor, close)
+                except Exception:
+                    app_log.exception("error closing the WSGI response")
+
+        def _send_error(self, request: httputil.HTTPServerRequest) -> None:
+            assert request.connection is not None
+            headers = httputil.HTTPHeaders(
+                {
+                    "Content-Type": "text/plain; charset=utf-8",
+                    "Content-Length": str(len(_ERROR_BODY)),
+                }
+            )
+            request.connection.write_headers(
+                httputil.ResponseStartLine("HTTP/1.1", 500, "Internal Server Error"),
+                headers,
+                chunk=None if request.method == "HEAD" else _ERROR_BODY,
+            )
+            request.connection.finish()
+            self._log(500, request)
+
+    return GatewayContainer
+
+
+def _server_class() -> type:
+    from tornado.httpserver import HTTPServer
+
+    from .sockets import set_nodelay
+
+    class GatewayHTTPServer(HTTPServer):  # type: ignore[misc]
+        def handle_stream(self, stream: t.Any, address: t.Any) -> None:
+            set_nodelay(stream.socket)
+            super().handle_stream(stream, address)
+
+    return GatewayHTTPServer
+
+
+async def _serve(
+    app: WSGIApplication,
+    bind: Address,
+    threads: int,
+    graceful_timeout: float,
+) -> None:
+    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+    container = _container_class()(app, executor)
+    server = _server_class()(container, xheaders=False)
+    server.add_sockets([bind_socket(bind)])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    seen: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        seen.append(signum)
+        if len(seen) > 1:
+            print("gateway: second signal, stopping now", file=sys.stderr, flush=True)
+            container.drained.set()
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    announce("tornado", describe(bind))
+    try:
+        await stop.wait()
+        print(
+            f"gateway: stopping tornado (waiting up to {graceful_timeout:g}s"
+            " for in-flight requests)",
+            file=sys.stderr,
+            flush=True,
+        )
+        server.stop()
+        try:
+            await asyncio.wait_for(container.drained.wait(), graceful_timeout)
+        except asyncio.TimeoutError:
+            print(
+                f"gateway: {container.in_flight} request(s) still running, closing",
+                file=sys.stderr,
+                flush=True,
+            )
+        await asyncio.wait_for(server.close_all_connections(), 5)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        executor.shutdown(wait=False, cancel_futures=True)
+        if isinstance(bind, str):
+            import os
+
+            try:
+                os.unlink(bind)
+            except OSError:
+                pass
+
+
+def serve(
+    app: WSGIApplication,
+    *,
+    bind: Address = ("127.0.0.1", 8000),
+    threads: int = 8,
+    script_name: str = "",
+    graceful_timeout: float = 30.0,
+) -> None:
+    """Serve ``app`` with Tornado until SIGTERM or SIGINT."""
+    require("tornado", "tornado")
+    from tornado.log import enable_pretty_logging
+
+    enable_pretty_logging()
+    asyncio.run(_serve(with_script_name(app, script_name), bind, threads, graceful_timeout))
+
+
+def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
+    """``gateway serve --adapter tornado``."""
+    require("tornado", "tornado")
+    from gateway.dispatch.loader import build_gateway
+
+    if options.workers > 1:
+        print(
+            "gateway: tornado runs one process here; workers setting ignored"
+            " (threads sets the size of the WSGI thread pool)",
+            file=sys.stderr,
+        )
+    serve(
+        build_gateway(config),  # type: ignore[arg-type]
+        bind=options.bind,
+        threads=options.threads,
+        script_name=options.script_name,
+        graceful_timeout=options.graceful_timeout,
+    )

@@ -1,0 +1,345 @@
+"""Jinja2 integration: the application's environment, its template loader and
+the render functions.
+
+One :class:`Environment` per application (``app.jinja_env``) loads templates
+through a :class:`DispatchingJinjaLoader`: the application's template folder
+first, then each blueprint's, in registration order. Templates compiled from
+strings are kept in a bounded cache on the environment, so rendering the same
+source again costs a render, not a compile.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+from collections import OrderedDict
+
+from jinja2 import BaseLoader, Template, TemplateNotFound
+from jinja2 import Environment as BaseEnvironment
+
+from .globals import _cv_app, _cv_request, current_app, request
+from .signals import before_render_template, template_rendered
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .app import App
+    from .scaffold import Scaffold
+
+_SourceTriple = tuple[str, "str | None", "t.Callable[[], bool] | None"]
+
+
+def _default_template_ctx_processor() -> dict[str, t.Any]:
+    """Put the real ``g`` and ``request`` objects in the template context.
+
+    The environment globals hold proxies; the concrete objects are faster to
+    use in a template. ``session`` stays a proxy on purpose: looking it up
+    through the request context marks it accessed (``Vary: Cookie``).
+    """
+    rv: dict[str, t.Any] = {}
+    appctx = _cv_app.get(None)
+    if appctx is not None:
+        rv["g"] = appctx.g
+    reqctx = _cv_request.get(None)
+    if reqctx is not None:
+        rv["request"] = reqctx.request
+    return rv
+
+
+# Attributes that only this class sets; assigning them must not reset the cache.
+_OWN_ATTRS = frozenset({"_string_templates", "_string_lock", "app"})
+
+
+class Environment(BaseEnvironment):
+    """A Jinja environment that belongs to one application.
+
+    Without an explicit ``loader`` it uses the application's global loader
+    (``app.create_global_jinja_loader()``), which searches the application's
+    and the blueprints' template folders.
+
+    :meth:`from_string` keeps the compiled template of each distinct source
+    (up to :attr:`string_cache_size`, least recently used dropped first).
+    Setting any attribute of the environment (``autoescape``, delimiters,
+    ``finalize``...) empties that cache, so the output is always what a fresh
+    compile would give.
+    """
+
+    #: How many compiled template strings to keep; 0 turns the cache off.
+    string_cache_size = 512
+
+    def __init__(self, app: App, **options: t.Any) -> None:
+        if "loader" not in options:
+            create = getattr(app, "create_global_jinja_loader", None)
+            options["loader"] = (
+                create() if create is not None else DispatchingJinjaLoader(app)
+            )
+        self._string_lock = threading.Lock()
+        self._string_templates: OrderedDict[str, Template] = OrderedDict()
+        super().__init__(**options)
+        self.app = app
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        object.__setattr__(self, name, value)
+        if name not in _OWN_ATTRS:
+            # Compile options may have changed: forget compiled strings. A new
+            # dict (not .clear()) so an overlay never empties its parent's.
+            object.__setattr__(self, "_string_templates", OrderedDict())
+
+    def from_string(
+        self,
+        source: t.Any,
+        globals: t.MutableMapping[str, t.Any] | None = None,
+        template_class: type[Template] | None = None,
+    ) -> Template:
+        """Compile ``source`` into a template, reusing an earlier compile of the
+        same string when there are no per-template ``globals`` and no custom
+        ``template_class``.
+        """
+        if (
+            globals is not None
+            or template_class is not None
+            or type(source) is not str
+            or not self.string_cache_size
+        ):
+            return super().from_string(source, globals, template_class)
+
+        cache = self._string_templates
+        template = cache.get(source)
+        if template is not None:
+            try:
+                cache.move_to_end(source)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+            return template
+
+        template = super().from_string(source)
+        with self._string_lock:
+            cache[source] = template
+            while len(cache) > self.string_cache_size:
+                cache.popitem(last=False)
+        return template
+
+
+class DispatchingJinjaLoader(BaseLoader):
+    """Find templates in the application's loader, then in each blueprint's
+    loader in the order ``app.iter_blueprints()`` gives.
+
+    With ``EXPLAIN_TEMPLATE_LOADING`` on, every lookup tries all loaders and
+    logs (at INFO, on ``app.logger``) which ones were tried and what matched.
+    """
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def get_source(self, environment: BaseEnvironment, template: str) -> _SourceTriple:
+        if self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
+            return self._get_source_explained(environment, template)
+        return self._get_source_fast(environment, template)
+
+    def _get_source_explained(
+        self, environment: BaseEnvironment, template: str
+    ) -> _SourceTriple:
+        attempts: list[tuple[BaseLoader, Scaffold, _SourceTriple | None]] = []
+        first: _SourceTriple | None = None
+
+        for srcobj, loader in self._iter_loaders(template):
+            try:
+                rv: _SourceTriple | None = loader.get_source(environment, template)
+            except TemplateNotFound:
+                rv = None
+            else:
+                if first is None:
+                    first = rv
+            attempts.append((loader, srcobj, rv))
+
+        explain_template_loading_attempts(self.app, template, attempts)
+
+        if first is not None:
+            return first
+        raise TemplateNotFound(template)
+
+    def _get_source_fast(
+        self, environment: BaseEnvironment, template: str
+    ) -> _SourceTriple:
+        for _srcobj, loader in self._iter_loaders(template):
+            try:
+                return loader.get_source(environment, template)
+            except TemplateNotFound:
+                continue
+        raise TemplateNotFound(template)
+
+    def _iter_loaders(self, template: str) -> t.Iterator[tuple[Scaffold, BaseLoader]]:
+        loader = self.app.jinja_loader
+        if loader is not None:
+            yield self.app, loader
+
+        for blueprint in self.app.iter_blueprints():
+            loader = blueprint.jinja_loader
+            if loader is not None:
+                yield blueprint, loader
+
+    def list_templates(self) -> list[str]:
+        """Every template name any of the loaders can find."""
+        result: set[str] = set()
+        loader = self.app.jinja_loader
+        if loader is not None:
+            result.update(loader.list_templates())
+
+        for blueprint in self.app.iter_blueprints():
+            loader = blueprint.jinja_loader
+            if loader is not None:
+                result.update(loader.list_templates())
+
+        return list(result)
+
+
+def _describe_loader(loader: BaseLoader) -> list[str]:
+    """A few lines saying what a loader is and where it looks."""
+    cls = type(loader)
+    lines = [f"class: {cls.__module__}.{cls.__name__}"]
+    for attr in ("encoding", "followlinks", "package_name", "package_path"):
+        value = getattr(loader, attr, None)
+        if value is not None:
+            lines.append(f"{attr}: {value!r}")
+    searchpath = getattr(loader, "searchpath", None)
+    if searchpath is not None:
+        lines.append("searchpath:")
+        lines.extend(f"  {path}" for path in searchpath)
+    return lines
+
+
+def explain_template_loading_attempts(
+    app: App,
+    template: str,
+    attempts: list[tuple[BaseLoader, t.Any, _SourceTriple | None]],
+) -> None:
+    """Log a readable account of one template lookup (``EXPLAIN_TEMPLATE_LOADING``).
+
+    Lists every loader tried, in order, with where it searched and whether it
+    matched, then says whether the template was missing (with a hint when the
+    request belongs to a blueprint) or found more than once (only the first
+    match is used).
+    """
+    lines = [f"Locating template {template!r}:"]
+    found = 0
+
+    for number, (loader, srcobj, triple) in enumerate(attempts, 1):
+        if srcobj is app:
+            owner = f"application {srcobj.import_name!r}"
+        else:
+            owner = f"blueprint {srcobj.name!r} ({srcobj.import_name})"
+        lines.append(f"{number:5}: trying loader of {owner}")
+        lines.extend(f"       {line}" for line in _describe_loader(loader))
+
+        if triple is None:
+            lines.append("       -> no match")
+        else:
+            found += 1
+            lines.append(f"       -> found ({triple[1] or '<string>'!r})")
+
+    if found == 0:
+        lines.append("Error: the template could not be found.")
+        reqctx = _cv_request.get(None)
+        blueprint = reqctx.request.blueprint if reqctx is not None else None
+        if blueprint is not None:
+            lines.append(
+                f"  The request was routed to the blueprint {blueprint!r}."
+                " Blueprint templates are looked up by their full name, so"
+                " a template meant for it usually lives in a subfolder named"
+                " after it (for example 'templates/"
+                f"{blueprint.rpartition('.')[2]}/{template}')."
+            )
+    elif found > 1:
+        lines.append(
+            "Warning: more than one loader matched the template; the first"
+            " match is used and the others are shadowed."
+        )
+
+    app.logger.info("\n".join(lines))
+
+
+def _render(app: App, template: Template, context: dict[str, t.Any]) -> str:
+    app.update_template_context(context)
+    if before_render_template.receivers:
+        before_render_template.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
+    rv = template.render(context)
+    if template_rendered.receivers:
+        template_rendered.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
+    return rv
+
+
+def render_template(
+    template_name_or_list: str | Template | list[str | Template],
+    **context: t.Any,
+) -> str:
+    """Render the named template with ``context`` and return the text.
+
+    :param template_name_or_list: A template name, a :class:`~jinja2.Template`,
+        or a list of them: the first one that exists is rendered.
+    :param context: Variables for the template, on top of the standard context
+        (``config``, ``request``, ``session``, ``g``, ``url_for``,
+        ``get_flashed_messages``) and the context processors' values.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _render(app, template, context)
+
+
+def render_template_string(source: str, **context: t.Any) -> str:
+    """Render the template source ``source`` with ``context``.
+
+    Autoescaping is on, as for ``.html`` files. The compiled form of each
+    source is cached by the environment, so a fixed source string is compiled
+    once.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.from_string(source)
+    return _render(app, template, context)
+
+
+def _stream(app: App, template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
+    app.update_template_context(context)
+    before_render_template.send(
+        app, _async_wrapper=app.ensure_sync, template=template, context=context
+    )
+
+    def generate() -> t.Iterator[str]:
+        yield from template.generate(context)
+        template_rendered.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
+
+    rv = generate()
+
+    # The response body is consumed after the view returns; keep the request
+    # context alive until then so the template can still use it.
+    if request:
+        from .helpers import stream_with_context
+
+        rv = stream_with_context(rv)
+
+    return rv
+
+
+def stream_template(
+    template_name_or_list: str | Template | list[str | Template],
+    **context: t.Any,
+) -> t.Iterator[str]:
+    """Like :func:`render_template`, but return an iterator of text chunks to
+    use as a streamed response body. ``template_rendered`` is sent once the
+    last chunk has been produced.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _stream(app, template, context)
+
+
+def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
+    """Like :func:`render_template_string`, but return an iterator of text
+    chunks to use as a streamed response body.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.from_string(source)
+    return _stream(app, template, context)

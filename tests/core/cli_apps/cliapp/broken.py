@@ -1,0 +1,3 @@
+"""Raises while being imported (not an ImportError)."""
+
+raise RuntimeError("broken module refuses to load")

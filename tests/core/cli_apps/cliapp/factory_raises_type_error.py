@@ -1,0 +1,5 @@
+"""A ``create_app`` whose body raises ``TypeError``: that is a bug to show."""
+
+
+def create_app():
+    return len(42)

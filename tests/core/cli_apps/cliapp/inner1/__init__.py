@@ -1,0 +1,5 @@
+"""A package whose ``__init__`` holds the application."""
+
+from gateway import App
+
+application = App(__name__)

@@ -1,0 +1,3 @@
+"""A module with neither an application nor a factory."""
+
+VALUE = 42

@@ -18,13 +18,19 @@ import click
 from werkzeug.datastructures import Headers, ImmutableDict
 from werkzeug.exceptions import (
     Aborter,
+    BadHost,
     BadRequest,
     BadRequestKeyError,
     HTTPException,
     InternalServerError,
 )
-from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
-from werkzeug.routing import RoutingException
+from werkzeug.routing import (
+    BuildError,
+    Map,
+    MapAdapter,
+    RequestRedirect,
+    RoutingException,
+)
 from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import cached_property
 from werkzeug.utils import redirect as _wz_redirect
@@ -43,6 +49,7 @@ from .helpers import (
 )
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
+from .routing import Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
@@ -59,7 +66,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from .blueprints import Blueprint
-    from .testing import AppCliRunner, AppClient
+    from .testing import AppClient, AppCliRunner
 
 T_shell_context_processor = t.TypeVar(
     "T_shell_context_processor", bound=ft.ShellContextProcessorCallable
@@ -76,6 +83,13 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
     return timedelta(seconds=value)
+
+
+def _is_websocket_upgrade(environ: WSGIEnvironment) -> bool:
+    connection = environ.get("HTTP_CONNECTION", "").lower().split(",")
+    return any(v.strip() == "upgrade" for v in connection) and (
+        environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+    )
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
@@ -130,7 +144,7 @@ class App(Scaffold):
     app_ctx_globals_class = _AppCtxGlobals
     config_class = Config
     testing = ConfigAttribute[bool]("TESTING")
-    secret_key = ConfigAttribute[t.Union[str, bytes, None]]("SECRET_KEY")
+    secret_key = ConfigAttribute[str | bytes | None]("SECRET_KEY")
     permanent_session_lifetime = ConfigAttribute[timedelta](
         "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta
     )
@@ -217,6 +231,7 @@ class App(Scaffold):
         self.url_map = self.url_map_class(host_matching=host_matching)
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
+        self._idna_cache: dict[str, str] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
         self._async_cache: weakref.WeakKeyDictionary[t.Any, bool] = (
             weakref.WeakKeyDictionary()
@@ -649,7 +664,7 @@ class App(Scaffold):
             if self.url_map.host_matching:
                 server_name = None
             elif not self.subdomain_matching:
-                subdomain = self.url_map.default_subdomain or ""
+                return self._bind_to_request(request, server_name)
             return self.url_map.bind_to_environ(
                 request.environ, server_name=server_name, subdomain=subdomain
             )
@@ -660,6 +675,48 @@ class App(Scaffold):
                 url_scheme=self.config["PREFERRED_URL_SCHEME"],
             )
         return None
+
+    def _bind_to_request(self, request: Request, server_name: str | None) -> MapAdapter:
+        """``url_map.bind_to_environ`` for the common case (no subdomain or
+        host matching), reusing what the request object already decoded and
+        caching the IDNA form of the few server names a process sees."""
+        environ = request.environ
+        scheme = environ["wsgi.url_scheme"]
+        if "HTTP_UPGRADE" in environ and _is_websocket_upgrade(environ):
+            scheme = "wss" if scheme == "https" else "ws"
+        if server_name is None:
+            server_name = request.host.lower()
+        else:
+            server_name = server_name.lower()
+            if scheme in {"http", "ws"} and server_name.endswith(":80"):
+                server_name = server_name[:-3]
+            elif scheme in {"https", "wss"} and server_name.endswith(":443"):
+                server_name = server_name[:-4]
+        cache = self._idna_cache
+        idna_name = cache.get(server_name)
+        if idna_name is None:
+            name, sep, port = server_name.partition(":")
+            try:
+                idna_name = f"{name.encode('idna').decode('ascii')}{sep}{port}"
+            except UnicodeError as e:
+                raise BadHost() from e
+            if len(cache) >= 256:
+                cache.clear()
+            cache[server_name] = idna_name
+        query = environ.get("QUERY_STRING")
+        if query:
+            query = query.encode("latin1").decode(errors="replace")
+        url_map = self.url_map
+        return MapAdapter(
+            url_map,
+            idna_name,
+            request.root_path or "/",
+            url_map.default_subdomain or "",
+            scheme,
+            request.path,
+            environ["REQUEST_METHOD"],
+            query,
+        )
 
     def url_for(
         self,
@@ -934,6 +991,9 @@ class App(Scaffold):
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
+            elif isinstance(rv, HTTPException):
+                # Its own response, not a round trip through it as a WSGI app.
+                rv = cls.force_type(rv.get_response(request.environ))
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:
                     rv = cls.force_type(rv, request.environ)  # type: ignore[arg-type]

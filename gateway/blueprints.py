@@ -200,6 +200,12 @@ class Blueprint(Scaffold):
         :meth:`App.register_blueprint`)."""
         name_prefix = options.get("name_prefix", "")
         self_name = options.get("name", self.name)
+        if "." in self_name:
+            raise ValueError(
+                f"Cannot register the blueprint as {self_name!r}: 'name' may"
+                " not contain a dot '.' character (nested names are built"
+                " from the parents' names)."
+            )
         name = f"{name_prefix}.{self_name}".lstrip(".")
 
         if name in app.blueprints:

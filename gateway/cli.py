@@ -484,12 +484,18 @@ _app_option = click.Option(
 )
 
 
-def _set_debug(ctx: click.Context, param: click.Option, value: bool) -> bool | None:
-    # Not given on the command line or in the environment: leave the decision
-    # to GATEWAY_DEBUG instead of forcing the flag's False default.
+def _set_debug(
+    ctx: click.Context, param: click.Option, value: bool | None
+) -> bool | None:
+    # Given neither on the command line nor in the environment: leave the
+    # decision to GATEWAY_DEBUG. (The default is None because click 8.4 no
+    # longer reports the parameter source inside the callback.)
     source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
 
-    if source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+    if value is None or source in (
+        ParameterSource.DEFAULT,
+        ParameterSource.DEFAULT_MAP,
+    ):
         return None
 
     # Through the environment, so a factory can read it while it runs.
@@ -499,6 +505,7 @@ def _set_debug(ctx: click.Context, param: click.Option, value: bool) -> bool | N
 
 _debug_option = click.Option(
     ["--debug/--no-debug"],
+    default=None,
     help="Set debug mode.",
     expose_value=False,
     callback=_set_debug,
@@ -592,7 +599,7 @@ def load_command(name: str, import_path: str) -> click.Command:
         missing = e.name or ""
 
         if module_name == missing or module_name.startswith(f"{missing}."):
-            reason = f"module {missing!r} is not installed."
+            reason = f"there is no module named {missing!r}."
         else:
             reason = f"importing it failed:\n\n{traceback.format_exc()}"
 
@@ -752,7 +759,13 @@ class GatewayGroup(AppGroup):
             _env_file_option.handle_parse_result(ctx, {}, [])
             _app_option.handle_parse_result(ctx, {}, [])
 
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except Exception:
+            # Listing commands for help may have pushed the app context; a
+            # failed parse never reaches the code that would pop it.
+            ctx.close()
+            raise
 
 
 def load_dotenv(
@@ -906,7 +919,9 @@ class SeparatedPathType(click.Path):
         self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> t.Any:
         convert_one = super().convert
-        return [convert_one(item, param, ctx) for item in self.split_envvar_value(value)]
+        return [
+            convert_one(item, param, ctx) for item in self.split_envvar_value(value)
+        ]
 
 
 @click.command("run", short_help="Run a development server.")
@@ -1071,12 +1086,14 @@ def format_routes(
     sort: str = "endpoint",
     all_methods: bool = False,
     host_matching: bool = False,
+    prefix: str = "",
 ) -> list[str]:
     """Lay out URL rules as the lines of an aligned table.
 
     A Host (or Subdomain) column appears only when some rule has one. HEAD
     and OPTIONS are left out unless ``all_methods``; ``match`` keeps the
-    rules in the order given.
+    rules in the order given. ``prefix`` (a mount point) is shown in front of
+    every rule.
     """
     if sort not in ROUTE_SORTS:
         raise ValueError(f"sort must be one of {', '.join(ROUTE_SORTS)}, not {sort!r}")
@@ -1100,12 +1117,13 @@ def format_routes(
     rows = []
 
     for rule in rules:
-        row = [rule.endpoint, ", ".join(sorted((rule.methods or set()) - ignored_methods))]
+        methods = sorted((rule.methods or set()) - ignored_methods)
+        row = [rule.endpoint, ", ".join(methods)]
 
         if has_domain:
             row.append(domain(rule))
 
-        row.append(rule.rule)
+        row.append(prefix + rule.rule)
         rows.append(row)
 
     if sort in sorts:
@@ -1115,6 +1133,80 @@ def format_routes(
     template = "  ".join(f"{{{i}:<{w}}}" for i, w in enumerate(widths))
     lines = [headers, ["-" * w for w in widths], *rows]
     return [template.format(*row).rstrip() for row in lines]
+
+
+def _app_routes(
+    app: t.Any, sort: str, all_methods: bool, prefix: str = ""
+) -> list[str]:
+    url_map = getattr(app, "url_map", None)
+
+    if url_map is None:
+        return ["(not a gateway application: its routes cannot be listed)"]
+
+    rules = list(url_map.iter_rules())
+
+    if not rules:
+        return ["No routes were registered."]
+
+    return format_routes(rules, sort, all_methods, url_map.host_matching, prefix)
+
+
+def _gateway_routes(
+    path: str, tenants: tuple[str, ...], sort: str, all_methods: bool
+) -> list[str]:
+    """The routes of every application a gateway.toml composes, one table per
+    application, headed by where it is served."""
+    from .dispatch import ConfigError
+    from .dispatch.loader import build_gateway, load_config
+    from .dispatch.registry import FactoryFailed
+
+    try:
+        gateway = build_gateway(load_config(path))
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+    for key in tenants:
+        if gateway.registry is None:
+            raise click.BadParameter(
+                f"{path!r} has no [tenants] table.", param_hint="'--tenant'"
+            )
+
+        try:
+            found = gateway.registry.get(key)
+        except FactoryFailed as e:
+            cause = e.__cause__ or e.__context__
+            detail = f": {type(cause).__name__}: {cause}" if cause else ""
+            raise click.ClickException(
+                f"The tenant factory failed for {key!r}{detail}"
+            ) from None
+
+        if found is None:
+            raise click.BadParameter(
+                f"the tenant factory has no application for {key!r}.",
+                param_hint="'--tenant'",
+            )
+
+    sections: list[list[str]] = []
+
+    for host, prefix, app in gateway.iter_apps():
+        where = "every tenant" if host == "*" else host or "any host"
+        name = getattr(app, "name", None) or getattr(app, "__name__", repr(app))
+        heading = f"{name} at {where}{prefix}/"
+        sections.append([heading, *_app_routes(app, sort, all_methods, prefix)])
+
+    if gateway.registry is not None and not tenants:
+        sections.append(
+            [
+                "Tenant applications are created on their first request;"
+                " add '--tenant KEY' to list one."
+            ]
+        )
+
+    if not sections:
+        return ["No applications are configured."]
+
+    # One blank line between sections.
+    return [line for section in sections for line in ["", *section]][1:]
 
 
 @click.command("routes", short_help="Show the routes for the app.")
@@ -1129,17 +1221,45 @@ def format_routes(
     ),
 )
 @click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS methods.")
-@with_appcontext
-def routes_command(sort: str, all_methods: bool) -> None:
-    """Show every registered route with its endpoint and methods."""
-    url_map = current_app.url_map
-    rules = list(url_map.iter_rules())
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Show the routes of every application of this gateway.toml instead.",
+)
+@click.option(
+    "--tenant",
+    "tenants",
+    multiple=True,
+    metavar="KEY",
+    help="With '--config': create the application of this tenant and show it too.",
+)
+@click.pass_context
+def routes_command(
+    ctx: click.Context,
+    sort: str,
+    all_methods: bool,
+    config_path: str | None,
+    tenants: tuple[str, ...],
+) -> None:
+    """Show every registered route with its endpoint and methods.
 
-    if not rules:
-        click.echo("No routes were registered.")
-        return
+    With '--config' the application comes from a gateway.toml: every app it
+    mounts is listed with its host and path prefix.
+    """
+    if config_path is not None:
+        lines = _gateway_routes(config_path, tenants, sort, all_methods)
+    elif tenants:
+        raise click.UsageError("'--tenant' needs '--config'.", ctx)
+    else:
+        if current_app:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        else:
+            app = ctx.ensure_object(ScriptInfo).load_app()
 
-    for line in format_routes(rules, sort, all_methods, url_map.host_matching):
+        lines = _app_routes(app, sort, all_methods)
+
+    for line in lines:
         click.echo(line)
 
 

@@ -107,7 +107,9 @@ class Config(dict):  # type: ignore[type-arg]
             current[tail] = value
         return True
 
-    def from_pyfile(self, filename: str | os.PathLike[str], silent: bool = False) -> bool:
+    def from_pyfile(
+        self, filename: str | os.PathLike[str], silent: bool = False
+    ) -> bool:
         """Execute a Python file and load its uppercase names."""
         filename = os.path.join(self.root_path, filename)
         module = types.ModuleType("config")

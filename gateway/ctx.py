@@ -77,7 +77,9 @@ class _AppCtxGlobals:
         return object.__repr__(self)
 
 
-def after_this_request(f: ft.AfterRequestCallable[t.Any]) -> ft.AfterRequestCallable[t.Any]:
+def after_this_request(
+    f: ft.AfterRequestCallable[t.Any],
+) -> ft.AfterRequestCallable[t.Any]:
     """Run ``f(response)`` after the current request, before the app's own
     ``after_request`` functions, e.g. to set a cookie from inside a view."""
     ctx = _cv_request.get(None)

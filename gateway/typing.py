@@ -42,13 +42,13 @@ AfterRequestCallable = t.Union[
     t.Callable[[ResponseClass], t.Awaitable[ResponseClass]],
 ]
 BeforeRequestCallable = t.Union[
-    t.Callable[[], t.Optional[ResponseReturnValue]],
-    t.Callable[[], t.Awaitable[t.Optional[ResponseReturnValue]]],
+    t.Callable[[], ResponseReturnValue | None],
+    t.Callable[[], t.Awaitable[ResponseReturnValue | None]],
 ]
 ShellContextProcessorCallable = t.Callable[[], dict[str, t.Any]]
 TeardownCallable = t.Union[
-    t.Callable[[t.Optional[BaseException]], None],
-    t.Callable[[t.Optional[BaseException]], t.Awaitable[None]],
+    t.Callable[[BaseException | None], None],
+    t.Callable[[BaseException | None], t.Awaitable[None]],
 ]
 TemplateContextProcessorCallable = t.Union[
     t.Callable[[], dict[str, t.Any]],
@@ -58,7 +58,7 @@ TemplateFilterCallable = t.Callable[..., t.Any]
 TemplateGlobalCallable = t.Callable[..., t.Any]
 TemplateTestCallable = t.Callable[..., bool]
 URLDefaultCallable = t.Callable[[str, dict[str, t.Any]], None]
-URLValuePreprocessorCallable = t.Callable[[t.Optional[str], t.Optional[dict[str, t.Any]]], None]
+URLValuePreprocessorCallable = t.Callable[[str | None, dict[str, t.Any] | None], None]
 ErrorHandlerCallable = t.Union[
     t.Callable[[t.Any], ResponseReturnValue],
     t.Callable[[t.Any], t.Awaitable[ResponseReturnValue]],

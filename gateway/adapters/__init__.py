@@ -47,6 +47,11 @@ class ServerNotInstalled(RuntimeError):
     install. ``gateway serve`` prints it and exits with status 1."""
 
 
+class CannotServe(RuntimeError):
+    """``gateway serve`` cannot run this adapter as asked (CGI, a unix socket
+    where the server has none); the message says what to do instead."""
+
+
 class UnknownAdapter(ValueError):
     """An adapter name that is not in :data:`ADAPTERS`."""
 

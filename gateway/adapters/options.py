@@ -14,7 +14,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from gateway.dispatch.settings import ServerConfig
 
 #: A parsed bind address: ``(host, port)`` for TCP, a path for a unix socket.
-Address = t.Union[tuple[str, int], str]
+Address = tuple[str, int] | str
 
 
 class OptionError(ValueError):

@@ -28,8 +28,9 @@ def remove_stale_unix_socket(path: str) -> None:
         return
     if not stat.S_ISSOCK(mode):
         raise OSError(
-            errno.EEXIST, f"{path} exists and is not a socket; remove it or choose"
-            " another socket path"
+            errno.EEXIST,
+            f"{path} exists and is not a socket; remove it or choose"
+            " another socket path",
         )
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

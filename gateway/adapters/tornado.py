@@ -85,7 +85,9 @@ def _container_class() -> type:
                 state["status"], state["headers"] = status, headers
                 return written.append
 
-            def first_chunk(iterable: t.Iterable[bytes]) -> tuple[t.Iterator[bytes], bytes]:
+            def first_chunk(
+                iterable: t.Iterable[bytes],
+            ) -> tuple[t.Iterator[bytes], bytes]:
                 iterator = iter(iterable)
                 for chunk in iterator:
                     if chunk:
@@ -106,7 +108,9 @@ def _container_class() -> type:
                     self.executor, first_chunk, body
                 )
                 if "status" not in state:
-                    raise RuntimeError("the WSGI application did not call start_response")
+                    raise RuntimeError(
+                        "the WSGI application did not call start_response"
+                    )
             except Exception:
                 app_log.exception("error in WSGI application for %s", request.uri)
                 await self._close(loop, body)
@@ -131,7 +135,9 @@ def _container_class() -> type:
                     chunk=None if head else (prefix + chunk) or None,
                 )
                 while True:
-                    chunk = await loop.run_in_executor(self.executor, next, iterator, None)
+                    chunk = await loop.run_in_executor(
+                        self.executor, next, iterator, None
+                    )
                     if chunk is None:
                         break
                     chunk = b"".join(written) + chunk
@@ -143,7 +149,9 @@ def _container_class() -> type:
                 pass  # the client went away; nothing left to tell it
             except Exception:
                 # Headers are out: the only honest signal left is a cut connection.
-                app_log.exception("error while streaming the response to %s", request.uri)
+                app_log.exception(
+                    "error while streaming the response to %s", request.uri
+                )
                 conn.detach().close()  # type: ignore[attr-defined]
             finally:
                 await self._close(loop, body)
@@ -224,7 +232,7 @@ async def _serve(
         server.stop()
         try:
             await asyncio.wait_for(container.drained.wait(), graceful_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             print(
                 f"gateway: {container.in_flight} request(s) still running, closing",
                 file=sys.stderr,
@@ -257,7 +265,9 @@ def serve(
     from tornado.log import enable_pretty_logging
 
     enable_pretty_logging()
-    asyncio.run(_serve(with_script_name(app, script_name), bind, threads, graceful_timeout))
+    asyncio.run(
+        _serve(with_script_name(app, script_name), bind, threads, graceful_timeout)
+    )
 
 
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:

@@ -1,6 +1,36 @@
-"""Many applications in one process: by subdomain, by path, behind proxies."""
+"""Many applications in one process: by subdomain, by path, behind proxies.
 
+The stages (each a plain WSGI callable, usable alone) and their composition:
+:class:`ProxyFix`, :class:`TrustedHosts`, :class:`HealthCheck`,
+:class:`HostDispatcher`, :class:`PathDispatcher` with :class:`Mount`, the
+:class:`AppRegistry` behind them, and :class:`Gateway`. The documented
+patterns keep their names and signatures: :class:`SubdomainDispatcher`,
+:class:`PathDispatcher`, :class:`DispatcherMiddleware`, :class:`ProxyFix`.
+``gateway.toml`` is read by :func:`load_config` and built by
+:func:`build_gateway`.
+"""
+
+from .gateway import Gateway as Gateway
+from .host import HostDispatcher as HostDispatcher
+from .host import SubdomainDispatcher as SubdomainDispatcher
 from .loader import build_gateway as build_gateway
+from .loader import import_string as import_string
 from .loader import load_config as load_config
+from .path import DispatcherMiddleware as DispatcherMiddleware
+from .path import Mount as Mount
+from .path import PathDispatcher as PathDispatcher
+from .proxy import HealthCheck as HealthCheck
+from .proxy import ProxyFix as ProxyFix
+from .proxy import TrustedHosts as TrustedHosts
+from .registry import AppRegistry as AppRegistry
+from .registry import FactoryFailed as FactoryFailed
 from .settings import ConfigError as ConfigError
 from .settings import GatewayConfig as GatewayConfig
+from .settings import HealthConfig as HealthConfig
+from .settings import MountConfig as MountConfig
+from .settings import ProxyConfig as ProxyConfig
+from .settings import ServerConfig as ServerConfig
+from .settings import StaticConfig as StaticConfig
+from .settings import TenantsConfig as TenantsConfig
+from .tenant import derive_secret as derive_secret
+from .urls import url_for_app as url_for_app

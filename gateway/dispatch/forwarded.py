@@ -112,7 +112,12 @@ def parse_forwarded(value: str | None) -> list[dict[str, str]]:
                 continue
             name, eq, raw = pair.partition("=")
             name = name.strip().lower()
-            if not eq or not name or not name.isascii() or not name.replace("-", "").isalnum():
+            if (
+                not eq
+                or not name
+                or not name.isascii()
+                or not name.replace("-", "").isalnum()
+            ):
                 return []
             unquoted = _unquote(raw.strip())
             if unquoted is None:
@@ -218,7 +223,9 @@ class TrustedNetworks:
             try:
                 networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError as e:
-                raise ValueError(f"trusted proxy {entry!r} is not a network: {e}") from None
+                raise ValueError(
+                    f"trusted proxy {entry!r} is not a network: {e}"
+                ) from None
         self.networks = tuple(networks)
         self._cache: dict[str, bool] = {}
         self._limit = cache_size
@@ -272,7 +279,9 @@ class Forwarded(t.NamedTuple):
     prefix: str | None
 
 
-def resolve(headers: t.Mapping[str, str], hops: Hops, rfc7239: bool = False) -> Forwarded:
+def resolve(
+    headers: t.Mapping[str, str], hops: Hops, rfc7239: bool = False
+) -> Forwarded:
     """Decide the forwarded values from the headers of a trusted peer.
 
     ``headers`` maps WSGI environ keys (``HTTP_X_FORWARDED_FOR``...) to
@@ -290,7 +299,11 @@ def resolve(headers: t.Mapping[str, str], hops: Hops, rfc7239: bool = False) -> 
         if hops.x_port:
             port_host = pick_forwarded(elements, hops.x_port, "host")
             if port_host and parse_host(port_host) is not None:
-                port = port_host.rpartition(":")[2] if not port_host.endswith("]") else None
+                port = (
+                    port_host.rpartition(":")[2]
+                    if not port_host.endswith("]")
+                    else None
+                )
                 if port is not None and ":" not in port_host:
                     port = None
     else:

@@ -114,7 +114,9 @@ def normalize_domain(value: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("expected a domain name such as 'example.com'")
     if ":" in value or "/" in value or "@" in value:
-        raise ValueError(f"expected a bare domain name without port or path, got {value!r}")
+        raise ValueError(
+            f"expected a bare domain name without port or path, got {value!r}"
+        )
     name = normalize_name(value)
     if name is None:
         raise ValueError(f"{value!r} is not a valid domain name")
@@ -209,7 +211,9 @@ class HostAllowList:
         """Whether a normalised host is trusted."""
         if not self.entries:
             return True
-        return host in self.exact or (bool(self.suffixes) and host.endswith(self.suffixes))
+        return host in self.exact or (
+            bool(self.suffixes) and host.endswith(self.suffixes)
+        )
 
     def __repr__(self) -> str:
         return f"<HostAllowList {list(self.entries)!r}>"

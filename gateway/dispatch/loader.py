@@ -23,7 +23,12 @@ import tomllib
 import typing as t
 from pathlib import Path
 
-from .hostnames import HostAllowList, HostPattern, normalize_domain, normalize_host_entry
+from .hostnames import (
+    HostAllowList,
+    HostPattern,
+    normalize_domain,
+    normalize_host_entry,
+)
 from .prefixes import normalize_prefix
 from .settings import (
     ADAPTERS,
@@ -75,7 +80,15 @@ _KEYS: dict[str, tuple[str, ...]] = {
     ),
     "hosts": (),
     "mounts": ("prefix", "app", "host", "redirect_slash"),
-    "proxy": ("trusted", "x_for", "x_proto", "x_host", "x_port", "x_prefix", "forwarded"),
+    "proxy": (
+        "trusted",
+        "x_for",
+        "x_proto",
+        "x_host",
+        "x_port",
+        "x_prefix",
+        "forwarded",
+    ),
     "health": ("path", "allow"),
     "server": (
         "adapter",
@@ -105,7 +118,10 @@ def _show(value: t.Any) -> str:
     """A value as the user wrote it in TOML (strings in double quotes)."""
     try:
         return json.dumps(value, default=str)
-    except (TypeError, ValueError):  # pragma: no cover - tomllib yields JSON-able values
+    except (
+        TypeError,
+        ValueError,
+    ):  # pragma: no cover - tomllib yields JSON-able values
         return repr(value)
 
 
@@ -156,7 +172,9 @@ class _Table:
     def integer(self, key: str, default: int, minimum: int = 0) -> int:
         value = self.raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(key, f"expected an integer >= {minimum}, got {_show(value)}")
+            raise self.error(
+                key, f"expected an integer >= {minimum}, got {_show(value)}"
+            )
         return value
 
     def number(self, key: str, default: float, minimum: float = 0) -> float:
@@ -248,13 +266,16 @@ def parse_config(
                 hint = f'; did you mean to put it under "[{owner[0]}]"?'
             raise ConfigError(f"[{key}]: unknown table or top-level key{hint}")
     if "gateway" not in data:
-        raise ConfigError("[gateway]: missing table (it holds at least the name or base_domain)")
+        raise ConfigError(
+            "[gateway]: missing table (it holds at least the name or base_domain)"
+        )
 
     gw = _Table(data["gateway"], "[gateway]", _KEYS["gateway"])
     name = gw.text("name", root.name)
     if not _NAME_RE.match(name):
         raise gw.error(
-            "name", f"expected letters, digits, '.', '_' or '-' (used in file names), got {_show(name)}"
+            "name",
+            f"expected letters, digits, '.', '_' or '-' (used in file names), got {_show(name)}",
         )
     base_domain = gw.text("base_domain", "")
     if base_domain:
@@ -273,10 +294,13 @@ def parse_config(
             raw_pattern = "{tenant}." + base_domain
         else:
             raise tn.error(
-                "pattern", 'missing: set [gateway].base_domain or [tenants].pattern = "{tenant}.example.com"'
+                "pattern",
+                'missing: set [gateway].base_domain or [tenants].pattern = "{tenant}.example.com"',
             )
         nested = tn.flag("nested", False)
-        pattern = tn.check("pattern", raw_pattern, lambda v: HostPattern(v, nested).pattern)
+        pattern = tn.check(
+            "pattern", raw_pattern, lambda v: HostPattern(v, nested).pattern
+        )
         lookup = tn.check("lookup", tn.text("lookup", ""), _optional_import)
         refresh = tn.number("refresh_interval", 0)
         if refresh and not lookup:
@@ -298,11 +322,15 @@ def parse_config(
     if "hosts" in data:
         raw_hosts = data["hosts"]
         if not isinstance(raw_hosts, dict):
-            raise ConfigError(f"[hosts]: expected a table of host = app, got {_show(raw_hosts)}")
+            raise ConfigError(
+                f"[hosts]: expected a table of host = app, got {_show(raw_hosts)}"
+            )
         for host, spec in raw_hosts.items():
             where = f'[hosts]."{host}"'
             if not isinstance(spec, str):
-                raise ConfigError(f"{where}: expected an import string, got {_show(spec)}")
+                raise ConfigError(
+                    f"{where}: expected an import string, got {_show(spec)}"
+                )
             try:
                 normalized = normalize_host_entry(host)
                 parse_import_string(spec)
@@ -315,17 +343,26 @@ def parse_config(
     mounts: list[MountConfig] = []
     raw_mounts = data.get("mounts", [])
     if not isinstance(raw_mounts, list):
-        raise ConfigError("[[mounts]]: expected an array of tables ([[mounts]] entries)")
+        raise ConfigError(
+            "[[mounts]]: expected an array of tables ([[mounts]] entries)"
+        )
     seen: set[tuple[str, str]] = set()
     for index, raw in enumerate(raw_mounts, 1):
         mt = _Table(raw, f"[[mounts]] #{index} ", _KEYS["mounts"])
-        prefix = mt.check("prefix", mt.text("prefix"), lambda v: normalize_prefix(v, strict=True))
+        prefix = mt.check(
+            "prefix", mt.text("prefix"), lambda v: normalize_prefix(v, strict=True)
+        )
         app = mt.check("app", mt.text("app"), _import_syntax)
         host = mt.check("host", mt.text("host", ""), _mount_host)
         if host == "*" and tenants is None:
-            raise mt.error("host", '"*" mounts on every tenant, but there is no [tenants] table')
+            raise mt.error(
+                "host", '"*" mounts on every tenant, but there is no [tenants] table'
+            )
         if (host, prefix) in seen:
-            raise mt.error("prefix", f"duplicate mount {prefix!r} for host {host or 'bare domain'!r}")
+            raise mt.error(
+                "prefix",
+                f"duplicate mount {prefix!r} for host {host or 'bare domain'!r}",
+            )
         seen.add((host, prefix))
         mounts.append(MountConfig(prefix, app, host, mt.flag("redirect_slash", True)))
 
@@ -368,7 +405,11 @@ def parse_config(
     if "health" in data:
         hl = _Table(data["health"], "[health]", _KEYS["health"])
         health = HealthConfig(
-            path=hl.check("path", hl.text("path", health.path), lambda v: normalize_prefix(v, strict=True)),
+            path=hl.check(
+                "path",
+                hl.text("path", health.path),
+                lambda v: normalize_prefix(v, strict=True),
+            ),
             allow=hl.check("allow", hl.str_list("allow", health.allow), _cidrs),
         )
 
@@ -401,14 +442,17 @@ def _parse_server(raw: t.Any, root: Path, name: str, base_domain: str) -> Server
     adapter = sv.text("adapter", "gevent")
     if adapter not in ADAPTERS:
         raise sv.error(
-            "adapter", f"expected one of {', '.join(ADAPTERS)}, got {_show(adapter)}{_suggest(adapter, ADAPTERS)}"
+            "adapter",
+            f"expected one of {', '.join(ADAPTERS)}, got {_show(adapter)}{_suggest(adapter, ADAPTERS)}",
         )
     backends = sv.str_list("backends", ())
     for backend in backends:
         sv.check("backends", backend, split_hostport)
     script_name = sv.text("script_name", "")
     if script_name:
-        script_name = sv.check("script_name", script_name, lambda v: normalize_prefix(v, strict=True))
+        script_name = sv.check(
+            "script_name", script_name, lambda v: normalize_prefix(v, strict=True)
+        )
     server_name = sv.text("server_name", "")
     if not server_name and base_domain:
         server_name = f"{base_domain} *.{base_domain}"
@@ -419,11 +463,15 @@ def _parse_server(raw: t.Any, root: Path, name: str, base_domain: str) -> Server
         raise sv.error(missing, "tls_cert and tls_key must be set together")
     raw_static = sv.raw("static", [])
     if not isinstance(raw_static, list):
-        raise sv.error("static", "expected an array of tables ([[server.static]] entries)")
+        raise sv.error(
+            "static", "expected an array of tables ([[server.static]] entries)"
+        )
     static = []
     for index, entry in enumerate(raw_static, 1):
         st = _Table(entry, f"[[server.static]] #{index} ", _KEYS["server.static"])
-        url = st.check("url", st.text("url"), lambda v: normalize_prefix(v, strict=True))
+        url = st.check(
+            "url", st.text("url"), lambda v: normalize_prefix(v, strict=True)
+        )
         static.append(
             StaticConfig(
                 url=url,
@@ -438,7 +486,9 @@ def _parse_server(raw: t.Any, root: Path, name: str, base_domain: str) -> Server
             raise sv.error(key, f"expected a user/group name, got {_show(value)}")
     return ServerConfig(
         adapter=adapter,
-        bind=sv.check("bind", sv.text("bind", "127.0.0.1:8000"), lambda v: _bind(root, v)),
+        bind=sv.check(
+            "bind", sv.text("bind", "127.0.0.1:8000"), lambda v: _bind(root, v)
+        ),
         backends=backends,
         workers=sv.integer("workers", 1, 1),
         threads=sv.integer("threads", 8, 1),
@@ -468,7 +518,9 @@ def load_config(path: str | Path) -> GatewayConfig:
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a gateway.toml file") from None
+        raise ConfigError(
+            f"{path}: is a directory, expected a gateway.toml file"
+        ) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
     except UnicodeDecodeError as e:
@@ -495,7 +547,9 @@ def parse_import_string(spec: str) -> ImportSpec:
     Arguments must be literals. Raises :class:`ValueError` on bad syntax.
     """
     if not isinstance(spec, str) or ":" not in spec:
-        raise ValueError(f"expected 'module:attribute' (such as 'site.main:app'), got {spec!r}")
+        raise ValueError(
+            f"expected 'module:attribute' (such as 'site.main:app'), got {spec!r}"
+        )
     module, _, rest = spec.partition(":")
     module, rest = module.strip(), rest.strip()
     if not _DOTTED_RE.match(module):
@@ -503,7 +557,9 @@ def parse_import_string(spec: str) -> ImportSpec:
     try:
         node = ast.parse(rest, mode="eval").body
     except SyntaxError:
-        raise ValueError(f"{rest!r} is not an attribute or a call in {spec!r}") from None
+        raise ValueError(
+            f"{rest!r} is not an attribute or a call in {spec!r}"
+        ) from None
     call = isinstance(node, ast.Call)
     target = node.func if isinstance(node, ast.Call) else node
     attr = ast.unparse(target)
@@ -516,7 +572,9 @@ def parse_import_string(spec: str) -> ImportSpec:
             args = tuple(ast.literal_eval(a) for a in node.args)
             kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
         except ValueError:
-            raise ValueError(f"only literal arguments are allowed in {spec!r}") from None
+            raise ValueError(
+                f"only literal arguments are allowed in {spec!r}"
+            ) from None
         if any(k.arg is None for k in node.keywords) or any(
             isinstance(a, ast.Starred) for a in node.args
         ):
@@ -571,7 +629,9 @@ def import_string(spec: str, root: Path | str | None = None, where: str = "") ->
         try:
             obj = obj(*parsed.args, **parsed.kwargs)
         except Exception as e:
-            raise ConfigError(f"{prefix}calling {spec.strip()} raised {type(e).__name__}: {e}") from e
+            raise ConfigError(
+                f"{prefix}calling {spec.strip()} raised {type(e).__name__}: {e}"
+            ) from e
     return obj
 
 

@@ -46,7 +46,9 @@ def normalize_prefix(prefix: str, *, strict: bool = False) -> str:
     bad = _FORBIDDEN.intersection(prefix)
     if bad:
         shown = ", ".join(sorted(repr(c) for c in bad))
-        raise ValueError(f"{prefix!r} contains characters not allowed in a prefix: {shown}")
+        raise ValueError(
+            f"{prefix!r} contains characters not allowed in a prefix: {shown}"
+        )
     for segment in prefix[1:].split("/"):
         if segment == "":
             raise ValueError(f"{prefix!r} has an empty segment ('//')")

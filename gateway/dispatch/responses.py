@@ -48,7 +48,9 @@ def respond(
     return [body]
 
 
-def error_app(code: int, text: str, headers: t.Sequence[tuple[str, str]] = ()) -> WSGIApplication:
+def error_app(
+    code: int, text: str, headers: t.Sequence[tuple[str, str]] = ()
+) -> WSGIApplication:
     """A WSGI application that always answers ``code`` with ``text``."""
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:

@@ -19,6 +19,7 @@ import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
+
 class ConfigError(ValueError):
     """A gateway configuration (``gateway.toml`` or arguments given in Python)
     is invalid. The message names the offending key and what would fix it."""

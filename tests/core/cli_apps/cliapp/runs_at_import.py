@@ -11,4 +11,5 @@ def index():
     return "index"
 
 
-app.run(port=1)
+# An unresolvable host makes the test fail fast if run() does not return.
+app.run(host="host.invalid", port=5000)

@@ -7,6 +7,7 @@ from gateway import App, request
 
 app = App("serverapp")
 release = threading.Event()
+waiting = threading.Event()
 
 
 @app.route("/")
@@ -23,8 +24,14 @@ def env():
 def wait():
     # Answers only once /release has been requested: proves that a second
     # request is handled while this one is still running.
+    waiting.set()
     released = release.wait(timeout=20)
     return "released" if released else "never released"
+
+
+@app.route("/waiting")
+def is_waiting():
+    return "yes" if waiting.is_set() else "no"
 
 
 @app.route("/release")

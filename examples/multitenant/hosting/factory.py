@@ -1,0 +1,34 @@
+"""The tenant factory and lookup that ``gateway.toml`` names.
+
+``create_tenant(key)`` builds a tenant's application from its row, or returns
+None for a sub-domain nobody has (the gateway answers 404 and remembers that
+for ``[tenants].negative_ttl`` seconds). ``tenant_versions()`` is polled every
+``[tenants].refresh_interval`` seconds by every gateway process: a tenant that
+disappeared (removed or renamed) is evicted from that process's registry, and
+one whose version changed is rebuilt, without a restart or shared memory.
+"""
+
+from __future__ import annotations
+
+from gateway import App
+
+from . import get_store
+from .tenant_site import create_site
+
+
+def create_tenant(key: str) -> App | None:
+    """The application for sub-domain ``key``, or None if there is no tenant."""
+    store = get_store()
+    tenant = store.get(key)
+    if tenant is None:
+        return None
+    return create_site(tenant, store)
+
+
+def tenant_versions() -> dict[str, int]:
+    """``{sub-domain: version}`` of every tenant, for ``[tenants].lookup``.
+
+    Iterating the mapping gives the live keys, which is all the registry needs
+    to evict removed tenants; the versions let it rebuild changed ones.
+    """
+    return get_store().versions()

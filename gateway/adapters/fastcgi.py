@@ -1,0 +1,138 @@
+"""FastCGI with flup: ``flup.server.fcgi.WSGIServer`` (threaded).
+
+Two ways to run it:
+
+- as an external server on a unix socket or TCP port that nginx
+  (``fastcgi_pass``) or lighttpd connect to: ``gateway serve --adapter
+  fastcgi`` or the ``.fcgi`` entry run by hand / by supervisor;
+- spawned by the web server (Apache mod_fcgid, lighttpd ``bin-path``,
+  supervisor's ``[fcgi-program:x]``), which hands over a listening socket as
+  stdin: the ``.fcgi`` entry detects that and serves on it.
+
+``SCRIPT_NAME`` / ``PATH_INFO`` come from the front server, so a sub-path is a
+matter of its configuration (nginx ``fastcgi_split_path_info``, Apache
+``ScriptAlias /app /path/app.fcgi``), not of a ScriptNameStripper-style
+middleware. Unix sockets are created mode 0666 for a front server running as
+another user. A live socket is never stolen (flup would unlink it).
+
+flup writes tracebacks to the FastCGI stderr stream (the web server's error
+log) and answers a generic 500 page. SIGTERM / SIGINT stop accepting and wait
+for running requests; SIGHUP restarts the loop (flup's convention).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sys
+import typing as t
+
+from . import require
+from .options import Address, ServeOptions
+from .sockets import announce, describe, remove_stale_unix_socket
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import WSGIApplication
+
+    from gateway.dispatch.settings import GatewayConfig
+
+
+def stdin_is_listening_socket(fd: int = 0) -> bool:
+    """Whether ``fd`` is a listening socket (the FastCGI way a web server
+    hands its socket to a process it spawned)."""
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return False
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def flup_bind_address(address: Address | None) -> str | tuple[t.Any, ...] | None:
+    """The ``bindAddress`` flup expects (IPv6 needs a 4-tuple there)."""
+    if address is None or isinstance(address, str):
+        return address
+    host, port = address
+    return (host, port, 0, 0) if ":" in host else (host, port)
+
+
+def serve(
+    app: WSGIApplication,
+    *,
+    bind: Address | None = None,
+    threads: int = 8,
+) -> None:
+    """Serve ``app`` over FastCGI until SIGTERM / SIGINT.
+
+    ``bind=None`` serves on the listening socket inherited as stdin (or, in a
+    plain CGI context, answers the one request flup finds there).
+    """
+    fcgi = require("flup.server.fcgi", "fastcgi", "flup")
+    if isinstance(bind, str):
+        remove_stale_unix_socket(bind)
+    server = fcgi.WSGIServer(
+        app,
+        bindAddress=flup_bind_address(bind),
+        umask=0o111 if isinstance(bind, str) else None,
+        multithreaded=True,
+        multiprocess=False,
+        debug=False,
+        maxThreads=threads,
+        maxSpare=threads,
+    )
+    announce(
+        "fastcgi (flup)", "stdin socket" if bind is None else describe(bind, "fcgi")
+    )
+    try:
+        server.run()
+    finally:
+        if isinstance(bind, str):
+            try:
+                os.unlink(bind)
+            except OSError as e:  # pragma: no cover
+                if e.errno != errno.ENOENT:
+                    raise
+
+
+def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
+    """``gateway serve --adapter fastcgi``: listen on ``[server].socket``
+    (or ``--bind``)."""
+    require("flup.server.fcgi", "fastcgi", "flup")
+    from gateway.dispatch.loader import build_gateway
+
+    serve(
+        build_gateway(config),  # type: ignore[arg-type]
+        bind=options.socket,
+        threads=options.threads,
+    )
+
+
+def run_entry(toml_path: str) -> None:
+    """What a ``.fcgi`` entry file calls.
+
+    Spawned by a web server with a socket on stdin, or in a CGI context
+    (``GATEWAY_INTERFACE`` set), it serves what it was handed; run by hand it
+    listens on the gateway.toml's ``[server].socket``.
+    """
+    from gateway.dispatch.loader import build_gateway, load_config
+
+    from .options import resolve_options
+
+    config = load_config(toml_path)
+    bind: Address | None = None
+    if stdin_is_listening_socket():
+        # Spawned by the web server: stdout is not the client, keep user
+        # code's print() in the error log with everything else.
+        sys.stdout = sys.stderr
+    elif "GATEWAY_INTERFACE" not in os.environ:
+        bind = resolve_options(config.server).socket
+    serve(
+        build_gateway(config),  # type: ignore[arg-type]
+        bind=bind,
+        threads=config.server.threads,
+    )

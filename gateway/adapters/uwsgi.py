@@ -1,0 +1,138 @@
+"""uWSGI: the ``uwsgi`` program, started with the options a gateway needs.
+
+``gateway serve --adapter uwsgi`` replaces itself (``exec``) with::
+
+    uwsgi --master --need-app --lazy-apps --die-on-term ... \\
+          --module gateway.adapters.uwsgi:application --env GATEWAY_CONFIG=/abs/gateway.toml
+
+- ``--need-app``: a gateway that fails to import makes uWSGI exit (22)
+  instead of answering 500 forever;
+- ``--die-on-term`` and the ``gracefully_kill_them_all`` hook on signal 15:
+  uWSGI 2.0 *reloads* on SIGTERM by default; here SIGTERM stops it after
+  in-flight requests finish (``graceful_timeout`` as the mercy), as
+  supervisors and systemd expect;
+- ``--lazy-apps``: each worker builds the gateway after the fork;
+- the uwsgi protocol on ``[server].socket`` (mode 0666, removed on exit) for
+  nginx ``uwsgi_pass``, or with ``--http`` uWSGI's own HTTP parser on ``bind``.
+
+A deployment that keeps its own uwsgi ini loads the ``NAME_uwsgi.py`` entry
+file of ``gateway entry uwsgi`` instead (``wsgi-file = ...``).
+
+uWSGI's HTTP parser keeps headers whose names contain ``_`` (merging them with
+the dashed spelling): in production put nginx in front, which drops them.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from .options import ServeOptions, format_bind
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import WSGIApplication
+
+    from gateway.dispatch.settings import GatewayConfig
+
+#: Environment variables the ``application`` of this module is built from.
+CONFIG_ENV = "GATEWAY_CONFIG"
+SCRIPT_NAME_ENV = "GATEWAY_SCRIPT_NAME"
+
+_application: WSGIApplication | None = None
+
+
+def _uwsgi_address(address: t.Any) -> str:
+    return address if isinstance(address, str) else format_bind(address)
+
+
+def uwsgi_argv(
+    executable: str,
+    config_path: str,
+    options: ServeOptions,
+    *,
+    name: str = "gateway",
+) -> list[str]:
+    """The uwsgi command line for these options (pure, tested as a table)."""
+    mercy = str(max(1, round(options.graceful_timeout)))
+    argv = [
+        executable,
+        "--strict",
+        "--master",
+        "--need-app",
+        "--lazy-apps",
+        "--enable-threads",
+        "--single-interpreter",
+        "--die-on-term",
+        "--hook-master-start",
+        "unix_signal:15 gracefully_kill_them_all",
+        "--reload-mercy",
+        mercy,
+        "--worker-reload-mercy",
+        mercy,
+        "--processes",
+        str(options.workers),
+        "--threads",
+        str(options.threads),
+        "--procname-prefix-spaced",
+        f"{name}:",
+        "--module",
+        "gateway.adapters.uwsgi:application",
+        "--env",
+        f"{CONFIG_ENV}={config_path}",
+    ]
+    if options.script_name:
+        argv += ["--env", f"{SCRIPT_NAME_ENV}={options.script_name}"]
+    if options.http:
+        argv += ["--http-socket", _uwsgi_address(options.bind)]
+        where = options.bind
+    else:
+        argv += ["--socket", _uwsgi_address(options.socket)]
+        where = options.socket
+    if isinstance(where, str):
+        argv += ["--chmod-socket", "666", "--vacuum"]
+    return argv
+
+
+def _build_from_environment() -> WSGIApplication:
+    from gateway.dispatch.loader import build_gateway, load_config
+
+    from .middleware import with_script_name
+
+    try:
+        path = os.environ[CONFIG_ENV]
+    except KeyError:
+        raise RuntimeError(
+            f"{CONFIG_ENV} is not set: start uWSGI with 'gateway serve --adapter"
+            " uwsgi', or load the entry file written by 'gateway entry uwsgi'"
+        ) from None
+    app = build_gateway(load_config(path))
+    return with_script_name(app, os.environ.get(SCRIPT_NAME_ENV, ""))  # type: ignore[arg-type]
+
+
+def __getattr__(name: str) -> t.Any:
+    # ``application`` is built on first access (by uWSGI, in the worker), so
+    # importing this module for uwsgi_argv() loads nothing.
+    global _application
+    if name == "application":
+        if _application is None:
+            _application = _build_from_environment()
+        return _application
+    raise AttributeError(name)
+
+
+def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
+    """``gateway serve --adapter uwsgi``: exec the uwsgi program."""
+    from . import find_executable
+
+    if config.path is None:
+        from . import CannotServe
+
+        raise CannotServe("uWSGI loads the gateway from a gateway.toml file path")
+    executable = find_executable("uwsgi", "uwsgi")
+    argv = uwsgi_argv(executable, str(config.path.resolve()), options, name=config.name)
+    target = options.bind if options.http else options.socket
+    if isinstance(target, str):
+        from .sockets import remove_stale_unix_socket
+
+        remove_stale_unix_socket(target)
+    os.execv(executable, argv)

@@ -1,0 +1,443 @@
+"""Gateway: the dispatch stages composed into one WSGI application.
+
+::
+
+    ProxyFix -> HealthCheck -> TrustedHosts -> HostDispatcher -> PathDispatcher -> app
+
+Every stage is optional and usable alone; ``Gateway`` wires them from Python
+arguments, and :meth:`Gateway.from_config` from a ``gateway.toml``
+(:class:`~.settings.GatewayConfig`). It also supplies the per-application
+defaults of :mod:`.tenant` and builds URLs across applications
+(:meth:`Gateway.url_for_app`).
+"""
+
+from __future__ import annotations
+
+import typing as t
+import weakref
+
+from .host import HostDispatcher
+from .hostnames import HostAllowList, normalize_domain, normalize_host_entry, parse_host
+from .loader import import_app, import_string
+from .path import Mount, PathDispatcher
+from .proxy import HealthCheck, ProxyFix, TrustedHosts
+from .registry import AppRegistry
+from .responses import not_found
+from .settings import ConfigError, GatewayConfig, HealthConfig, ProxyConfig
+from .tenant import apply_defaults
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+_last_gateway: weakref.ref[Gateway] | None = None
+
+#: Registry settings a Gateway uses unless told otherwise (as gateway.toml).
+REGISTRY_DEFAULTS: dict[str, t.Any] = {
+    "max_instances": 1000,
+    "idle_timeout": 900,
+    "negative_ttl": 10,
+    "retry_after": 5,
+}
+
+
+def last_gateway() -> Gateway | None:
+    """The most recently built Gateway still alive (for building URLs
+    outside a request)."""
+    return _last_gateway() if _last_gateway is not None else None
+
+
+class Gateway:
+    """Many applications behind one WSGI callable.
+
+    :param default_app: the app of the bare domain (and of every host when
+        there is no ``base_domain``), and of paths outside every mount.
+    :param base_domain: tenants live under it; the bare domain is
+        ``default_app``; hosts outside it get a 404.
+    :param tenants: tenant factory ``key -> app | None`` or an
+        :class:`AppRegistry`.
+    :param pattern: tenant host pattern (default ``{tenant}.<base_domain>``).
+    :param nested: allow dotted tenant keys.
+    :param hosts: exact host -> app, checked before tenants.
+    :param mounts: :class:`Mount` objects (``Mount.host`` says where: ``""``
+        bare domain, ``"*"`` every tenant, or an exact host).
+    :param trusted_hosts: allowed hosts; None derives them from
+        ``base_domain`` and ``hosts``; ``()`` allows any valid host.
+    :param proxy: a :class:`ProxyConfig` (or a dict of :class:`ProxyFix`
+        keyword arguments) to believe forwarded headers; None: do not.
+    :param health: a :class:`HealthConfig`; None for the default one, False
+        for no health endpoint.
+    :param secret_key: shared root secret from which apps without a
+        ``SECRET_KEY`` get their own (see :mod:`.tenant`).
+    :param script_name: the prefix a front server strips (used for cookie
+        paths and URLs built outside a request).
+    :param registry_options: passed to :class:`AppRegistry` (max_instances,
+        idle_timeout, negative_ttl, retry_after, ...).
+    """
+
+    def __init__(
+        self,
+        default_app: WSGIApplication | None = None,
+        *,
+        base_domain: str | None = None,
+        tenants: AppRegistry | t.Callable[[str], t.Any] | None = None,
+        pattern: str | None = None,
+        nested: bool = False,
+        hosts: t.Mapping[str, WSGIApplication] | None = None,
+        mounts: t.Iterable[Mount] = (),
+        trusted_hosts: t.Iterable[str] | None = None,
+        proxy: ProxyConfig | t.Mapping[str, t.Any] | None = None,
+        health: HealthConfig | None | t.Literal[False] = None,
+        secret_key: str | bytes | None = None,
+        script_name: str = "",
+        name: str = "gateway",
+        debug: bool = False,
+        **registry_options: t.Any,
+    ) -> None:
+        global _last_gateway
+        self.name = name
+        self.debug = debug
+        self.secret_key = secret_key or None
+        self.script_name = script_name.rstrip("/")
+        self.base_domain = normalize_domain(base_domain) if base_domain else None
+        self.default_app = default_app
+        if default_app is not None:
+            apply_defaults(default_app, "default", secret=self.secret_key)
+        self.hosts: dict[str, WSGIApplication] = {}
+        for host, app in (hosts or {}).items():
+            host = normalize_host_entry(host)
+            self.hosts[host] = apply_defaults(
+                app, f"host:{host}", secret=self.secret_key
+            )
+        self._mounts: list[Mount] = []
+        if isinstance(tenants, AppRegistry):
+            self.registry: AppRegistry | None = tenants
+            if tenants.prepare is None:
+                tenants.prepare = self._prepare_tenant
+        elif tenants is not None:
+            options = {**REGISTRY_DEFAULTS, "name": "tenant", **registry_options}
+            self.registry = AppRegistry(
+                tenants, prepare=self._prepare_tenant, **options
+            )
+        else:
+            if registry_options:
+                raise TypeError(
+                    f"registry options {sorted(registry_options)} need tenants"
+                )
+            self.registry = None
+        if self.registry is not None and pattern is None and self.base_domain is None:
+            raise ConfigError(
+                "tenants need a base_domain or a pattern such as '{tenant}.example.com'"
+            )
+        self.pattern = pattern
+        self.nested = nested
+        self._trusted_hosts = None if trusted_hosts is None else tuple(trusted_hosts)
+        if isinstance(proxy, ProxyConfig):
+            proxy = {
+                "x_for": proxy.x_for,
+                "x_proto": proxy.x_proto,
+                "x_host": proxy.x_host,
+                "x_port": proxy.x_port,
+                "x_prefix": proxy.x_prefix,
+                "trusted": proxy.trusted,
+                "forwarded": proxy.forwarded,
+            }
+        self.proxy = dict(proxy) if proxy is not None else None
+        self.health = HealthConfig() if health is None else health
+        self.host_dispatcher: HostDispatcher | None = None
+        self._app: WSGIApplication = not_found
+        for mount in mounts:
+            self._add_mount(mount)
+        self._build()
+        _last_gateway = weakref.ref(self)
+
+    # -- composition -------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: GatewayConfig) -> Gateway:
+        """Import every application named in ``config`` and compose them.
+
+        Import problems raise :class:`ConfigError` naming the key.
+        """
+        root = config.root
+        default = (
+            import_app(config.default_app, root, "[gateway].default_app")
+            if config.default_app
+            else None
+        )
+        hosts = {
+            host: import_app(spec, root, f'[hosts]."{host}"')
+            for host, spec in config.hosts.items()
+        }
+        mounts = [
+            Mount(
+                m.prefix,
+                import_app(m.app, root, f"[[mounts]] #{i} .app"),
+                host=m.host,
+                redirect_slash=m.redirect_slash,
+            )
+            for i, m in enumerate(config.mounts, 1)
+        ]
+        tenants = None
+        options: dict[str, t.Any] = {}
+        tc = config.tenants
+        if tc is not None:
+            tenants = import_string(tc.factory, root, "[tenants].factory")
+            if not callable(tenants):
+                raise ConfigError(f"[tenants].factory: {tc.factory!r} is not callable")
+            lookup = (
+                import_string(tc.lookup, root, "[tenants].lookup")
+                if tc.lookup
+                else None
+            )
+            if lookup is not None and not callable(lookup):
+                raise ConfigError(f"[tenants].lookup: {tc.lookup!r} is not callable")
+            options = {
+                "max_instances": tc.max_instances,
+                "idle_timeout": tc.idle_timeout,
+                "negative_ttl": tc.negative_ttl,
+                "retry_after": tc.retry_after,
+                "max_concurrent_factories": tc.max_concurrent_factories,
+                "lookup": lookup,
+                "refresh_interval": tc.refresh_interval,
+            }
+        return cls(
+            default,
+            base_domain=config.base_domain or None,
+            tenants=tenants,
+            pattern=tc.pattern if tc is not None else None,
+            nested=tc.nested if tc is not None else False,
+            hosts=hosts,
+            mounts=mounts,
+            trusted_hosts=config.trusted_hosts,
+            proxy=config.proxy,
+            health=config.health,
+            secret_key=config.secret_key or None,
+            script_name=config.server.script_name,
+            name=config.name,
+            debug=config.debug,
+            **options,
+        )
+
+    def mount(
+        self,
+        prefix: str,
+        app: WSGIApplication,
+        *,
+        host: str = "",
+        redirect_slash: bool = True,
+        name: str | None = None,
+    ) -> Mount:
+        """Mount ``app`` under ``prefix`` on ``host`` (``""`` bare domain,
+        ``"*"`` every tenant, or an exact host) and rebuild the pipeline.
+        Live tenants are retired so they pick up new ``"*"`` mounts."""
+        mount = self._add_mount(
+            Mount(prefix, app, host=host, redirect_slash=redirect_slash, name=name)
+        )
+        if (
+            self.registry is not None
+            and mount.host not in ("",)
+            and mount.host not in self.hosts
+        ):
+            self.registry.clear()
+        self._build()
+        return mount
+
+    def _add_mount(self, mount: Mount) -> Mount:
+        host = mount.host
+        if host not in ("", "*"):
+            host = normalize_host_entry(host)
+            if host == self.base_domain:
+                host = ""
+        if host == "*" and self.registry is None:
+            raise ConfigError(
+                f"{mount!r}: host '*' mounts on every tenant, but there are no tenants"
+            )
+        mount.host = host
+        for other in self._mounts:
+            if other.host == host and other.prefix == mount.prefix:
+                raise ConfigError(
+                    f"duplicate mount {mount.prefix!r} on host {host or 'bare domain'!r}"
+                )
+        apply_defaults(
+            mount.app,
+            f"mount:{host}{mount.prefix}",
+            secret=self.secret_key,
+            cookie_path=self.script_name + mount.prefix,
+        )
+        self._mounts.append(mount)
+        return mount
+
+    @property
+    def mounts(self) -> tuple[Mount, ...]:
+        return tuple(self._mounts)
+
+    def _mounts_for(self, host: str) -> list[Mount]:
+        return [m for m in self._mounts if m.host == host]
+
+    def _wrap(
+        self, app: WSGIApplication | None, mounts: list[Mount]
+    ) -> WSGIApplication:
+        if not mounts:
+            return app if app is not None else not_found
+        return PathDispatcher(app, mounts=mounts)
+
+    def _prepare_tenant(self, key: str, app: WSGIApplication) -> WSGIApplication:
+        """Per-tenant defaults, then the ``"*"`` and exact-host mounts."""
+        apply_defaults(app, f"tenant:{key}", secret=self.secret_key, tenant=key)
+        mounts = self._mounts_for("*")
+        if (
+            self.host_dispatcher is not None
+            and self.host_dispatcher.pattern is not None
+        ):
+            mounts = mounts + self._mounts_for(self.host_dispatcher.host_for(key))
+        return self._wrap(app, mounts)
+
+    def _build(self) -> None:
+        bare = self._wrap(self.default_app, self._mounts_for(""))
+        tenant_hosts = set()
+        if self.base_domain or self.registry is not None or self.hosts:
+            hosts = {
+                h: self._wrap(a, self._mounts_for(h)) for h, a in self.hosts.items()
+            }
+            dispatcher = HostDispatcher(
+                self.base_domain,
+                self.registry,
+                pattern=self.pattern,
+                nested=self.nested,
+                hosts=hosts,
+                default=bare,
+                outside=None if self.base_domain else bare,
+            )
+            for mount in self._mounts:
+                if mount.host in ("", "*") or mount.host in hosts:
+                    continue
+                if dispatcher.tenant_key(mount.host) is not None:
+                    tenant_hosts.add(mount.host)
+                else:  # a host that exists only for its mounts
+                    dispatcher.hosts[mount.host] = self._wrap(
+                        None, self._mounts_for(mount.host)
+                    )
+            self.host_dispatcher = dispatcher
+            inner: WSGIApplication = dispatcher
+        else:
+            self.host_dispatcher = None
+            inner = bare
+        self._inner = inner
+
+        app: WSGIApplication = self._core
+        allowed = self._trusted_hosts
+        if allowed is None:
+            allowed = self._derived_trusted_hosts()
+        self.trusted_hosts = tuple(allowed)
+        if self.trusted_hosts:
+            app = TrustedHosts(app, self.trusted_hosts)
+        if self.health:
+            app = HealthCheck(
+                app,
+                self.health.path,
+                self.health.allow,
+                status=self.status,
+                host_exists=self.host_exists,
+            )
+        if self.proxy is not None:
+            app = ProxyFix(app, **self.proxy)
+        self._app = app
+
+    def _derived_trusted_hosts(self) -> list[str]:
+        if not self.base_domain:
+            return []
+        allowed = [self.base_domain, "." + self.base_domain]
+        for host in self.hosts:
+            if not (host == self.base_domain or host.endswith("." + self.base_domain)):
+                allowed.append(host)
+        if self.pattern is not None:
+            domain = self.pattern.split(".", 1)[1]
+            if not domain.endswith(self.base_domain):
+                allowed.append("." + domain)
+        return allowed
+
+    # -- the request path --------------------------------------------------
+
+    def _core(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        environ["gateway.gateway"] = self
+        environ["gateway.root"] = environ.get("SCRIPT_NAME", "")
+        return self._inner(environ, start_response)
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        return self._app(environ, start_response)
+
+    # -- introspection and cross-app helpers --------------------------------
+
+    def status(self) -> dict[str, t.Any]:
+        """What the health endpoint reports besides ``"status": "ok"``."""
+        out: dict[str, t.Any] = {"name": self.name}
+        if self.registry is not None:
+            out["tenants"] = self.registry.stats()
+        return out
+
+    def host_exists(self, host: str) -> bool:
+        """Whether ``host`` reaches an application (for TLS front ends)."""
+        if self.host_dispatcher is None:
+            parsed = parse_host(host)
+            return parsed is not None and HostAllowList(self.trusted_hosts).allows(
+                parsed
+            )
+        return self.host_dispatcher.host_exists(host)
+
+    def iter_apps(self) -> t.Iterator[tuple[str, str, t.Any]]:
+        """``(host, prefix, app)`` for every application: the default app,
+        exact hosts, mounts and live tenants (``gateway routes`` uses it)."""
+        bare = self.base_domain or ""
+        if self.default_app is not None:
+            yield bare, "", self.default_app
+        for host, app in self.hosts.items():
+            yield host, "", app
+        for mount in self._mounts:
+            host = bare if mount.host == "" else mount.host
+            yield host, mount.prefix, mount.app
+        if self.registry is not None and self.host_dispatcher is not None:
+            for key in self.registry.keys():
+                app = self.registry.peek(key)
+                if app is not None:
+                    yield self.host_dispatcher.host_for(key), "", app
+
+    def url_for_app(
+        self,
+        target: str,
+        endpoint: str | None = None,
+        /,
+        *,
+        environ: WSGIEnvironment | None = None,
+        _external: bool | None = None,
+        _scheme: str | None = None,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        **values: t.Any,
+    ) -> str:
+        """Build a URL for ``endpoint`` of another application; see
+        :func:`gateway.dispatch.urls.url_for_app`."""
+        from .urls import build_url
+
+        return build_url(
+            self,
+            target,
+            endpoint,
+            environ,
+            values,
+            external=_external,
+            scheme=_scheme,
+            anchor=_anchor,
+            method=_method,
+        )
+
+    def __repr__(self) -> str:
+        parts = [repr(self.name)]
+        if self.base_domain:
+            parts.append(f"base_domain={self.base_domain!r}")
+        if self._mounts:
+            parts.append(f"mounts={[m.prefix for m in self._mounts]!r}")
+        return f"<Gateway {' '.join(parts)}>"

@@ -1,0 +1,266 @@
+"""PathDispatcher and mounts: pick the application from the path prefix.
+
+Static mounts match the longest prefix on a segment boundary; dynamic
+prefixes (the documented ``PathDispatcher(default_app, create_app)``) take the
+first segment as a registry key. Either way the matched prefix moves from
+``PATH_INFO`` to ``SCRIPT_NAME``, so the mounted app's ``url_for``, redirects,
+static URLs and cookie paths carry it. The match is made on the canonical
+path (dot and empty segments resolved), and the very same canonical split is
+what the app sees. A bare ``/prefix`` is redirected (308) to ``/prefix/``
+with the query string kept, or served as ``/`` when ``redirect_slash`` is off.
+
+:class:`DispatcherMiddleware` is the drop-in face of Werkzeug's class.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from .prefixes import canonical_path, normalize_prefix, to_wsgi
+from .registry import AppRegistry
+from .responses import not_found, redirect
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+class Mount:
+    """An application mounted under a path prefix.
+
+    :param prefix: ``/admin`` style; a trailing slash is removed, ``//``,
+        ``..`` and a missing leading slash are errors.
+    :param app: the WSGI application.
+    :param redirect_slash: ``/admin`` -> 308 ``/admin/``; False serves
+        ``/admin`` as ``/``.
+    :param name: the name used by ``url_for_app("name:endpoint")``; default
+        the prefix without its leading slash.
+    :param host: which host the mount belongs to in a :class:`Gateway`
+        (``""`` bare domain, ``"*"`` every tenant, or an exact host).
+    """
+
+    __slots__ = (
+        "prefix",
+        "app",
+        "redirect_slash",
+        "name",
+        "host",
+        "wsgi_prefix",
+        "bare_path",
+    )
+
+    def __init__(
+        self,
+        prefix: str,
+        app: WSGIApplication,
+        *,
+        redirect_slash: bool = True,
+        name: str | None = None,
+        host: str = "",
+    ) -> None:
+        if not callable(app):
+            raise TypeError(f"the app mounted at {prefix!r} is not callable: {app!r}")
+        self.prefix = normalize_prefix(prefix)
+        self.app = app
+        self.redirect_slash = redirect_slash
+        self.name = name if name is not None else self.prefix[1:]
+        self.host = host
+        self.wsgi_prefix = to_wsgi(self.prefix)
+        self.bare_path = "/"
+
+    def __repr__(self) -> str:
+        host = f" host={self.host!r}" if self.host else ""
+        return f"<Mount {self.prefix!r} -> {self.app!r}{host}>"
+
+
+class PathDispatcher:
+    """Dispatch on path prefixes: static :class:`Mount` objects, then an
+    optional dynamic first segment, then ``default_app``.
+
+    ``PathDispatcher(default_app, create_app)`` is the documented pattern:
+    ``create_app(segment)`` is called with the first path segment and a None
+    result falls back to ``default_app``. Here the factory runs once per
+    segment (single flight), a None result is remembered for
+    ``negative_ttl`` seconds, and a raising factory answers 503.
+    """
+
+    def __init__(
+        self,
+        default_app: WSGIApplication | None = None,
+        create_app: AppRegistry | t.Callable[[str], t.Any] | None = None,
+        *,
+        mounts: t.Iterable[Mount] | t.Mapping[str, WSGIApplication] = (),
+        redirect_slash: bool = True,
+        **registry_options: t.Any,
+    ) -> None:
+        self.default_app = default_app if default_app is not None else not_found
+        self.redirect_slash = redirect_slash
+        if isinstance(create_app, AppRegistry) or create_app is None:
+            if registry_options:
+                raise TypeError(
+                    f"registry options {sorted(registry_options)} need a create_app factory"
+                )
+            self.registry = create_app
+        else:
+            registry_options.setdefault("name", "prefix")
+            self.registry = AppRegistry(
+                create_app, prepare=self._prefixed, **registry_options
+            )
+        self.create_app = create_app
+        self._mounts: dict[str, Mount] = {}
+        self._by_first: dict[str, tuple[Mount, ...]] = {}
+        if isinstance(mounts, t.Mapping):
+            mounts = [
+                Mount(p, a, redirect_slash=redirect_slash) for p, a in mounts.items()
+            ]
+        for mount in mounts:
+            self.add(mount)
+
+    # -- registration ------------------------------------------------------
+
+    def add(self, mount: Mount) -> Mount:
+        """Register a mount; a duplicate prefix is an error."""
+        if mount.prefix in self._mounts:
+            raise ValueError(
+                f"duplicate mount {mount.prefix!r}: already {self._mounts[mount.prefix]!r}"
+            )
+        mounts = dict(self._mounts)
+        mounts[mount.prefix] = mount
+        by_first: dict[str, list[Mount]] = {}
+        for m in mounts.values():
+            end = m.wsgi_prefix.find("/", 1)
+            by_first.setdefault(
+                m.wsgi_prefix if end == -1 else m.wsgi_prefix[:end], []
+            ).append(m)
+        # Swap in whole new tables: readers never see a half-built one.
+        self._by_first = {
+            k: tuple(sorted(v, key=lambda m: len(m.wsgi_prefix), reverse=True))
+            for k, v in by_first.items()
+        }
+        self._mounts = mounts
+        return mount
+
+    def mount(self, prefix: str, app: WSGIApplication, **options: t.Any) -> Mount:
+        """Create and register a :class:`Mount`."""
+        options.setdefault("redirect_slash", self.redirect_slash)
+        return self.add(Mount(prefix, app, **options))
+
+    @property
+    def mounts(self) -> tuple[Mount, ...]:
+        return tuple(self._mounts.values())
+
+    def match(self, path: str) -> tuple[Mount, str] | None:
+        """The mount for a WSGI path and the rest of the canonical path."""
+        if "//" in path or "/." in path:
+            path = canonical_path(path)
+        end = path.find("/", 1)
+        candidates = self._by_first.get(path if end == -1 else path[:end])
+        if candidates:
+            for mount in candidates:
+                prefix = mount.wsgi_prefix
+                if path.startswith(prefix) and (
+                    len(path) == len(prefix) or path[len(prefix)] == "/"
+                ):
+                    return mount, path[len(prefix) :]
+        return None
+
+    # -- the request path --------------------------------------------------
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if "//" in path or "/." in path:
+            path = canonical_path(path)
+        end = path.find("/", 1)
+        candidates = self._by_first.get(path if end == -1 else path[:end])
+        if candidates is not None:
+            for mount in candidates:
+                prefix = mount.wsgi_prefix
+                if path.startswith(prefix):
+                    size = len(prefix)
+                    if len(path) == size:
+                        script = environ.get("SCRIPT_NAME", "") + prefix
+                        if mount.redirect_slash:
+                            return redirect(environ, start_response, script + "/")
+                        environ["SCRIPT_NAME"] = script
+                        environ["PATH_INFO"] = mount.bare_path
+                        return mount.app(environ, start_response)
+                    if path[size] == "/":
+                        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                        environ["PATH_INFO"] = path[size:]
+                        return mount.app(environ, start_response)
+        if self.registry is not None and len(path) > 1 and path[0] == "/":
+            segment = path[1:] if end == -1 else path[1:end]
+            return self.registry.serve(
+                segment, environ, start_response, self.default_app
+            )
+        return self.default_app(environ, start_response)
+
+    def _prefixed(self, segment: str, app: WSGIApplication) -> WSGIApplication:
+        """Wrap an app from ``create_app`` so it is entered with its segment
+        moved into ``SCRIPT_NAME`` (only once the app is known to exist)."""
+        prefix = "/" + segment
+        redirect_slash = self.redirect_slash
+
+        def prefixed(
+            environ: WSGIEnvironment, start_response: StartResponse
+        ) -> t.Iterable[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if "//" in path or "/." in path:
+                path = canonical_path(path)
+            rest = path[len(prefix) :]
+            script = environ.get("SCRIPT_NAME", "") + prefix
+            if not rest:
+                if redirect_slash:
+                    return redirect(environ, start_response, script + "/")
+                rest = "/"
+            environ["SCRIPT_NAME"] = script
+            environ["PATH_INFO"] = rest
+            return app(environ, start_response)
+
+        prefixed.__wrapped__ = app  # type: ignore[attr-defined]
+        return prefixed
+
+    def get_application(self, prefix: str) -> t.Any:
+        """The application for a first segment, as in the documented class
+        (None when ``create_app`` has none)."""
+        if self.registry is None:
+            return None
+        return self.registry.get(prefix)
+
+    def __repr__(self) -> str:
+        parts = [repr(m.prefix) for m in self._mounts.values()]
+        if self.registry is not None:
+            parts.append("/<dynamic>")
+        return f"<PathDispatcher {' '.join(parts)} default={self.default_app!r}>"
+
+
+class DispatcherMiddleware(PathDispatcher):
+    """Werkzeug's ``DispatcherMiddleware(app, mounts)``, checked and faster.
+
+    ``mounts`` maps prefixes to apps; the longest matching prefix wins. As in
+    Werkzeug, ``/prefix`` reaches the app with an empty ``PATH_INFO`` (no
+    redirect). Unlike Werkzeug, prefixes are validated when registered and
+    matched on the canonical path, so ``/./api`` and ``/api`` agree.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        mounts: t.Mapping[str, WSGIApplication] | None = None,
+    ) -> None:
+        super().__init__(app, redirect_slash=False)
+        for prefix, mounted in (mounts or {}).items():
+            mount = Mount(prefix, mounted, redirect_slash=False)
+            mount.bare_path = ""
+            self.add(mount)
+
+    @property
+    def app(self) -> WSGIApplication:
+        """The application for paths outside every mount."""
+        return self.default_app
+
+    @property
+    def mounts(self) -> dict[str, WSGIApplication]:  # type: ignore[override]
+        """Prefix -> application, as Werkzeug exposes it."""
+        return {prefix: mount.app for prefix, mount in self._mounts.items()}

@@ -1,0 +1,598 @@
+"""AppRegistry: application instances created on first use and cached.
+
+The read path for a cached key is a dict lookup plus two list operations to
+count the request in flight; no lock is taken. Creation is *single flight per
+key*: the first request for a key runs the factory, concurrent requests for the
+same key wait for that one result, and requests for other keys are never held
+up by it (the registry lock only guards dict bookkeeping, never a factory).
+
+Lifecycle of an instance: created -> live (served, last-use time recorded) ->
+retired (by :meth:`~AppRegistry.evict`, :meth:`~AppRegistry.reload`, the LRU
+bound, idle timeout or a lookup refresh) -> drained (the last in-flight
+response was closed) -> ``on_evict(key, app)`` called exactly once, in the
+thread that finished the last request (or the evicting one when idle).
+
+In-flight requests are counted from the app call until the server calls the
+response iterable's ``close()``, which PEP 3333 requires of every server; an
+instance whose responses are never closed is torn down anyway after
+``drain_timeout`` seconds, with a warning.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import threading
+import time
+import typing as t
+
+from .responses import respond
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+K = t.TypeVar("K", bound=t.Hashable)
+Factory = t.Callable[[t.Any], t.Any]
+
+logger = logging.getLogger("gateway.dispatch")
+
+
+def close_app(key: t.Hashable, app: t.Any) -> None:
+    """The default ``on_evict``: call ``app.close()`` when the app defines one.
+
+    A tenant app that holds resources (pools, files, threads) exposes
+    ``close()`` and gets it called once its last request finished.
+    """
+    close = getattr(app, "close", None)
+    if callable(close):
+        close()
+
+
+def _counter_value(counter: itertools.count[int]) -> int:
+    # itertools.count has no public getter; repr is "count(N)".
+    return int(repr(counter)[6:-1])
+
+
+class FactoryFailed(Exception):
+    """The factory for ``key`` raised; it is retried after ``retry_after`` s."""
+
+    def __init__(self, key: t.Hashable, retry_after: float) -> None:
+        super().__init__(f"the application for {key!r} failed to load")
+        self.key = key
+        self.retry_after = retry_after
+
+    def respond(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> list[bytes]:
+        """A 503 with ``Retry-After`` (whole seconds, at least 1)."""
+        seconds = max(1, math.ceil(self.retry_after))
+        return respond(
+            environ,
+            start_response,
+            503,
+            "Service Unavailable: the application is starting or failed to"
+            " start; try again shortly.\n",
+            [("Retry-After", str(seconds))],
+        )
+
+
+class _Entry:
+    """A live (or retired, draining) instance."""
+
+    __slots__ = (
+        "key",
+        "app",
+        "served",
+        "last",
+        "active",
+        "retired",
+        "retired_at",
+        "_once",
+    )
+
+    def __init__(self, key: t.Hashable, app: t.Any, served: t.Any, now: float) -> None:
+        self.key = key
+        self.app = app  # what the factory returned
+        self.served = served  # what requests call (app, possibly wrapped)
+        self.last = now
+        self.active: list[None] = []  # one item per request in flight
+        self.retired = False
+        self.retired_at = 0.0
+        self._once = [None]  # popped by the single teardown
+
+    def __repr__(self) -> str:
+        state = "retired" if self.retired else "live"
+        return f"<entry {self.key!r} {state} in_flight={len(self.active)}>"
+
+
+class _Flight:
+    """One factory call in progress, which other requests for the key wait on."""
+
+    __slots__ = ("done", "entry", "failed")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.entry: _Entry | None = None
+        self.failed: FactoryFailed | None = None
+
+
+class _Tracked:
+    """The response iterable of a tracked request: iteration goes straight to
+    the app's iterable; ``close()`` closes it and ends the in-flight count."""
+
+    __slots__ = ("_result", "_entry", "_registry")
+
+    def __init__(
+        self, result: t.Iterable[bytes], entry: _Entry, registry: AppRegistry
+    ) -> None:
+        self._result = result
+        self._entry = entry
+        self._registry = registry
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        return iter(self._result)
+
+    def close(self) -> None:
+        entry = self._entry
+        if entry is None:
+            return
+        self._entry = None
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            entry.active.pop()
+            if entry.retired and not entry.active:
+                self._registry._finish(entry)
+
+
+class AppRegistry:
+    """Cache of applications keyed by tenant (or prefix), built by ``factory``.
+
+    :param factory: ``factory(key) -> app | None``; None means "no such
+        application" and is remembered for ``negative_ttl`` seconds.
+    :param max_instances: LRU bound on live instances (0 = unbounded).
+    :param idle_timeout: evict an instance unused this many seconds (0 = never).
+    :param negative_ttl: seconds a None result is remembered.
+    :param retry_after: seconds of back-off after the factory raised (the
+        key answers 503 with ``Retry-After`` meanwhile).
+    :param max_concurrent_factories: bound on factories running at once
+        (0 = unbounded); waiting for a slot only delays that key's creation.
+    :param prepare: ``prepare(key, app) -> served`` wraps a new instance (for
+        per-tenant defaults and mounts) before it is served.
+    :param on_evict: ``on_evict(key, app)`` after a retired instance drained;
+        default :func:`close_app`; None disables.
+    :param lookup: ``lookup() -> iterable of live keys``, polled every
+        ``refresh_interval`` seconds to evict keys that no longer exist.
+    :param clock: monotonic clock in seconds (tests inject a fake one).
+    """
+
+    def __init__(
+        self,
+        factory: Factory,
+        *,
+        max_instances: int = 0,
+        idle_timeout: float = 0,
+        negative_ttl: float = 10,
+        retry_after: float = 5,
+        max_concurrent_factories: int = 0,
+        prepare: t.Callable[[t.Any, t.Any], t.Any] | None = None,
+        on_evict: t.Callable[[t.Any, t.Any], None] | None = close_app,
+        lookup: t.Callable[[], t.Iterable[t.Any]] | None = None,
+        refresh_interval: float = 0,
+        drain_timeout: float = 300,
+        negative_limit: int = 10_000,
+        clock: t.Callable[[], float] = time.monotonic,
+        name: str = "app",
+    ) -> None:
+        if not callable(factory):
+            raise TypeError(f"factory must be callable, got {factory!r}")
+        for label, value in (
+            ("max_instances", max_instances),
+            ("max_concurrent_factories", max_concurrent_factories),
+        ):
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{label} must be an integer >= 0, got {value!r}")
+        for label, value in (
+            ("idle_timeout", idle_timeout),
+            ("negative_ttl", negative_ttl),
+            ("retry_after", retry_after),
+            ("refresh_interval", refresh_interval),
+            ("drain_timeout", drain_timeout),
+        ):
+            if not isinstance(value, int | float) or value < 0:
+                raise ValueError(
+                    f"{label} must be a number of seconds >= 0, got {value!r}"
+                )
+        if refresh_interval and lookup is None:
+            raise ValueError("refresh_interval needs a lookup callable to poll")
+        self.factory = factory
+        self.max_instances = max_instances
+        self.idle_timeout = idle_timeout
+        self.negative_ttl = negative_ttl
+        self.retry_after = retry_after
+        self.prepare = prepare
+        self.on_evict = on_evict
+        self.lookup = lookup
+        self.refresh_interval = refresh_interval
+        self.drain_timeout = drain_timeout
+        self.negative_limit = negative_limit
+        self.clock = clock
+        self.name = name
+
+        self._entries: dict[t.Any, _Entry] = {}
+        self._flights: dict[t.Any, _Flight] = {}
+        self._negative: dict[t.Any, float] = {}
+        self._failed: dict[t.Any, float] = {}
+        self._draining: set[_Entry] = set()
+        self._lock = threading.Lock()
+        self._sweep_lock = threading.Lock()
+        self._slots = (
+            threading.BoundedSemaphore(max_concurrent_factories)
+            if max_concurrent_factories
+            else None
+        )
+        intervals = [
+            v for v in (idle_timeout / 4, refresh_interval, drain_timeout / 4) if v
+        ]
+        self._sweep_every = max(0.01, min(intervals)) if intervals else math.inf
+        self._next_sweep = clock() + self._sweep_every
+        self._next_refresh = (
+            clock() + refresh_interval if refresh_interval else math.inf
+        )
+        self._hits = itertools.count()
+        self._misses = itertools.count()
+        self._creations = itertools.count()
+        self._failures = itertools.count()
+        self._evictions = itertools.count()
+
+    # -- the request path --------------------------------------------------
+
+    def serve(
+        self,
+        key: t.Any,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        fallback: WSGIApplication,
+    ) -> t.Iterable[bytes]:
+        """Serve a request with the instance for ``key``.
+
+        A key without an application goes to ``fallback``; a failing factory
+        answers 503. The response is tracked until the server closes it.
+        """
+        entry = self._entries.get(key)
+        if entry is None:
+            try:
+                entry = self._resolve(key)
+            except FactoryFailed as e:
+                return e.respond(environ, start_response)
+            if entry is None:
+                return fallback(environ, start_response)
+        now = self.clock()
+        entry.last = now
+        if now >= self._next_sweep:
+            self.sweep(now)
+        active = entry.active
+        active.append(None)
+        if entry.retired:  # evicted between the lookup and here: go again
+            active.pop()
+            if not active:
+                self._finish(entry)
+            return self.serve(key, environ, start_response, fallback)
+        next(self._hits)
+        try:
+            result = entry.served(environ, start_response)
+        except BaseException:
+            active.pop()
+            if entry.retired and not active:
+                self._finish(entry)
+            raise
+        return _Tracked(result, entry, self)
+
+    def get(self, key: t.Any) -> t.Any:
+        """The application for ``key`` (creating it), or None if there is none.
+
+        Raises :class:`FactoryFailed` while the key is in its back-off.
+        """
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._resolve(key)
+            if entry is None:
+                return None
+        else:
+            next(self._hits)
+        entry.last = self.clock()
+        return entry.app
+
+    def peek(self, key: t.Any) -> t.Any:
+        """The live application for ``key`` without creating one, or None."""
+        entry = self._entries.get(key)
+        return entry.app if entry is not None else None
+
+    def exists(self, key: t.Any) -> bool:
+        """Whether ``key`` has an application: live, listed by ``lookup``, or
+        created now by the factory (so a TLS front end can ask before issuing
+        a certificate). A failing factory counts as existing."""
+        if key in self._entries:
+            return True
+        if self.lookup is not None:
+            return key in set(self.lookup())
+        try:
+            return self._resolve(key) is not None
+        except FactoryFailed:
+            return True
+
+    # -- creation ----------------------------------------------------------
+
+    def _resolve(self, key: t.Any) -> _Entry | None:
+        """Slow path for a key that is not cached: negative cache, back-off,
+        then join or lead the single flight that runs the factory."""
+        next(self._misses)
+        now = self.clock()
+        expires = self._negative.get(key)
+        if expires is not None:
+            if now < expires:
+                return None
+            self._negative.pop(key, None)
+        until = self._failed.get(key)
+        if until is not None:
+            if now < until:
+                raise FactoryFailed(key, until - now)
+            self._failed.pop(key, None)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                return entry
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            if flight.failed is not None:
+                raise flight.failed
+            return flight.entry
+        return self._create(key, flight)
+
+    def _build(self, key: t.Any) -> tuple[t.Any, t.Any]:
+        """Run the factory (inside the concurrency bound) and ``prepare``."""
+        if self._slots is not None:
+            self._slots.acquire()
+        try:
+            app = self.factory(key)
+            served = app
+            if app is not None and self.prepare is not None:
+                served = self.prepare(key, app)
+            return app, served
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+    def _create(self, key: t.Any, flight: _Flight) -> _Entry | None:
+        victims: list[_Entry] = []
+        try:
+            app, served = self._build(key)
+        except Exception:
+            next(self._failures)
+            failed = FactoryFailed(key, self.retry_after)
+            logger.error(
+                "%s factory failed for %r; answering 503 and retrying in %gs",
+                self.name,
+                key,
+                self.retry_after,
+                exc_info=True,
+            )
+            with self._lock:
+                if self.retry_after:
+                    self._failed[key] = self.clock() + self.retry_after
+                    self._bound(self._failed)
+                del self._flights[key]
+            flight.failed = failed
+            flight.done.set()
+            raise failed from None
+        except BaseException:
+            # Interrupted (KeyboardInterrupt, GreenletExit): nothing cached, and
+            # waiters retry on their own instead of hanging.
+            with self._lock:
+                del self._flights[key]
+            flight.failed = FactoryFailed(key, 0)
+            flight.done.set()
+            raise
+        now = self.clock()
+        entry = None
+        with self._lock:
+            if app is None:
+                if self.negative_ttl:
+                    self._negative[key] = now + self.negative_ttl
+                    self._bound(self._negative)
+            else:
+                next(self._creations)
+                entry = _Entry(key, app, served, now)
+                self._entries[key] = entry
+                if self.max_instances and len(self._entries) > self.max_instances:
+                    victims = self._pop_lru(
+                        len(self._entries) - self.max_instances, entry
+                    )
+            del self._flights[key]
+        flight.entry = entry
+        flight.done.set()
+        for victim in victims:
+            self._retire(victim, now)
+        return entry
+
+    def _bound(self, table: dict[t.Any, float]) -> None:
+        """Keep a key -> deadline table under ``negative_limit`` (lock held)."""
+        if len(table) <= self.negative_limit:
+            return
+        now = self.clock()
+        for key in [k for k, v in table.items() if v <= now]:
+            del table[key]
+        while len(table) > self.negative_limit:
+            del table[next(iter(table))]  # oldest first: dicts keep order
+
+    def _pop_lru(self, count: int, keep: _Entry) -> list[_Entry]:
+        """Remove the ``count`` least recently used entries (lock held)."""
+        candidates = sorted(
+            (e for e in self._entries.values() if e is not keep), key=lambda e: e.last
+        )[:count]
+        for entry in candidates:
+            del self._entries[entry.key]
+        return candidates
+
+    # -- retirement --------------------------------------------------------
+
+    def _retire(self, entry: _Entry, now: float | None = None) -> None:
+        entry.retired_at = self.clock() if now is None else now
+        entry.retired = True
+        next(self._evictions)
+        self._draining.add(entry)
+        if not entry.active:
+            self._finish(entry)
+
+    def _finish(self, entry: _Entry) -> None:
+        """Tear down a retired, drained entry; exactly once."""
+        try:
+            entry._once.pop()
+        except IndexError:
+            return
+        self._draining.discard(entry)
+        if self.on_evict is None:
+            return
+        try:
+            self.on_evict(entry.key, entry.app)
+        except Exception:
+            logger.error(
+                "on_evict failed for %s %r", self.name, entry.key, exc_info=True
+            )
+
+    def evict(self, key: t.Any) -> bool:
+        """Retire the instance for ``key`` (teardown after it drains) and forget
+        any negative or failure record. Returns whether one was live."""
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            self._negative.pop(key, None)
+            self._failed.pop(key, None)
+        if entry is None:
+            return False
+        self._retire(entry)
+        return True
+
+    def reload(self, key: t.Any) -> t.Any:
+        """Build a fresh instance and swap it in for new requests; requests in
+        the old one finish there and its teardown runs after them.
+
+        If the factory raises, the old instance stays and the exception
+        propagates; if it returns None the old instance is evicted. Returns the
+        new application (or None).
+        """
+        if key not in self._entries:
+            self.evict(key)
+            return self.get(key)
+        app, served = self._build(key)
+        now = self.clock()
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if app is not None:
+                next(self._creations)
+                self._entries[key] = _Entry(key, app, served, now)
+            elif self.negative_ttl:
+                self._negative[key] = now + self.negative_ttl
+        if old is not None:
+            self._retire(old, now)
+        return app
+
+    def clear(self) -> None:
+        """Retire every instance (for shutdown and tests)."""
+        with self._lock:
+            entries = list(self._entries.values())
+            self._entries.clear()
+            self._negative.clear()
+            self._failed.clear()
+        for entry in entries:
+            self._retire(entry)
+
+    def sweep(self, now: float | None = None) -> None:
+        """Evict idle instances, poll ``lookup`` when due and force the
+        teardown of instances that overran ``drain_timeout``. Runs on the
+        request path at most every few seconds; one thread at a time."""
+        if not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            now = self.clock() if now is None else now
+            self._next_sweep = now + self._sweep_every
+            victims: list[_Entry] = []
+            if self.idle_timeout:
+                deadline = now - self.idle_timeout
+                with self._lock:
+                    for entry in [
+                        e for e in self._entries.values() if e.last <= deadline
+                    ]:
+                        if not entry.active:
+                            del self._entries[entry.key]
+                            victims.append(entry)
+            if now >= self._next_refresh and self.lookup is not None:
+                self._next_refresh = now + self.refresh_interval
+                victims.extend(self._refresh())
+            for entry in victims:
+                self._retire(entry, now)
+            if self.drain_timeout:
+                for entry in list(self._draining):
+                    if entry.active and now - entry.retired_at >= self.drain_timeout:
+                        logger.warning(
+                            "%s %r: %d response(s) never closed after %gs;"
+                            " tearing down anyway",
+                            self.name,
+                            entry.key,
+                            len(entry.active),
+                            self.drain_timeout,
+                        )
+                        self._finish(entry)
+        finally:
+            self._sweep_lock.release()
+
+    def _refresh(self) -> list[_Entry]:
+        assert self.lookup is not None
+        try:
+            live = set(self.lookup())
+        except Exception:
+            logger.error(
+                "%s lookup failed; keeping current instances", self.name, exc_info=True
+            )
+            return []
+        with self._lock:
+            gone = [e for k, e in self._entries.items() if k not in live]
+            for entry in gone:
+                del self._entries[entry.key]
+        return gone
+
+    # -- introspection -----------------------------------------------------
+
+    def keys(self) -> list[t.Any]:
+        """Keys of the live instances."""
+        return list(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def stats(self) -> dict[str, int]:
+        """Counters: hits, misses, creations, failures, evictions; and sizes:
+        live, draining, pending (factories running), negative."""
+        return {
+            "hits": _counter_value(self._hits),
+            "misses": _counter_value(self._misses),
+            "creations": _counter_value(self._creations),
+            "failures": _counter_value(self._failures),
+            "evictions": _counter_value(self._evictions),
+            "live": len(self._entries),
+            "draining": len(self._draining),
+            "pending": len(self._flights),
+            "negative": len(self._negative),
+        }
+
+    def __repr__(self) -> str:
+        return f"<AppRegistry {self.name!r} live={len(self._entries)}>"

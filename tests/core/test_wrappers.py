@@ -1,0 +1,361 @@
+"""Request and Response classes: JSON bodies, size limits, routing info."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from werkzeug.exceptions import BadRequest
+
+import gateway
+from gateway.wrappers import Request, Response
+
+
+@pytest.fixture
+def echo_json(app):
+    @app.route("/", methods=["POST"])
+    def index():
+        kwargs = {
+            key: gateway.request.args[key] == "1"
+            for key in ("force", "silent")
+            if key in gateway.request.args
+        }
+        return {"value": gateway.request.get_json(**kwargs)}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("query", "data", "content_type", "status", "value"),
+    [
+        pytest.param("", '{"a": 1}', "application/json", 200, {"a": 1}, id="json"),
+        pytest.param("", "[1, 2]", "application/vnd.api+json", 200, [1, 2], id="plus-json"),
+        pytest.param("", "{bad", "application/json", 400, None, id="malformed-400"),
+        pytest.param("", '{"a": 1}', "text/plain", 415, None, id="wrong-type-415"),
+        pytest.param("", "", None, 415, None, id="no-type-415"),
+        pytest.param("?silent=1", "{bad", "application/json", 200, None, id="silent-bad"),
+        pytest.param("?silent=1", "{}", "text/plain", 200, None, id="silent-wrong-type"),
+        pytest.param("?force=1", '{"f": 1}', "text/plain", 200, {"f": 1}, id="force"),
+        pytest.param("?force=1", "{bad", "text/plain", 400, None, id="force-bad-400"),
+    ],
+)
+def test_get_json(echo_json, query, data, content_type, status, value):
+    rv = echo_json.test_client().post(
+        f"/{query}", data=data, content_type=content_type
+    )
+    assert rv.status_code == status
+    if status == 200:
+        assert rv.json == {"value": value}
+
+
+def test_json_property_is_none_for_non_json_only_via_silent(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        return {"is_json": gateway.request.is_json, "json": gateway.request.json}
+
+    assert client.post("/", json={"k": [1]}).json == {
+        "is_json": True,
+        "json": {"k": [1]},
+    }
+    # Werkzeug 2.3+: .json on a non-JSON request is a 415, like get_json().
+    assert client.post("/", data="x", content_type="text/plain").status_code == 415
+
+
+def test_get_json_caches_the_parsed_value(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        first = gateway.request.get_json()
+        return {"same": first is gateway.request.get_json()}
+
+    assert client.post("/", json={"a": 1}).json == {"same": True}
+
+
+def test_on_json_loading_failed_can_be_customised(app, client):
+    class LenientRequest(Request):
+        def on_json_loading_failed(self, e):
+            if e is None:  # wrong content type
+                return {"fallback": "type"}
+            return {"fallback": "syntax"}
+
+    app.request_class = LenientRequest
+    app.add_url_rule(
+        "/", "index", lambda: gateway.request.get_json(), methods=["POST"]
+    )
+
+    assert client.post("/", data="{x", content_type="application/json").json == {
+        "fallback": "syntax"
+    }
+    assert client.post("/", data="{}", content_type="text/plain").json == {
+        "fallback": "type"
+    }
+
+
+def test_bad_json_error_does_not_leak_a_traceback(app, client):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.add_url_rule("/", "index", lambda: gateway.request.get_json(), methods=["POST"])
+
+    rv = client.post("/", data='{"unterminated', content_type="application/json")
+    assert rv.status_code == 400
+    assert b"Traceback" not in rv.data
+
+
+def test_bad_request_from_json_is_catchable_by_handler(app, client):
+    app.register_error_handler(BadRequest, lambda e: ({"error": "bad json"}, 400))
+    app.add_url_rule("/", "index", lambda: gateway.request.get_json(), methods=["POST"])
+
+    rv = client.post("/", data="{", content_type="application/json")
+    assert rv.json == {"error": "bad json"}
+
+
+# -- size limits -------------------------------------------------------------
+
+
+def _form_view():
+    return {"fields": len(gateway.request.form), "files": len(gateway.request.files)}
+
+
+@pytest.mark.parametrize(
+    ("limit", "size", "status"),
+    [
+        pytest.param(100, 50, 200, id="under"),
+        pytest.param(100, 100, 200, id="exactly"),
+        pytest.param(100, 101, 413, id="over-413"),
+        pytest.param(None, 100_000, 200, id="unlimited"),
+    ],
+)
+def test_max_content_length_from_config(app, client, limit, size, status):
+    app.config["MAX_CONTENT_LENGTH"] = limit
+    app.add_url_rule("/", "index", _form_view, methods=["POST"])
+
+    body = "f=" + "x" * (size - 2)
+    rv = client.post("/", data=body, content_type="application/x-www-form-urlencoded")
+    assert rv.status_code == status
+
+
+def test_max_content_length_applies_to_raw_body(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    app.add_url_rule(
+        "/", "index", lambda: str(len(gateway.request.get_data())), methods=["POST"]
+    )
+
+    assert client.post("/", data=b"x" * 10).data == b"10"
+    assert client.post("/", data=b"x" * 11).status_code == 413
+
+
+def test_max_content_length_on_the_request_reflects_config(app):
+    app.config["MAX_CONTENT_LENGTH"] = 1234
+    with app.test_request_context():
+        assert gateway.request.max_content_length == 1234
+
+
+def test_max_content_length_can_be_set_per_request(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 10
+
+    @app.route("/upload", methods=["POST"])
+    def upload():
+        return str(len(gateway.request.get_data()))
+
+    @app.before_request
+    def raise_limit_for_uploads():
+        if gateway.request.endpoint == "upload":
+            gateway.request.max_content_length = 1000
+
+    assert client.post("/upload", data=b"x" * 500).data == b"500"
+
+
+def test_max_form_memory_size_limits_a_multipart_text_field(app, client):
+    app.config["MAX_FORM_MEMORY_SIZE"] = 100
+    app.add_url_rule("/", "index", _form_view, methods=["POST"])
+
+    small = client.post("/", data={"field": "x" * 50})
+    large = client.post("/", data={"field": "x" * 200, "file": (io.BytesIO(b"f"), "f.txt")})
+    assert small.status_code == 200
+    assert large.status_code == 413
+
+
+def test_max_form_parts_limits_multipart_parts(app, client):
+    app.config["MAX_FORM_PARTS"] = 3
+    app.add_url_rule("/", "index", _form_view, methods=["POST"])
+
+    ok = {"a": "1", "file": (io.BytesIO(b"f"), "f.txt")}
+    too_many = {f"k{i}": "v" for i in range(5)}
+    too_many["file"] = (io.BytesIO(b"f"), "f.txt")
+    assert client.post("/", data=ok).json == {"fields": 1, "files": 1}
+    assert client.post("/", data=too_many).status_code == 413
+
+
+def test_form_limits_are_exposed_on_the_request(app):
+    app.config.update(MAX_FORM_MEMORY_SIZE=11, MAX_FORM_PARTS=22)
+    with app.test_request_context():
+        assert gateway.request.max_form_memory_size == 11
+        assert gateway.request.max_form_parts == 22
+
+
+def test_limits_without_app_context_use_werkzeug_defaults():
+    request = Request.from_values("/")
+    assert request.max_content_length is None
+    assert request.max_form_memory_size == 500_000
+    assert request.max_form_parts == 1000
+
+
+# -- routing information -----------------------------------------------------
+
+
+def test_request_routing_attributes_on_a_match(app, client):
+    bp = gateway.Blueprint("shop", __name__, url_prefix="/shop")
+
+    @bp.route("/item/<int:n>")
+    def item(n):
+        req = gateway.request
+        return {
+            "endpoint": req.endpoint,
+            "blueprint": req.blueprint,
+            "blueprints": req.blueprints,
+            "view_args": req.view_args,
+            "rule": req.url_rule.rule,
+            "routing_exception": repr(req.routing_exception),
+        }
+
+    app.register_blueprint(bp)
+    assert client.get("/shop/item/5").json == {
+        "endpoint": "shop.item",
+        "blueprint": "shop",
+        "blueprints": ["shop"],
+        "view_args": {"n": 5},
+        "rule": "/shop/item/<int:n>",
+        "routing_exception": "None",
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "code"),
+    [
+        pytest.param("GET", "/nowhere", 404, id="not-found"),
+        pytest.param("DELETE", "/", 405, id="method-not-allowed"),
+    ],
+)
+def test_request_routing_attributes_on_a_failed_match(app, client, method, path, code):
+    app.add_url_rule("/", "index", lambda: "")
+
+    @app.errorhandler(code)
+    def describe(e):
+        req = gateway.request
+        return {
+            "endpoint": req.endpoint,
+            "blueprint": req.blueprint,
+            "view_args": req.view_args,
+            "url_rule": repr(req.url_rule),
+            "routing_exception": type(req.routing_exception).__name__,
+            "same_error": req.routing_exception is e,
+        }, code
+
+    rv = client.open(path, method=method)
+    assert rv.status_code == code
+    assert rv.json == {
+        "endpoint": None,
+        "blueprint": None,
+        "view_args": None,
+        "url_rule": "None",
+        "routing_exception": {404: "NotFound", 405: "MethodNotAllowed"}[code],
+        "same_error": True,
+    }
+
+
+def test_request_blueprint_is_none_for_app_routes(app, client):
+    app.add_url_rule(
+        "/",
+        "index",
+        lambda: {"bp": gateway.request.blueprint, "bps": gateway.request.blueprints},
+    )
+    assert client.get("/").json == {"bp": None, "bps": []}
+
+
+def test_request_values_form_args_files_cookies(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        req = gateway.request
+        upload = req.files["doc"]
+        return {
+            "args": req.args.to_dict(),
+            "form": req.form.to_dict(),
+            "values": sorted(req.values),
+            "file": [upload.filename, upload.read().decode()],
+            "cookie": req.cookies.get("c"),
+        }
+
+    client.set_cookie("c", "cookie-value")
+    rv = client.post(
+        "/?q=1", data={"name": "ann", "doc": (io.BytesIO(b"content"), "doc.txt")}
+    )
+    assert rv.json == {
+        "args": {"q": "1"},
+        "form": {"name": "ann"},
+        "values": ["name", "q"],
+        "file": ["doc.txt", "content"],
+        "cookie": "cookie-value",
+    }
+
+
+def test_request_url_parts_under_a_mount_point(app):
+    with app.test_request_context(
+        "/page.html?x=y", base_url="http://example.test/myapplication"
+    ):
+        req = gateway.request
+        assert req.path == "/page.html"
+        assert req.script_root == "/myapplication"
+        assert req.base_url == "http://example.test/myapplication/page.html"
+        assert req.url == "http://example.test/myapplication/page.html?x=y"
+        assert req.url_root == "http://example.test/myapplication/"
+
+
+# -- overriding the classes --------------------------------------------------
+
+
+def test_custom_request_class_is_used(app, client):
+    class MyRequest(Request):
+        @property
+        def shout(self):
+            return self.args.get("word", "").upper()
+
+    app.request_class = MyRequest
+    app.add_url_rule("/", "index", lambda: gateway.request.shout)
+
+    assert client.get("/?word=hey").data == b"HEY"
+    with app.test_request_context():
+        assert isinstance(gateway.request._get_current_object(), MyRequest)
+
+
+def test_custom_response_class_is_used_for_errors_and_redirects(app, client):
+    class MyResponse(Response):
+        pass
+
+    app.response_class = MyResponse
+    app.add_url_rule("/", "index", lambda: gateway.redirect("/elsewhere"))
+
+    with app.test_request_context():
+        assert isinstance(gateway.redirect("/x"), MyResponse)
+        assert isinstance(app.make_response("x"), MyResponse)
+    assert client.get("/").status_code == 302
+
+
+def test_response_defaults(app):
+    response = Response()
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert Response.json_module is not None
+
+
+def test_response_json_property(app):
+    with app.app_context():
+        response = gateway.jsonify(a=1)
+    assert response.json == {"a": 1}
+    assert response.is_json
+
+
+def test_response_max_cookie_size_follows_config(app):
+    app.config["MAX_COOKIE_SIZE"] = 80
+    with app.app_context():
+        response = Response()
+        assert response.max_cookie_size == 80
+        with pytest.warns(UserWarning, match="cookie"):
+            response.set_cookie("big", "x" * 200)

@@ -1,0 +1,5 @@
+from gwsite.views import make_app
+
+
+def create_app():
+    return make_app("admin")

@@ -1,0 +1,3 @@
+from gwsite.views import make_app
+
+app = make_app("main")

@@ -3,6 +3,8 @@ of its applications in one process and deploys them anywhere."""
 
 from __future__ import annotations
 
+import typing as t
+
 from . import json as json
 from .app import App as App
 from .blueprints import Blueprint as Blueprint
@@ -36,11 +38,40 @@ from .signals import request_finished as request_finished
 from .signals import request_started as request_started
 from .signals import request_tearing_down as request_tearing_down
 from .signals import template_rendered as template_rendered
-from .templating import render_template as render_template
-from .templating import render_template_string as render_template_string
-from .templating import stream_template as stream_template
-from .templating import stream_template_string as stream_template_string
 from .wrappers import Request as Request
 from .wrappers import Response as Response
 
 __version__ = "0.1.0"
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .templating import render_template as render_template
+    from .templating import render_template_string as render_template_string
+    from .templating import stream_template as stream_template
+    from .templating import stream_template_string as stream_template_string
+
+# Imported on first use: Jinja is only loaded when an app renders templates.
+_lazy = {
+    "render_template": ".templating",
+    "render_template_string": ".templating",
+    "stream_template": ".templating",
+    "stream_template_string": ".templating",
+}
+
+
+# ``globals`` names the gateway.globals submodule in this namespace.
+_namespace = vars()
+
+
+def __getattr__(name: str) -> t.Any:
+    module = _lazy.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gateway' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    _namespace[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*_namespace, *_lazy])

@@ -14,7 +14,6 @@ from itertools import chain
 from types import FunctionType, TracebackType
 from urllib.parse import quote as _url_quote
 
-import click
 from werkzeug.datastructures import Headers, ImmutableDict
 from werkzeug.exceptions import (
     Aborter,
@@ -51,7 +50,6 @@ from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
 from .routing import Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
-from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
     appcontext_tearing_down,
     got_request_exception,
@@ -59,13 +57,14 @@ from .signals import (
     request_started,
     request_tearing_down,
 )
-from .templating import Environment
 from .wrappers import Request, Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from .blueprints import Blueprint
+    from .sessions import SessionInterface
+    from .templating import Environment
     from .testing import AppClient, AppCliRunner
 
 T_shell_context_processor = t.TypeVar(
@@ -77,6 +76,30 @@ T_template_global = t.TypeVar("T_template_global", bound=ft.TemplateGlobalCallab
 T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
 
 _sentinel = object()
+
+
+class _ImportedDefault:
+    """A class attribute whose default is imported the first time it is read
+    (then it replaces itself with the value), so ``import gateway`` does not
+    pay for Jinja or itsdangerous before an app needs them."""
+
+    def __init__(self, module: str, name: str, instantiate: bool = False) -> None:
+        self.module = module
+        self.name = name
+        self.instantiate = instantiate
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.owner = owner
+        self.attr = attr
+
+    def __get__(self, obj: t.Any, objtype: type | None = None) -> t.Any:
+        import importlib
+
+        value = getattr(importlib.import_module(self.module, __package__), self.name)
+        if self.instantiate:
+            value = value()
+        setattr(self.owner, self.attr, value)
+        return value
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -140,7 +163,9 @@ class App(Scaffold):
     request_class: type[Request] = Request
     response_class: type[Response] = Response
     aborter_class = Aborter
-    jinja_environment = Environment
+    jinja_environment: type[Environment] = _ImportedDefault(  # type: ignore[assignment]
+        ".templating", "Environment"
+    )
     app_ctx_globals_class = _AppCtxGlobals
     config_class = Config
     testing = ConfigAttribute[bool]("TESTING")
@@ -154,7 +179,9 @@ class App(Scaffold):
     url_map_class = Map
     test_client_class: type[AppClient] | None = None
     test_cli_runner_class: type[AppCliRunner] | None = None
-    session_interface: SessionInterface = SecureCookieSessionInterface()
+    session_interface: SessionInterface = _ImportedDefault(  # type: ignore[assignment]
+        ".sessions", "SecureCookieSessionInterface", instantiate=True
+    )
 
     default_config = ImmutableDict(
         {
@@ -302,6 +329,8 @@ class App(Scaffold):
 
     @property
     def _lazy_session(self) -> bool:
+        from .sessions import SecureCookieSessionInterface
+
         return type(self.session_interface) is SecureCookieSessionInterface
 
     # -- construction helpers ----------------------------------------------
@@ -538,6 +567,8 @@ class App(Scaffold):
         127.0.0.1:5000; debug mode turns on the reloader and debugger.
         Options go to :func:`werkzeug.serving.run_simple`."""
         if os.environ.get("GATEWAY_RUN_FROM_CLI") == "true":
+            import click
+
             if not is_running_from_reloader():
                 click.secho(
                     " * Ignoring a call to 'app.run()' that would block"

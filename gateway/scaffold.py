@@ -13,7 +13,6 @@ from collections import defaultdict
 from datetime import timedelta
 from functools import update_wrapper
 
-from jinja2 import BaseLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.utils import cached_property
 
@@ -22,6 +21,7 @@ from .helpers import get_root_path, send_from_directory
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from click import Group
+    from jinja2 import BaseLoader
 
     from .wrappers import Response
 
@@ -189,6 +189,8 @@ class Scaffold:
     def jinja_loader(self) -> BaseLoader | None:
         """A loader for the template folder, or None without one."""
         if self.template_folder is not None:
+            from jinja2 import FileSystemLoader
+
             return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
         return None
 

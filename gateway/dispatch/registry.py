@@ -289,6 +289,12 @@ class AppRegistry:
             if entry.retired and not active:
                 self._finish(entry)
             raise
+        if type(result) is list:
+            # A list body is complete: the app is done with this request.
+            active.pop()
+            if entry.retired and not active:
+                self._finish(entry)
+            return result
         return _Tracked(result, entry, self)
 
     def get(self, key: t.Any) -> t.Any:

@@ -1439,7 +1439,7 @@ DEBUGGER_RESOURCE = "/?__debugger__=yes&cmd=resource&f=debugger.js"
 @pytest.mark.parametrize(
     ("args", "debugger", "traceback_page"),
     [
-        pytest.param(["--debug", "run", "--no-reload"], True, True, id="debug"),
+        pytest.param(["run", "--debug", "--no-reload"], True, True, id="debug"),
         pytest.param(
             ["--debug", "run", "--no-debugger", "--no-reload"],
             False,
@@ -1681,6 +1681,122 @@ def test_routes_uses_default_wsgi_file_in_a_real_process(tmp_path):
     result = run_gateway(tmp_path, "routes")
     assert result.returncode == 0, result.stderr
     assert "index" in result.stdout
+
+
+SITE_TOML = str(CLI_APPS / "gatewaysite" / "gateway.toml")
+
+
+def _sections(output: str) -> dict[str, list[str]]:
+    """Split ``routes --config`` output into heading -> table lines."""
+    sections = {}
+
+    for block in output.strip().split("\n\n"):
+        heading, *lines = block.splitlines()
+        sections[heading] = lines
+
+    return sections
+
+
+def test_routes_of_a_gateway_toml(runner, group):
+    # The app named by GATEWAY_APP is broken: --config must not load it.
+    env = {"GATEWAY_APP": "cliapp.broken"}
+    result = runner.invoke(
+        group, ["routes", "--config", SITE_TOML, "-s", "rule"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    sections = _sections(result.output)
+    assert list(sections) == [
+        "main at example.test/",
+        "admin at example.test/admin/",
+        "raw_wsgi at example.test/raw/",
+        "Tenant applications are created on their first request; add '--tenant KEY'"
+        " to list one.",
+    ]
+    assert [
+        line.split()[-1] for line in sections["admin at example.test/admin/"][2:]
+    ] == [
+        "/admin/static/<path:filename>",
+        "/admin/users",
+    ]
+    assert sections["raw_wsgi at example.test/raw/"] == [
+        "(not a gateway application: its routes cannot be listed)"
+    ]
+
+
+def test_routes_of_a_gateway_toml_with_tenants(runner, group):
+    args = ["routes", "--config", SITE_TOML, "--tenant", "acme", "--tenant", "beta"]
+    result = runner.invoke(group, args)
+    assert result.exit_code == 0, result.output
+    sections = _sections(result.output)
+
+    for key in ("acme", "beta"):
+        rows = sections[f"tenant-{key} at {key}.example.test/"]
+        assert rows[2].split() == ["dashboard", "GET", "/dashboard"]
+
+    assert not any(heading.startswith("Tenant applications") for heading in sections)
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "message"),
+    [
+        pytest.param(
+            ["--tenant", "nobody"],
+            2,
+            "the tenant factory has no application for 'nobody'.",
+            id="unknown-tenant",
+        ),
+        pytest.param(
+            ["--tenant", "explode"],
+            1,
+            "The tenant factory failed for 'explode': RuntimeError: tenant factory exploded",
+            id="factory-raises",
+        ),
+    ],
+)
+def test_routes_of_a_gateway_toml_tenant_errors(
+    runner, group, args, exit_code, message
+):
+    result = runner.invoke(group, ["routes", "--config", SITE_TOML, *args])
+    assert result.exit_code == exit_code
+    assert message in result.output
+
+
+def test_routes_tenant_needs_config(runner, group):
+    result = runner.invoke(group, ["--app", "cliapp.app", "routes", "--tenant", "acme"])
+    assert result.exit_code == 2
+    assert "'--tenant' needs '--config'." in result.output
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        pytest.param(
+            '[gateway]\ndefault_app = "cliapp.app:testapp"\n',
+            "has no [tenants] table",
+            id="no-tenants-table",
+        ),
+        pytest.param("[gateway\n", "invalid TOML", id="invalid-toml"),
+        pytest.param(
+            '[gateway]\ndefault_app = "cliapp.nope:app"\n',
+            "no module named 'cliapp.nope'",
+            id="missing-app-module",
+        ),
+    ],
+)
+def test_routes_of_a_bad_gateway_toml(runner, group, tmp_path, toml, message):
+    path = tmp_path / "gateway.toml"
+    path.write_text(toml)
+    result = runner.invoke(group, ["routes", "--config", str(path), "--tenant", "x"])
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_routes_of_a_gateway_toml_in_a_real_process(tmp_path):
+    args = ["routes", "--config", SITE_TOML, "--tenant", "acme"]
+    result = run_gateway(tmp_path, *args, script=True)
+    assert result.returncode == 0, result.stderr
+    assert "tenant-acme at acme.example.test/" in result.stdout
+    assert "/admin/users" in result.stdout
 
 
 # -- AppCliRunner and entry points -----------------------------------------------------------

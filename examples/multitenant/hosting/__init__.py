@@ -37,7 +37,9 @@ _lock = threading.Lock()
 
 def database_url() -> str:
     """The configured database URL, or the default SQLite file's."""
-    return os.environ.get(DATABASE_URL_ENV, "").strip() or f"sqlite:///{DEFAULT_DATABASE}"
+    return (
+        os.environ.get(DATABASE_URL_ENV, "").strip() or f"sqlite:///{DEFAULT_DATABASE}"
+    )
 
 
 def get_store() -> Store:

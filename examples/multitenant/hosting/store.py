@@ -27,7 +27,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .themes import THEMES
 
 #: Sub-domains a tenant may not take: they name the platform's own hosts.
-RESERVED_SLUGS = frozenset({"www", "admin", "docs", "api", "static", "mail", "localhost"})
+RESERVED_SLUGS = frozenset(
+    {"www", "admin", "docs", "api", "static", "mail", "localhost"}
+)
 
 _SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?\Z")
 _USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}\Z")
@@ -249,7 +251,9 @@ class Store:
                     for username, display, password in members:
                         self._insert_member(cur, tenant_id, username, display, password)
             self._run(
-                cur, "INSERT INTO store_meta (name, value) VALUES (?, ?)", ("seeded", _now())
+                cur,
+                "INSERT INTO store_meta (name, value) VALUES (?, ?)",
+                ("seeded", _now()),
             )
 
     # -- tenants --------------------------------------------------------------
@@ -257,7 +261,9 @@ class Store:
     def tenants(self) -> list[Tenant]:
         """Every tenant, by sub-domain."""
         with self._connect() as cur:
-            rows = self._run(cur, f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY slug")
+            rows = self._run(
+                cur, f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY slug"
+            )
             return [Tenant(*row) for row in rows.fetchall()]
 
     def versions(self) -> dict[str, int]:
@@ -274,7 +280,9 @@ class Store:
             ).fetchone()
         return Tenant(*row) if row is not None else None
 
-    def _insert_tenant(self, cur: t.Any, slug: str, name: str, tagline: str, theme: str) -> int:
+    def _insert_tenant(
+        self, cur: t.Any, slug: str, name: str, tagline: str, theme: str
+    ) -> int:
         row = self._run(
             cur,
             "INSERT INTO tenants (slug, name, tagline, theme, version, created_at)"
@@ -294,7 +302,10 @@ class Store:
         )
 
     def _slug_taken(self, cur: t.Any, slug: str) -> bool:
-        return self._run(cur, "SELECT 1 FROM tenants WHERE slug = ?", (slug,)).fetchone() is not None
+        return (
+            self._run(cur, "SELECT 1 FROM tenants WHERE slug = ?", (slug,)).fetchone()
+            is not None
+        )
 
     def add(
         self,
@@ -360,11 +371,15 @@ class Store:
     def remove(self, slug: str) -> bool:
         """Delete a tenant with its members and messages; False if absent."""
         with self._connect(write=True) as cur:
-            return bool(self._run(cur, "DELETE FROM tenants WHERE slug = ?", (slug,)).rowcount)
+            return bool(
+                self._run(cur, "DELETE FROM tenants WHERE slug = ?", (slug,)).rowcount
+            )
 
     # -- members and messages -------------------------------------------------
 
-    def check_login(self, tenant_id: int, username: str, password: str) -> Member | None:
+    def check_login(
+        self, tenant_id: int, username: str, password: str
+    ) -> Member | None:
         """The member whose password matches, else None."""
         with self._connect() as cur:
             row = self._run(
@@ -491,7 +506,10 @@ class PostgresStore(Store):
         return self._psycopg.connect(self.url, autocommit=True, connect_timeout=10)
 
     def _give_back(self, conn: t.Any) -> None:
-        if conn.closed or conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
+        if (
+            conn.closed
+            or conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE
+        ):
             conn.close()
             return
         with self._lock:
@@ -533,7 +551,9 @@ def open_store(url: str) -> Store:
         if path.startswith("/"):
             path = path[1:]
         if not path:
-            raise StoreError(f"{url!r}: expected sqlite:///relative/path or sqlite:////absolute/path")
+            raise StoreError(
+                f"{url!r}: expected sqlite:///relative/path or sqlite:////absolute/path"
+            )
         return SQLiteStore(path)
     if parts.scheme in ("postgres", "postgresql"):
         return PostgresStore(url)

@@ -1,4 +1,4 @@
-"""The applications of ``site/gateway.toml``."""
+"""The applications of ``gatewaysite/gateway.toml``."""
 
 from gateway import App
 

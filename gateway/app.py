@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import inspect
+from inspect import CO_COROUTINE
 import os
 import sys
 import typing as t
@@ -76,6 +77,7 @@ T_template_global = t.TypeVar("T_template_global", bound=ft.TemplateGlobalCallab
 T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
 
 _sentinel = object()
+_cookie_session_class: type | None = None
 
 
 class _ImportedDefault:
@@ -260,9 +262,6 @@ class App(Scaffold):
         self._got_first_request = False
         self._idna_cache: dict[str, str] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
-        self._async_cache: weakref.WeakKeyDictionary[t.Any, bool] = (
-            weakref.WeakKeyDictionary()
-        )
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -329,9 +328,14 @@ class App(Scaffold):
 
     @property
     def _lazy_session(self) -> bool:
-        from .sessions import SecureCookieSessionInterface
+        """Whether the session may be opened on first use: true for the
+        default cookie interface, whose opening has no side effects."""
+        global _cookie_session_class
+        if _cookie_session_class is None:
+            from .sessions import SecureCookieSessionInterface
 
-        return type(self.session_interface) is SecureCookieSessionInterface
+            _cookie_session_class = SecureCookieSessionInterface
+        return type(self.session_interface) is _cookie_session_class
 
     # -- construction helpers ----------------------------------------------
 
@@ -655,15 +659,16 @@ class App(Scaffold):
         """Return ``func`` callable synchronously: coroutine functions are
         wrapped by :meth:`async_to_sync`, others returned as they are."""
         if type(func) is FunctionType:
-            is_async = self._async_cache.get(func)
-            if is_async is None:
-                is_async = inspect.iscoroutinefunction(func)
-                self._async_cache[func] = is_async
-        else:
-            is_async = inspect.iscoroutinefunction(func)
-        if is_async:
-            return self.async_to_sync(func)
-        return func
+            # What inspect.iscoroutinefunction decides for a plain function,
+            # without its unwrapping (this runs for every view and hook).
+            if not (
+                func.__code__.co_flags & CO_COROUTINE
+                or getattr(func, "_is_coroutine_marker", None) is not None
+            ):
+                return func
+        elif not inspect.iscoroutinefunction(func):
+            return func
+        return self.async_to_sync(func)
 
     def async_to_sync(
         self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]

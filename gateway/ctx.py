@@ -15,6 +15,7 @@ from functools import update_wrapper
 from types import TracebackType
 
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request as _WerkzeugRequest
 
 from . import typing as ft
 from .globals import _cv_app, _cv_request
@@ -28,6 +29,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .wrappers import Request
 
 _sentinel = object()
+_werkzeug_close = _WerkzeugRequest.close
 
 
 class _AppCtxGlobals:
@@ -273,9 +275,11 @@ class RequestContext:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 self.app.do_teardown_request(exc)
-                request_close = getattr(self.request, "close", None)
-                if request_close is not None:
-                    request_close()
+                req = self.request
+                # Werkzeug's close() only closes parsed uploads: skip the call
+                # when there are none.
+                if type(req).close is not _werkzeug_close or "files" in req.__dict__:
+                    req.close()
         finally:
             ctx = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import hashlib
+import hmac
 import typing as t
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.signer import HMACAlgorithm
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
@@ -238,6 +240,52 @@ def _lazy_sha1(string: bytes = b"") -> t.Any:
     return hashlib.sha1(string)
 
 
+def _hmac_digestmod(digest_method: t.Any) -> t.Any:
+    # The default SHA-1 wrapper hides the hash from :mod:`hmac`, which then
+    # falls back to its pure-Python implementation; naming it lets OpenSSL do
+    # the work (same bytes, several times faster). Still resolved on use.
+    return "sha1" if digest_method is _lazy_sha1 else digest_method
+
+
+class _SessionHMAC(HMACAlgorithm):
+    """HMAC signatures computed by :func:`hmac.digest` (one C call)."""
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.digest(key, value, _hmac_digestmod(self.digest_method))
+
+
+# Derived signing keys, shared by every signer: deriving one costs an HMAC,
+# and the same few (secret key, salt) pairs are used on every request.
+_derived_keys: dict[tuple[t.Any, ...], bytes] = {}
+_DERIVED_KEYS_MAX = 1024
+
+
+class _SessionSigner(TimestampSigner):
+    """A :class:`~itsdangerous.TimestampSigner` that derives each key once.
+
+    Signatures are byte-for-byte those of the plain signer.
+    """
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        if secret_key is None:
+            secret_key = self.secret_keys[-1]
+        elif isinstance(secret_key, str):
+            secret_key = secret_key.encode("utf-8")
+        cache_key = (secret_key, self.salt, self.key_derivation, self.digest_method)
+        rv = _derived_keys.get(cache_key)
+        if rv is None:
+            if self.key_derivation == "hmac":
+                rv = hmac.digest(
+                    secret_key, self.salt, _hmac_digestmod(self.digest_method)
+                )
+            else:
+                rv = super().derive_key(secret_key)
+            if len(_derived_keys) >= _DERIVED_KEYS_MAX:
+                _derived_keys.clear()
+            _derived_keys[cache_key] = rv
+        return rv
+
+
 class SecureCookieSessionInterface(SessionInterface):
     """Sessions stored in a cookie signed by :mod:`itsdangerous`.
 
@@ -299,9 +347,11 @@ class SecureCookieSessionInterface(SessionInterface):
             keys,  # type: ignore[arg-type]
             salt=self.salt,
             serializer=self.serializer,
+            signer=_SessionSigner,
             signer_kwargs={
                 "key_derivation": self.key_derivation,
                 "digest_method": self.digest_method,
+                "algorithm": _SessionHMAC(self.digest_method),
             },
         )
         if len(cache) >= self._serializer_cache_size:
@@ -344,8 +394,8 @@ class SecureCookieSessionInterface(SessionInterface):
         samesite = self.get_cookie_samesite(app)
         httponly = self.get_cookie_httponly(app)
 
-        if session.accessed:
-            response.vary.add("Cookie")
+        # Read before anything below touches the session (which counts as use).
+        accessed = session.accessed
 
         if not session:
             # An emptied session removes the cookie; one that was always empty
@@ -360,23 +410,23 @@ class SecureCookieSessionInterface(SessionInterface):
                     samesite=samesite,
                     httponly=httponly,
                 )
-                response.vary.add("Cookie")
-            return
+                accessed = True
+        elif self.should_set_cookie(app, session):
+            expires = self.get_expiration_time(app, session)
+            val = self.get_signing_serializer(app).dumps(dict(session))  # type: ignore[union-attr]
+            response.set_cookie(
+                name,
+                val,
+                expires=expires,
+                httponly=httponly,
+                domain=domain,
+                path=path,
+                secure=secure,
+                partitioned=partitioned,
+                samesite=samesite,
+            )
+            accessed = True
 
-        if not self.should_set_cookie(app, session):
-            return
-
-        expires = self.get_expiration_time(app, session)
-        val = self.get_signing_serializer(app).dumps(dict(session))  # type: ignore[union-attr]
-        response.set_cookie(
-            name,
-            val,
-            expires=expires,
-            httponly=httponly,
-            domain=domain,
-            path=path,
-            secure=secure,
-            partitioned=partitioned,
-            samesite=samesite,
-        )
-        response.vary.add("Cookie")
+        # One update of the header (it is parsed and rebuilt on each change).
+        if accessed:
+            response.vary.add("Cookie")

@@ -68,9 +68,9 @@ class CertParamType(click.ParamType):
         try:
             return self.path_type(value, param, ctx)
         except click.BadParameter:
-            value = click.STRING(value, param, ctx).lower()
+            value = click.STRING(value, param, ctx)
 
-            if value == "adhoc":
+            if value.lower() == "adhoc":
                 try:
                     import cryptography  # noqa: F401
                 except ImportError:
@@ -80,7 +80,7 @@ class CertParamType(click.ParamType):
                         param,
                     ) from None
 
-                return value
+                return "adhoc"
 
             obj = import_string(value, silent=True)
 

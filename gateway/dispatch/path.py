@@ -108,6 +108,7 @@ class PathDispatcher:
         self.create_app = create_app
         self._mounts: dict[str, Mount] = {}
         self._by_first: dict[str, tuple[Mount, ...]] = {}
+        self._single: dict[str, WSGIApplication] = {}
         if isinstance(mounts, t.Mapping):
             mounts = [
                 Mount(p, a, redirect_slash=redirect_slash) for p, a in mounts.items()
@@ -135,6 +136,12 @@ class PathDispatcher:
         self._by_first = {
             k: tuple(sorted(v, key=lambda m: len(m.wsgi_prefix), reverse=True))
             for k, v in by_first.items()
+        }
+        # One-segment prefixes alone on their first segment: one dict lookup.
+        self._single = {
+            k: v[0].app
+            for k, v in self._by_first.items()
+            if len(v) == 1 and v[0].wsgi_prefix == k
         }
         self._mounts = mounts
         return mount
@@ -169,6 +176,19 @@ class PathDispatcher:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        end = path.find("/", 1)
+        if end != -1:
+            # Fast path: a one-segment mount, a canonical path under it.
+            app = self._single.get(path[:end])
+            if app is not None and "/." not in path and "//" not in path:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[:end]
+                environ["PATH_INFO"] = path[end:]
+                return app(environ, start_response)
+        return self._dispatch(environ, start_response, path)
+
+    def _dispatch(
+        self, environ: WSGIEnvironment, start_response: StartResponse, path: str
+    ) -> t.Iterable[bytes]:
         if "//" in path or "/." in path:
             path = canonical_path(path)
         end = path.find("/", 1)

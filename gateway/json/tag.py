@@ -230,6 +230,12 @@ class TagDateTime(JSONTag):
         return parse_date(value)
 
 
+_BUILTIN_TAGS = frozenset(
+    {TagDict, PassDict, TagTuple, PassList, TagBytes, TagMarkup, TagUUID, TagDateTime}
+)
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 class TaggedJSONSerializer:
     """Serialize to and from tagged JSON using an ordered list of tags.
 
@@ -237,7 +243,7 @@ class TaggedJSONSerializer:
     order matters: :class:`TagDict` must run before :class:`PassDict`.
     """
 
-    __slots__ = ("tags", "order")
+    __slots__ = ("tags", "order", "_plain_is_final")
 
     #: The tag classes every new serializer starts with, in checking order.
     default_tags = [
@@ -254,6 +260,7 @@ class TaggedJSONSerializer:
     def __init__(self) -> None:
         self.tags: dict[str, JSONTag] = {}
         self.order: list[JSONTag] = []
+        self._plain_is_final = True
 
         for cls in self.default_tags:
             self.register(cls)
@@ -289,8 +296,15 @@ class TaggedJSONSerializer:
         else:
             self.order.insert(index, tag)
 
+        # No built-in tag claims strings, numbers, booleans or None, so while
+        # only built-in tags are registered those skip the tag checks.
+        self._plain_is_final = all(type(each) in _BUILTIN_TAGS for each in self.order)
+
     def tag(self, value: t.Any) -> t.Any:
         """Convert ``value`` to its tagged JSON-able form (recursively)."""
+        if type(value) in _PLAIN_TYPES and self._plain_is_final:
+            return value
+
         for tag in self.order:
             if tag.check(value):
                 return tag.tag(value)

@@ -98,7 +98,7 @@ def bp_pattern(app):
 
     @app.route("/")
     def root():
-        return gateway.url_for("frontend.index", lang_code="en")
+        return str("lang_code" in gateway.g)
 
     app.register_blueprint(bp)
     return app
@@ -115,7 +115,7 @@ def test_blueprint_url_processors_pull_and_inject_the_language(bp_pattern, clien
 
 
 def test_app_routes_are_not_affected_by_blueprint_processors(bp_pattern, client):
-    assert client.get("/").data == b"/en/"
+    assert client.get("/").data == b"False"
 
 
 def test_preprocessors_run_before_before_request(bp_pattern, client):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gateway import App, current_app, g, render_template, session
 
+from ..links import app_url
 from ..store import Store, Tenant
 from ..themes import THEMES
 from ..ui import bp as ui_bp
@@ -66,6 +67,7 @@ def _site_context() -> dict[str, t.Any]:
         "site": site,
         "member": g.get("member"),
         "theme": THEMES[current_app.config["THEME"]],
+        "platform_docs": app_url("docs", "docs.page", name="overview"),
     }
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import inspect
-from inspect import CO_COROUTINE
 import os
 import sys
 import typing as t
 import weakref
 from datetime import timedelta
+from inspect import CO_COROUTINE
 from itertools import chain
 from types import FunctionType, TracebackType
 from urllib.parse import quote as _url_quote

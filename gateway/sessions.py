@@ -254,6 +254,22 @@ class _SessionHMAC(HMACAlgorithm):
         return hmac.digest(key, value, _hmac_digestmod(self.digest_method))
 
 
+def _bounded_put(
+    cache: dict[t.Any, t.Any], key: t.Any, value: t.Any, size: int
+) -> None:
+    """Store ``key`` and drop the oldest entries beyond ``size``.
+
+    Safe without a lock: concurrent callers may at worst drop one entry too
+    many, which only costs a rebuild.
+    """
+    cache[key] = value
+    while len(cache) > size:
+        try:
+            del cache[next(iter(cache))]
+        except (KeyError, RuntimeError, StopIteration):
+            break
+
+
 # Derived signing keys, shared by every signer: deriving one costs an HMAC,
 # and the same few (secret key, salt) pairs are used on every request.
 _derived_keys: dict[tuple[t.Any, ...], bytes] = {}
@@ -280,9 +296,7 @@ class _SessionSigner(TimestampSigner):
                 )
             else:
                 rv = super().derive_key(secret_key)
-            if len(_derived_keys) >= _DERIVED_KEYS_MAX:
-                _derived_keys.clear()
-            _derived_keys[cache_key] = rv
+            _bounded_put(_derived_keys, cache_key, rv, _DERIVED_KEYS_MAX)
         return rv
 
 
@@ -354,9 +368,7 @@ class SecureCookieSessionInterface(SessionInterface):
                 "algorithm": _SessionHMAC(self.digest_method),
             },
         )
-        if len(cache) >= self._serializer_cache_size:
-            cache.clear()
-        cache[cache_key] = rv
+        _bounded_put(cache, cache_key, rv, self._serializer_cache_size)
         return rv
 
     def open_session(self, app: App, request: Request) -> SecureCookieSession | None:

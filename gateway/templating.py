@@ -240,12 +240,14 @@ def explain_template_loading_attempts(
         reqctx = _cv_request.get(None)
         blueprint = reqctx.request.blueprint if reqctx is not None else None
         if blueprint is not None:
+            name = blueprint.rpartition(".")[2]
             lines.append(
-                f"  The request was routed to the blueprint {blueprint!r}."
-                " Blueprint templates are looked up by their full name, so"
-                " a template meant for it usually lives in a subfolder named"
-                " after it (for example 'templates/"
-                f"{blueprint.rpartition('.')[2]}/{template}')."
+                f"  The request was routed to the blueprint {blueprint!r}. Its"
+                " template_folder is searched after the application's, and all"
+                " folders share one namespace: check that template_folder is"
+                " set, and keep the blueprint's templates in a subfolder named"
+                f" after it (render '{name}/{template}') so that no other"
+                " folder can shadow them."
             )
     elif found > 1:
         lines.append(

@@ -57,6 +57,8 @@ class DeployOptions:
     https_port: int = 443
     #: Address the front server listens on: "" (all), ``127.0.0.1``, ``[::1]``.
     listen: str = ""
+    #: With ``listen`` empty, listen on IPv6 (``[::]:port``) as well as IPv4.
+    listen_ipv6: bool = True
     #: Write a complete main configuration (pid, logs, temp paths under
     #: ``runtime_dir``) instead of a site file for the distribution's server.
     standalone: bool = False
@@ -304,9 +306,12 @@ class Site:
             return self.name
         return ""
 
-    def listen_on(self, port: int) -> str:
-        """``[address:]port`` for listen directives."""
-        return f"{self.listen}:{port}" if self.listen else str(port)
+    def listen_on(self, port: int) -> tuple[str, ...]:
+        """The ``address:port`` values to listen on: the configured address,
+        or every IPv4 and IPv6 address."""
+        if self.listen:
+            return (f"{self.listen}:{port}",)
+        return (str(port), f"[::]:{port}") if self.options.listen_ipv6 else (str(port),)
 
 
 # -- pure decisions --------------------------------------------------------------------

@@ -123,6 +123,7 @@ def environment() -> jinja2.Environment:
         suparg=supervisor_arg,
         supv=supervisor_value,
         ini=ini_value,
+        re_escape=re.escape,
     )
     return env
 

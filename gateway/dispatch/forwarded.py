@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import typing as t
 
-from .hostnames import parse_host
+from .hostnames import parse_host, split_host_port
 from .prefixes import canonical_path
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -298,14 +298,8 @@ def resolve(
         port = None
         if hops.x_port:
             port_host = pick_forwarded(elements, hops.x_port, "host")
-            if port_host and parse_host(port_host) is not None:
-                port = (
-                    port_host.rpartition(":")[2]
-                    if not port_host.endswith("]")
-                    else None
-                )
-                if port is not None and ":" not in port_host:
-                    port = None
+            parts = split_host_port(port_host) if port_host else None
+            port = parts[1] if parts else None
     else:
         addr = pick(get("HTTP_X_FORWARDED_FOR"), hops.x_for)
         proto = pick(get("HTTP_X_FORWARDED_PROTO"), hops.x_proto)

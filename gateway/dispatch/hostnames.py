@@ -52,16 +52,17 @@ def normalize_name(name: str) -> str | None:
     A non-ASCII name is first read back as UTF-8 when it arrived as WSGI's
     latin-1 decoded bytes. Returns None when it is not a valid host name.
     """
+    if not name.isascii():
+        try:
+            name = name.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass  # already real text, not WSGI-decoded bytes
     name = name.lower()
     if name.endswith("."):
         name = name[:-1]
     if not name or len(name) > 253:
         return None
     if not name.isascii():
-        try:
-            name = name.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            pass  # already real text, not WSGI-decoded bytes
         try:
             name = name.encode("idna").decode("ascii").lower()
         except UnicodeError:

@@ -109,9 +109,10 @@ class _Entry:
 class _Flight:
     """One factory call in progress, which other requests for the key wait on."""
 
-    __slots__ = ("done", "entry", "failed")
+    __slots__ = ("done", "entry", "failed", "waiters")
 
     def __init__(self) -> None:
+        self.waiters = 0
         self.done = threading.Event()
         self.entry: _Entry | None = None
         self.failed: FactoryFailed | None = None
@@ -355,6 +356,8 @@ class AppRegistry:
             leader = flight is None
             if flight is None:
                 flight = self._flights[key] = _Flight()
+            else:
+                flight.waiters += 1
         if not leader:
             flight.done.wait()
             if flight.failed is not None:
@@ -587,7 +590,8 @@ class AppRegistry:
 
     def stats(self) -> dict[str, int]:
         """Counters: hits, misses, creations, failures, evictions; and sizes:
-        live, draining, pending (factories running), negative."""
+        live, draining, pending (factories running), waiting (requests
+        waiting for them), negative (remembered unknown keys)."""
         return {
             "hits": _counter_value(self._hits),
             "misses": _counter_value(self._misses),
@@ -597,6 +601,7 @@ class AppRegistry:
             "live": len(self._entries),
             "draining": len(self._draining),
             "pending": len(self._flights),
+            "waiting": sum(f.waiters for f in list(self._flights.values())),
             "negative": len(self._negative),
         }
 

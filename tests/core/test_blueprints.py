@@ -520,6 +520,21 @@ def test_blueprint_code_handler_beats_app_class_handler(app, client):
     assert client.get("/f").data == b"bp 403"
 
 
+def test_app_code_handler_beats_blueprint_class_handler(app, client):
+    """Lookup order: blueprint code, app code, blueprint class, app class."""
+    from werkzeug.exceptions import HTTPException
+
+    bp = gateway.Blueprint("bp", __name__)
+    bp.register_error_handler(HTTPException, lambda e: ("bp class", e.code))
+    app.register_error_handler(404, lambda e: ("app code", 404))
+    bp.add_url_rule("/nf", "nf", lambda: gateway.abort(404))
+    bp.add_url_rule("/gone", "gone", lambda: gateway.abort(410))
+    app.register_blueprint(bp)
+
+    assert client.get("/nf").data == b"app code"
+    assert client.get("/gone").data == b"bp class"
+
+
 def test_app_errorhandler_from_blueprint_is_app_wide(app, client):
     bp = gateway.Blueprint("errors", __name__)
 

@@ -803,3 +803,47 @@ def test_concurrent_clients_keep_separate_sessions(session_app: gateway.App) -> 
     for th in threads:
         th.join()
     assert errors == []
+
+
+def test_serializer_cache_stays_bounded_and_correct() -> None:
+    iface = SecureCookieSessionInterface()
+    iface._serializer_cache_size = 2
+    apps = []
+    for n in range(4):
+        a = gateway.App(f"bounded_{n}")
+        a.secret_key = f"key-{n}"
+        apps.append(a)
+    tokens = [
+        iface.get_signing_serializer(a).dumps({"n": n}) for n, a in enumerate(apps)
+    ]  # type: ignore[union-attr]
+    assert len(iface._serializers) == 2  # type: ignore[attr-defined]
+    for n, a in enumerate(apps):
+        assert iface.get_signing_serializer(a).loads(tokens[n]) == {"n": n}  # type: ignore[union-attr]
+
+
+def test_other_digest_methods_sign_like_plain_itsdangerous(
+    app: gateway.App, client: t.Any
+) -> None:
+    import hashlib
+
+    class Sha256(SecureCookieSessionInterface):
+        digest_method = staticmethod(hashlib.sha256)
+
+    app.session_interface = Sha256()
+
+    @app.route("/<v>")
+    def store(v: str) -> str:
+        old = gateway.session.get("v")
+        gateway.session["v"] = v
+        return str(old)
+
+    value, _ = the_cookie(client.get("/one"))
+    plain = URLSafeTimedSerializer(
+        "test key",
+        salt="cookie-session",
+        serializer=session_json_serializer,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+    )
+    assert plain.loads(value) == {"v": "one"}
+    client.set_cookie(COOKIE, plain.dumps({"v": "from-plain"}))
+    assert client.get("/two").data == b"from-plain"

@@ -27,3 +27,9 @@ def index():
 def json_error(error: HTTPException):
     """Errors raised by API views (and nested ones) are JSON."""
     return {"error": error.name, "status": error.code}, error.code
+
+
+# Handlers registered by code are looked up before handlers registered by
+# class, in every scope: without this line the site's app-wide 404 page would
+# win over the class handler above for a 404 raised in an API view.
+bp.register_error_handler(404, json_error)

@@ -187,8 +187,20 @@ def rename(slug: str) -> t.Any:
     return redirect(url_for("admin.index"))
 
 
-@bp.post("/tenants/<slug>/edit")
+@bp.route("/tenants/<slug>/edit", methods=["GET", "POST"])
 def edit(slug: str) -> t.Any:
+    """GET: the form for a tenant's name, tagline and theme; POST: save it."""
+    store = get_store()
+    tenant = store.get(slug)
+    if tenant is None:
+        abort(404, f"There is no tenant called {slug!r}.")
+    if request.method == "GET":
+        return render_template(
+            "admin/edit.html",
+            tenant=tenant,
+            theme_options=[(name, theme.label) for name, theme in THEMES.items()],
+            tenant_home=tenant_home,
+        )
     try:
         tenant = get_store().update(
             slug,

@@ -1,0 +1,67 @@
+"""Shared helpers of the benchmarks: interleaved repeats, medians, a table."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import typing as t
+
+
+def interleave(
+    cases: dict[str, t.Callable[[], float]], repeats: int = 5
+) -> dict[str, float]:
+    """Run each case ``repeats`` times, alternating between cases so drifts
+    of a shared machine hit all of them alike; return each case's median."""
+    results: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, case in cases.items():
+            results[name].append(case())
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+def per_call_us(fn: t.Callable[[], object], number: int) -> float:
+    """Microseconds per call of ``fn`` over ``number`` calls."""
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number * 1e6
+
+
+class Table:
+    """Rows of (what, anchor, gateway, ratio, target), printed aligned."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: list[tuple[str, str, str, str, str]] = []
+
+    def add(
+        self,
+        what: str,
+        anchor: float | None,
+        gateway: float,
+        unit: str,
+        target: str = "",
+        higher_is_better: bool = False,
+    ) -> float | None:
+        ratio = None
+        if anchor:
+            ratio = gateway / anchor
+        self.rows.append(
+            (
+                what,
+                "-" if anchor is None else f"{anchor:,.1f} {unit}",
+                f"{gateway:,.1f} {unit}",
+                "-" if ratio is None else f"{ratio:.2f}",
+                target,
+            )
+        )
+        return ratio
+
+    def print(self) -> None:
+        header = ("what", "anchor", "gateway", "ratio", "target")
+        widths = [
+            max(len(r[i]) for r in [header, *self.rows]) for i in range(len(header))
+        ]
+        print(f"\n## {self.title}")
+        for row in [header, *self.rows]:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

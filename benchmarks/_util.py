@@ -64,4 +64,8 @@ class Table:
         ]
         print(f"\n## {self.title}")
         for row in [header, *self.rows]:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+            print(
+                "  ".join(
+                    cell.ljust(w) for cell, w in zip(row, widths, strict=True)
+                ).rstrip()
+            )

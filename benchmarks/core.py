@@ -208,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     selected = [s for s in SCENARIOS if not args.scenarios or s.name in args.scenarios]
     unknown = set(args.scenarios) - {s.name for s in SCENARIOS}
     if unknown:
-        parser.error(f"unknown scenarios {sorted(unknown)}; known: "
-                     f"{[s.name for s in SCENARIOS]}")
+        parser.error(
+            f"unknown scenarios {sorted(unknown)}; known: {[s.name for s in SCENARIOS]}"
+        )
 
     apps = {
         "gateway": build_app(gateway, gateway.App),

@@ -118,8 +118,9 @@ def _is_websocket_upgrade(environ: WSGIEnvironment) -> bool:
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
-    """Put ``g``, and inside a request ``request`` and ``session``, into
-    every template context."""
+    """Put the objects behind ``g`` and ``request`` into every template
+    context. ``session`` stays the proxy (a global of the environment):
+    resolving it here would open the session cookie for every render."""
     appctx = _cv_app.get(None)
     reqctx = _cv_request.get(None)
     rv: dict[str, t.Any] = {}
@@ -127,7 +128,6 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
         rv["g"] = appctx.g
     if reqctx is not None:
         rv["request"] = reqctx.request
-        rv["session"] = reqctx.session
     return rv
 
 

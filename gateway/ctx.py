@@ -215,10 +215,13 @@ class RequestContext:
 
     @property
     def session(self) -> SessionMixin:
-        """The session of this request, opened the first time it is read."""
+        """The session of this request, opened the first time it is read.
+        Reading it (as the ``session`` proxy does) marks it accessed, so the
+        response varies on ``Cookie``."""
         rv = self._session
         if rv is None:
             rv = self._open_session()
+        rv.accessed = True
         return rv
 
     @session.setter

@@ -92,7 +92,9 @@ def get(port: int, host: str, path: str) -> int:
         conn.close()
 
 
-def wait_for_health(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_for_health(
+    port: int, proc: subprocess.Popen[bytes], timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -148,7 +150,9 @@ def screenshot(chromium: str, url: str, out: Path, height: int, workdir: Path) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--chromium", help="path of the browser (default: chromium on PATH)")
+    parser.add_argument(
+        "--chromium", help="path of the browser (default: chromium on PATH)"
+    )
     args = parser.parse_args(argv)
     chromium = find_chromium(args.chromium)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -160,7 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         env["MULTITENANT_DATABASE_URL"] = f"sqlite:///{workdir / 'tenants.sqlite3'}"
         log = (workdir / "serve.log").open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", str(CONFIG), "--bind", f"127.0.0.1:{port}"],
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "serve",
+                str(CONFIG),
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -169,7 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wait_for_health(port, proc)
             # Some traffic, so the admin's registry counters are not all zero.
-            for host, path in (("acme", "/"), ("acme", "/about"), ("bistro", "/"), ("nimbus", "/")):
+            for host, path in (
+                ("acme", "/"),
+                ("acme", "/about"),
+                ("bistro", "/"),
+                ("nimbus", "/"),
+            ):
                 get(port, f"{host}.localhost:{port}", path)
             get(port, f"nope.localhost:{port}", "/")
             for name, prefix, path, height in SHOTS:
@@ -177,10 +194,14 @@ def main(argv: list[str] | None = None) -> int:
                 target = args.out / name
                 target.unlink(missing_ok=True)
                 screenshot(chromium, url, target, height, workdir)
-                print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  <-  {url}")
+                print(
+                    f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  <-  {url}"
+                )
         except Exception:
             log.flush()
-            sys.stderr.write((workdir / "serve.log").read_text(errors="replace")[-3000:])
+            sys.stderr.write(
+                (workdir / "serve.log").read_text(errors="replace")[-3000:]
+            )
             raise
         finally:
             stop(proc)

@@ -84,9 +84,7 @@ def purge_module() -> t.Iterator[t.Callable[[str], None]]:
 
 
 @pytest.fixture
-def modules_tmp_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def modules_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temp dir put first on ``sys.path``, for throwaway modules."""
     path = tmp_path / "modules"
     path.mkdir()

@@ -69,9 +69,7 @@ def test_default_constructor_values(tmp_path):
 
 def test_main_module_name_is_guessed_from_the_script(tmp_path):
     script = tmp_path / "run_me.py"
-    script.write_text(
-        "import gateway\nprint(gateway.App('__main__').name)\n"
-    )
+    script.write_text("import gateway\nprint(gateway.App('__main__').name)\n")
     import subprocess
 
     out = subprocess.run(

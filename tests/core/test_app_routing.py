@@ -181,9 +181,7 @@ def test_same_function_on_same_endpoint_twice_is_allowed(app, client):
         pytest.param("patch", "PATCH", id="patch"),
     ],
 )
-def test_method_shortcut_decorators_register_one_method(
-    app, client, shortcut, method
-):
+def test_method_shortcut_decorators_register_one_method(app, client, shortcut, method):
     getattr(app, shortcut)("/")(lambda: gateway.request.method)
 
     assert client.open("/", method=method).data == method.encode()
@@ -214,9 +212,7 @@ def test_strict_slashes_false_serves_both_forms(app, client):
         pytest.param("GET", "/folder?q=1", "/folder/?q=1", id="query-kept"),
     ],
 )
-def test_missing_trailing_slash_redirects_with_308(
-    app, client, method, url, location
-):
+def test_missing_trailing_slash_redirects_with_308(app, client, method, url, location):
     app.add_url_rule("/folder/", "folder", lambda: "f", methods=["GET", "POST"])
 
     rv = client.open(url, method=method)

@@ -142,9 +142,7 @@ def test_async_to_sync_runs_a_coroutine_function(app, req_ctx):
     assert app.async_to_sync(add)(2, 3) == 5
 
 
-def test_missing_asgiref_is_a_clear_error_naming_the_extra(
-    app, req_ctx, monkeypatch
-):
+def test_missing_asgiref_is_a_clear_error_naming_the_extra(app, req_ctx, monkeypatch):
     monkeypatch.setitem(sys.modules, "asgiref", None)
     monkeypatch.setitem(sys.modules, "asgiref.sync", None)
 

@@ -495,7 +495,9 @@ def error_app(app):
         pytest.param("/unknown", 404, b"app 404", id="unknown-url"),
         pytest.param("/bp/key", 400, b"bp KeyError", id="class-in-blueprint"),
         pytest.param("/key", 400, b"app KeyError", id="class-in-app"),
-        pytest.param("/bp/crash", 500, b"bp 500 ZeroDivisionError", id="500-in-blueprint"),
+        pytest.param(
+            "/bp/crash", 500, b"bp 500 ZeroDivisionError", id="500-in-blueprint"
+        ),
         pytest.param("/crash", 500, None, id="500-in-app-has-no-handler"),
     ],
 )
@@ -554,10 +556,14 @@ def test_blueprint_context_processors_are_scoped(app, client):
     bp.context_processor(lambda: {"who": "blueprint"})
     bp.app_context_processor(lambda: {"everywhere": "yes"})
     bp.add_url_rule(
-        "/bp", "view", lambda: gateway.render_template_string("{{ who }} {{ everywhere }}")
+        "/bp",
+        "view",
+        lambda: gateway.render_template_string("{{ who }} {{ everywhere }}"),
     )
     app.add_url_rule(
-        "/app", "view", lambda: gateway.render_template_string("{{ who }}|{{ everywhere }}")
+        "/app",
+        "view",
+        lambda: gateway.render_template_string("{{ who }}|{{ everywhere }}"),
     )
     app.register_blueprint(bp)
 
@@ -686,3 +692,55 @@ def test_blueprint_open_resource_is_relative_to_its_root(tmp_path):
         assert f.read() == b"blueprint data"
     with bp.open_resource("data.txt", "r", encoding="utf-8") as f:
         assert f.read() == "blueprint data"
+
+
+def test_blueprint_registered_on_two_apps_works_in_both(tmp_path):
+    bp = gateway.Blueprint("shared", __name__, url_prefix="/shared")
+    bp.add_url_rule("/", "index", lambda: gateway.current_app.name)
+    first = gateway.App("first", root_path=str(tmp_path))
+    second = gateway.App("second", root_path=str(tmp_path))
+    first.register_blueprint(bp)
+    second.register_blueprint(bp, url_prefix="/other")
+
+    assert first.test_client().get("/shared/").data == b"first"
+    assert second.test_client().get("/other/").data == b"second"
+    assert second.test_client().get("/shared/").status_code == 404
+
+
+def test_static_endpoint_follows_name_override(tmp_path):
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "f.txt").write_text("file")
+    app = gateway.App("app", root_path=str(tmp_path))
+    bp = gateway.Blueprint("bp", __name__, root_path=str(tmp_path), static_folder="static")
+    app.register_blueprint(bp, url_prefix="/one")
+    app.register_blueprint(bp, url_prefix="/two", name="two")
+
+    with app.test_request_context():
+        assert gateway.url_for("bp.static", filename="f.txt") == "/one/static/f.txt"
+        assert gateway.url_for("two.static", filename="f.txt") == "/two/static/f.txt"
+    with app.test_client().get("/two/static/f.txt") as rv:
+        assert rv.get_data() == b"file"
+
+
+def test_route_subdomain_option_inside_a_blueprint(sub_app):
+    bp = gateway.Blueprint("bp", __name__, url_prefix="/bp")
+    bp.add_url_rule("/", "www", lambda: "www", subdomain="www")
+    bp.add_url_rule("/", "plain", lambda: "plain")
+    sub_app.register_blueprint(bp)
+
+    client = sub_app.test_client()
+    assert client.get("http://www.example.test/bp/").data == b"www"
+    assert client.get("http://example.test/bp/").data == b"plain"
+
+
+def test_app_template_filter_registered_once_for_repeated_registrations(app):
+    bp = gateway.Blueprint("filters", __name__)
+    calls = []
+    bp.record_once(lambda state: calls.append("once"))
+    bp.add_app_template_filter(str.upper, name="up")
+    app.register_blueprint(bp)
+    app.register_blueprint(bp, name="filters_again")
+
+    assert calls == ["once"]
+    with app.app_context():
+        assert app.jinja_env.filters["up"]("x") == "X"

@@ -37,7 +37,10 @@ def nested(app):
     [
         pytest.param("/parent/", "parent.index", ["parent"], id="parent"),
         pytest.param(
-            "/parent/child/", "parent.child.index", ["parent.child", "parent"], id="child"
+            "/parent/child/",
+            "parent.child.index",
+            ["parent.child", "parent"],
+            id="child",
         ),
         pytest.param(
             "/parent/child/grandchild/",
@@ -150,7 +153,13 @@ def test_parent_hooks_run_for_child_routes(app, client):
     ]
     calls.clear()
     client.get("/p/")
-    assert calls == ["app before", "parent before", "parent after", "app after", "parent teardown"]
+    assert calls == [
+        "app before",
+        "parent before",
+        "parent after",
+        "app after",
+        "parent teardown",
+    ]
 
 
 def test_nested_error_handlers_fall_back_to_parents_then_app(app, client):

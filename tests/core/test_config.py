@@ -59,7 +59,9 @@ DEFAULTS = [
 ]
 
 
-@pytest.mark.parametrize(("key", "default"), [pytest.param(*d, id=d[0]) for d in DEFAULTS])
+@pytest.mark.parametrize(
+    ("key", "default"), [pytest.param(*d, id=d[0]) for d in DEFAULTS]
+)
 def test_builtin_key_has_the_reference_default(key, default, monkeypatch):
     monkeypatch.delenv("GATEWAY_DEBUG", raising=False)
     app = gateway.App("defaults")
@@ -294,7 +296,9 @@ def test_from_file_missing_is_os_error_unless_silent(tmp_path):
 
 def test_from_mapping_takes_a_mapping_and_keywords_uppercase_only():
     config = Config(".")
-    assert config.from_mapping({"TEST_KEY": "foo", "lower_case": 1}, SECRET_KEY="config")
+    assert config.from_mapping(
+        {"TEST_KEY": "foo", "lower_case": 1}, SECRET_KEY="config"
+    )
     _assert_loaded(config)
 
 
@@ -439,3 +443,26 @@ def test_config_survives_in_child_process_environment(tmp_path):
     finally:
         os.chdir(cwd)
     _assert_loaded(app.config)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("missing.cfg", id="missing"),
+        pytest.param(".", id="directory"),
+        pytest.param("file.txt/child.cfg", id="not-a-directory"),
+    ],
+)
+def test_from_pyfile_silent_ignores_only_unreadable_paths(tmp_path, target):
+    (tmp_path / "file.txt").write_text("")
+    config = Config(tmp_path)
+    assert config.from_pyfile(target, silent=True) is False
+    with pytest.raises(OSError):
+        config.from_pyfile(target)
+
+
+def test_from_envvar_empty_value_counts_as_unset(monkeypatch):
+    monkeypatch.setenv("GATEWAY_TEST_SETTINGS", "")
+    assert Config(".").from_envvar("GATEWAY_TEST_SETTINGS", silent=True) is False
+    with pytest.raises(RuntimeError, match="GATEWAY_TEST_SETTINGS"):
+        Config(".").from_envvar("GATEWAY_TEST_SETTINGS")

@@ -316,7 +316,9 @@ def test_concurrent_requests_in_threads_see_their_own_request(app):
 def test_context_pushed_in_one_thread_is_invisible_in_another(app):
     seen = []
     with app.test_request_context():
-        thread = threading.Thread(target=lambda: seen.append(gateway.has_request_context()))
+        thread = threading.Thread(
+            target=lambda: seen.append(gateway.has_request_context())
+        )
         thread.start()
         thread.join(10)
     assert seen == [False]
@@ -403,3 +405,50 @@ def test_contexts_are_isolated_between_gevent_greenlets(tmp_path):
     assert result["ctx"] == [[n, n] for n in range(count)]
     assert result["client"] == [{"arg": n, "g": n, "view": n} for n in range(count)]
     assert result["copied"] == [str(n) for n in range(count)]
+
+
+def test_copied_request_context_shares_the_session(app, client):
+    @app.route("/write")
+    def write():
+        @gateway.copy_current_request_context
+        def in_thread():
+            gateway.session["from_thread"] = gateway.request.args["v"]
+
+        thread = threading.Thread(target=in_thread)
+        thread.start()
+        thread.join(10)
+        return "written"
+
+    app.add_url_rule("/read", "read", lambda: gateway.session.get("from_thread", "-"))
+
+    client.get("/write?v=kept")
+    assert client.get("/read").data == b"kept"
+
+
+def test_request_context_copy_shares_the_session_object(app):
+    with app.test_request_context() as ctx:
+        gateway.session["k"] = "v"
+        copied = ctx.copy()
+        original = gateway.session._get_current_object()
+    with copied:
+        assert gateway.session._get_current_object() is original
+        assert gateway.session["k"] == "v"
+
+
+def test_stream_with_context_can_read_the_session(app, client):
+    @app.route("/set")
+    def set_value():
+        gateway.session["name"] = "streamed"
+        return "set"
+
+    @app.route("/stream")
+    def stream():
+        @gateway.stream_with_context
+        def generate():
+            yield "name="
+            yield gateway.session.get("name", "none")
+
+        return generate()
+
+    client.get("/set")
+    assert client.get("/stream").data == b"name=streamed"

@@ -132,15 +132,26 @@ class GrandchildError(ChildError):
 @pytest.mark.parametrize(
     ("registered", "raised", "expected"),
     [
-        pytest.param([ParentError], GrandchildError, "ParentError", id="base-class-catches"),
         pytest.param(
-            [ParentError, ChildError], GrandchildError, "ChildError", id="nearest-mro-wins"
+            [ParentError], GrandchildError, "ParentError", id="base-class-catches"
         ),
         pytest.param(
-            [ChildError, ParentError], GrandchildError, "ChildError", id="order-irrelevant"
+            [ParentError, ChildError],
+            GrandchildError,
+            "ChildError",
+            id="nearest-mro-wins",
         ),
         pytest.param(
-            [Exception, ParentError], ChildError, "ParentError", id="exception-is-last-resort"
+            [ChildError, ParentError],
+            GrandchildError,
+            "ChildError",
+            id="order-irrelevant",
+        ),
+        pytest.param(
+            [Exception, ParentError],
+            ChildError,
+            "ParentError",
+            id="exception-is-last-resort",
         ),
         pytest.param([Exception], KeyError, "Exception", id="exception-catches-all"),
         pytest.param(
@@ -319,10 +330,14 @@ def _read_missing_form_key():
     ("config", "outcome"),
     [
         pytest.param({}, 400, id="default-400"),
-        pytest.param({"TRAP_BAD_REQUEST_ERRORS": True}, BadRequestKeyError, id="trapped"),
+        pytest.param(
+            {"TRAP_BAD_REQUEST_ERRORS": True}, BadRequestKeyError, id="trapped"
+        ),
         pytest.param({"DEBUG": True}, BadRequestKeyError, id="debug-traps-key-errors"),
         pytest.param(
-            {"DEBUG": True, "TRAP_BAD_REQUEST_ERRORS": False}, 400, id="debug-forced-off"
+            {"DEBUG": True, "TRAP_BAD_REQUEST_ERRORS": False},
+            400,
+            id="debug-forced-off",
         ),
     ],
 )
@@ -451,3 +466,55 @@ def test_error_handler_spec_structure(app):
 
     assert app.error_handler_spec[None][404][NotFound] is handler
     assert app.error_handler_spec[None][None][KeyError] is handler
+
+
+def test_exception_handler_also_catches_http_exceptions(app, client):
+    """HTTPException subclasses Exception, so a catch-all sees 404s too."""
+    app.register_error_handler(Exception, lambda e: (type(e).__name__, 599))
+
+    rv = client.get("/nowhere")
+    assert rv.status_code == 599
+    assert rv.data == b"NotFound"
+
+
+def test_routing_redirects_bypass_http_error_handlers(app, client):
+    app.register_error_handler(HTTPException, lambda e: ({"code": e.code}, 418))
+    app.add_url_rule("/folder/", "folder", lambda: "f")
+
+    rv = client.get("/folder")
+    assert rv.status_code == 308
+    assert rv.location.endswith("/folder/")
+
+
+def test_handler_may_return_the_http_exception_itself(app, client):
+    seen = []
+
+    @app.errorhandler(403)
+    def passthrough(e):
+        seen.append(e.code)
+        return e
+
+    app.add_url_rule("/", "index", lambda: gateway.abort(403))
+    rv = client.get("/")
+    assert rv.status_code == 403
+    assert b"Forbidden" in rv.data
+    assert seen == [403]
+
+
+def test_should_ignore_error_hides_the_exception_from_teardown(tmp_path):
+    class Quiet(gateway.App):
+        def should_ignore_error(self, error):
+            return isinstance(error, ArithmeticError)
+
+    app = Quiet("quiet", root_path=str(tmp_path))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    seen = []
+    app.teardown_request(seen.append)
+    app.add_url_rule("/arith", "arith", lambda: 1 / 0)
+    app.add_url_rule("/key", "key", lambda: {}["k"])
+
+    client = app.test_client()
+    assert client.get("/arith").status_code == 500
+    assert client.get("/key").status_code == 500
+    assert seen[0] is None
+    assert isinstance(seen[1], KeyError)

@@ -263,9 +263,7 @@ def test_after_this_request_modifies_only_the_current_response(app, client):
     assert "X-Once" not in client.get("/other").headers
 
 
-def test_after_this_request_callbacks_run_in_order_before_after_request(
-    app, client
-):
+def test_after_this_request_callbacks_run_in_order_before_after_request(app, client):
     calls = []
 
     @app.after_request
@@ -336,3 +334,66 @@ def test_preprocess_and_process_response_can_be_called_manually(app):
         response = app.process_response(app.response_class())
         assert isinstance(response, app.response_class)
     assert calls == ["before", "after"]
+
+
+def test_before_app_request_from_a_blueprint_registered_twice_runs_once(app, client):
+    calls = []
+    bp = gateway.Blueprint("twice", __name__)
+    bp.before_app_request(lambda: calls.append("app-wide"))
+    bp.add_url_rule("/", "index", lambda: "")
+    app.register_blueprint(bp, url_prefix="/a")
+    app.register_blueprint(bp, url_prefix="/b", name="twice_b")
+
+    client.get("/a/")
+    assert calls == ["app-wide"]
+
+
+def test_dispatch_request_returns_the_raw_view_value(app):
+    app.add_url_rule("/", "index", lambda: {"raw": True})
+
+    with app.test_request_context():
+        assert app.dispatch_request() == {"raw": True}
+        response = app.full_dispatch_request()
+        assert response.json == {"raw": True}
+
+
+def test_make_default_options_response_lists_allowed_methods(app):
+    app.add_url_rule("/", "index", lambda: "", methods=["GET", "PATCH"])
+
+    with app.test_request_context("/", method="OPTIONS"):
+        response = app.make_default_options_response()
+    assert sorted(response.allow) == ["GET", "HEAD", "OPTIONS", "PATCH"]
+
+
+def test_teardown_can_still_use_g_request_and_current_app(app, client):
+    """The documented database pattern: open in a view, close in teardown."""
+    closed = []
+
+    @app.route("/")
+    def index():
+        gateway.g.db = "connection"
+        return "ok"
+
+    @app.teardown_request
+    def close_request(exc):
+        closed.append(("request", gateway.request.path, gateway.g.get("db")))
+
+    @app.teardown_appcontext
+    def close_db(exc):
+        closed.append(("app", gateway.current_app.name, gateway.g.pop("db", None)))
+
+    client.get("/")
+    assert closed == [("request", "/", "connection"), ("app", "core_app", "connection")]
+
+
+def test_exception_in_after_request_gives_a_500(app, client):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.after_request
+    def broken(response):
+        raise RuntimeError("after_request failed")
+
+    app.add_url_rule("/", "index", lambda: "ok")
+    rv = client.get("/")
+    assert rv.status_code == 500
+    assert b"after_request failed" not in rv.data

@@ -9,6 +9,8 @@ anything else is a TypeError that says what was returned. The
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import pytest
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -33,8 +35,20 @@ def _gen():
         pytest.param(
             ("body", "418 I AM A TEAPOT"), 418, "text/html", b"body", id="str-status"
         ),
-        pytest.param(({"a": 1}, 202), 202, "application/json", b'{"a":1}\n', id="dict-status"),
+        pytest.param(
+            ({"a": 1}, 202), 202, "application/json", b'{"a":1}\n', id="dict-status"
+        ),
         pytest.param(("body", None), 200, "text/html", b"body", id="none-status-kept"),
+        pytest.param(
+            ("body", HTTPStatus.CREATED), 201, "text/html", b"body", id="httpstatus"
+        ),
+        pytest.param(
+            ({"a": 1}, {"X-A": "1"}),
+            200,
+            "application/json",
+            b'{"a":1}\n',
+            id="dict-headers",
+        ),
     ],
 )
 def test_view_return_values_become_responses(

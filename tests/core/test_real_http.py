@@ -80,6 +80,15 @@ RUNNERS = {
 
         app.run(host="127.0.0.1", port=int(sys.argv[1]), use_reloader=False)
     """,
+    "app.run-server-name": """
+        import sys
+
+        from http_app import app
+
+        # No port argument: app.run() takes host and port from SERVER_NAME.
+        app.config["SERVER_NAME"] = f"127.0.0.1:{sys.argv[1]}"
+        app.run(use_reloader=False)
+    """,
     "wsgiref": """
         import sys
         from wsgiref.simple_server import make_server
@@ -141,7 +150,9 @@ def server(request, tmp_path_factory):
     """
     if request.param == "gevent":
         pytest.importorskip("gevent")
-    tmp_path = tmp_path_factory.mktemp(request.param.replace(".", "_"))
+    tmp_path = tmp_path_factory.mktemp(
+        request.param.replace(".", "_").replace("-", "_")
+    )
     (tmp_path / "http_app.py").write_text(APP_SOURCE)
     runner = tmp_path / "runner.py"
     runner.write_text(textwrap.dedent(RUNNERS[request.param]))

@@ -267,3 +267,25 @@ def test_send_from_directory_passes_options(app, files):
         assert rv.headers["Content-Disposition"] == "attachment; filename=data.txt"
         assert rv.cache_control.max_age == 7
         rv.close()
+
+
+def test_send_file_explicit_mimetype_etag_and_last_modified(app, files):
+    path = str(files / "public" / "data.txt")
+    with app.test_request_context():
+        rv = gateway.send_file(
+            path, mimetype="application/x-custom", etag="v1", last_modified=86400
+        )
+        assert rv.mimetype == "application/x-custom"
+        assert rv.headers["ETag"] == '"v1"'
+        assert rv.headers["Last-Modified"] == "Fri, 02 Jan 1970 00:00:00 GMT"
+        rv.close()
+    with app.test_request_context(headers={"If-None-Match": '"v1"'}):
+        rv = gateway.send_file(path, etag="v1")
+        assert rv.status_code == 304
+        rv.close()
+
+
+def test_send_file_missing_path_is_file_not_found(app, files):
+    with app.test_request_context():
+        with pytest.raises(FileNotFoundError):
+            gateway.send_file(str(files / "public" / "absent.txt"))

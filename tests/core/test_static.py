@@ -174,23 +174,37 @@ def test_static_responses_are_conditional(site):
 @pytest.mark.parametrize(
     ("kwargs", "register", "url"),
     [
-        pytest.param({"url_prefix": "/admin"}, {}, "/admin/static/admin.css", id="prefix"),
+        pytest.param(
+            {"url_prefix": "/admin"}, {}, "/admin/static/admin.css", id="prefix"
+        ),
         pytest.param(
             {"url_prefix": "/admin", "static_url_path": "/files"},
             {},
             "/admin/files/admin.css",
             id="custom-url-path",
         ),
-        pytest.param({}, {"url_prefix": "/mounted"}, "/mounted/static/admin.css", id="registration-prefix"),
         pytest.param(
-            {"static_url_path": "/admin-static"}, {}, "/admin-static/admin.css", id="no-prefix"
+            {},
+            {"url_prefix": "/mounted"},
+            "/mounted/static/admin.css",
+            id="registration-prefix",
+        ),
+        pytest.param(
+            {"static_url_path": "/admin-static"},
+            {},
+            "/admin-static/admin.css",
+            id="no-prefix",
         ),
     ],
 )
 def test_blueprint_static_route(site, kwargs, register, url):
     app = gateway.App("static_app", root_path=str(site))
     bp = gateway.Blueprint(
-        "admin", __name__, root_path=str(site / "admin"), static_folder="static", **kwargs
+        "admin",
+        __name__,
+        root_path=str(site / "admin"),
+        static_folder="static",
+        **kwargs,
     )
     app.register_blueprint(bp, **register)
     client = app.test_client()
@@ -225,7 +239,10 @@ def test_blueprint_send_static_file_and_max_age(site):
 def test_blueprint_static_traversal_is_refused(site):
     app = gateway.App("static_app", root_path=str(site))
     bp = gateway.Blueprint(
-        "admin", __name__, root_path=str(site / "admin"), static_folder="static",
+        "admin",
+        __name__,
+        root_path=str(site / "admin"),
+        static_folder="static",
         url_prefix="/admin",
     )
     app.register_blueprint(bp)

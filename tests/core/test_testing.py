@@ -19,7 +19,9 @@ def test_client_keeps_cookies_between_requests(app, client):
         response.set_cookie("token", value)
         return response
 
-    app.add_url_rule("/get", "get", lambda: gateway.request.cookies.get("token", "none"))
+    app.add_url_rule(
+        "/get", "get", lambda: gateway.request.cookies.get("token", "none")
+    )
 
     assert client.get("/get").data == b"none"
     client.get("/set/abc")
@@ -29,7 +31,9 @@ def test_client_keeps_cookies_between_requests(app, client):
 
 def test_client_without_cookies_sends_none(app):
     app.add_url_rule("/set", "set", lambda: _set_cookie_response())
-    app.add_url_rule("/get", "get", lambda: gateway.request.cookies.get("token", "none"))
+    app.add_url_rule(
+        "/get", "get", lambda: gateway.request.cookies.get("token", "none")
+    )
     client = app.test_client(use_cookies=False)
 
     client.get("/set")

@@ -99,9 +99,7 @@ def test_url_for_in_a_mounted_request_via_wsgi_environ(routed):
     assert rv.data == b"/prefix/user/me"
 
 
-def test_url_for_outside_request_without_server_name_is_runtime_error(
-    routed, app_ctx
-):
+def test_url_for_outside_request_without_server_name_is_runtime_error(routed, app_ctx):
     with pytest.raises(RuntimeError, match="SERVER_NAME"):
         gateway.url_for("index")
 
@@ -109,7 +107,11 @@ def test_url_for_outside_request_without_server_name_is_runtime_error(
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        pytest.param({"SERVER_NAME": "example.test"}, "http://example.test/user/x", id="server-name"),
+        pytest.param(
+            {"SERVER_NAME": "example.test"},
+            "http://example.test/user/x",
+            id="server-name",
+        ),
         pytest.param(
             {"SERVER_NAME": "example.test:8080", "PREFERRED_URL_SCHEME": "https"},
             "https://example.test:8080/user/x",
@@ -220,3 +222,23 @@ def test_url_for_static_file(tmp_path):
         assert gateway.url_for("static", filename="css/site.css") == (
             "/static/css/site.css"
         )
+
+
+def test_server_name_is_used_for_external_urls_inside_a_request(routed):
+    routed.config["SERVER_NAME"] = "example.test"
+    with routed.test_request_context("/", base_url="http://other.test"):
+        assert gateway.url_for("index", _external=True) == "http://example.test/"
+
+
+def test_server_name_does_not_restrict_accepted_hosts(routed):
+    # Flask 3.1: without subdomain/host matching, SERVER_NAME only feeds URL
+    # building; requests for other hosts are still routed.
+    routed.config["SERVER_NAME"] = "example.test"
+    assert routed.test_client().get("http://foreign.test/user/x").status_code == 200
+
+
+def test_create_url_adapter_without_request(routed):
+    assert routed.create_url_adapter(None) is None
+    routed.config["SERVER_NAME"] = "example.test"
+    adapter = routed.create_url_adapter(None)
+    assert adapter.build("user", {"name": "n"}) == "/user/n"

@@ -29,20 +29,24 @@ def echo_json(app):
     ("query", "data", "content_type", "status", "value"),
     [
         pytest.param("", '{"a": 1}', "application/json", 200, {"a": 1}, id="json"),
-        pytest.param("", "[1, 2]", "application/vnd.api+json", 200, [1, 2], id="plus-json"),
+        pytest.param(
+            "", "[1, 2]", "application/vnd.api+json", 200, [1, 2], id="plus-json"
+        ),
         pytest.param("", "{bad", "application/json", 400, None, id="malformed-400"),
         pytest.param("", '{"a": 1}', "text/plain", 415, None, id="wrong-type-415"),
         pytest.param("", "", None, 415, None, id="no-type-415"),
-        pytest.param("?silent=1", "{bad", "application/json", 200, None, id="silent-bad"),
-        pytest.param("?silent=1", "{}", "text/plain", 200, None, id="silent-wrong-type"),
+        pytest.param(
+            "?silent=1", "{bad", "application/json", 200, None, id="silent-bad"
+        ),
+        pytest.param(
+            "?silent=1", "{}", "text/plain", 200, None, id="silent-wrong-type"
+        ),
         pytest.param("?force=1", '{"f": 1}', "text/plain", 200, {"f": 1}, id="force"),
         pytest.param("?force=1", "{bad", "text/plain", 400, None, id="force-bad-400"),
     ],
 )
 def test_get_json(echo_json, query, data, content_type, status, value):
-    rv = echo_json.test_client().post(
-        f"/{query}", data=data, content_type=content_type
-    )
+    rv = echo_json.test_client().post(f"/{query}", data=data, content_type=content_type)
     assert rv.status_code == status
     if status == 200:
         assert rv.json == {"value": value}
@@ -78,9 +82,7 @@ def test_on_json_loading_failed_can_be_customised(app, client):
             return {"fallback": "syntax"}
 
     app.request_class = LenientRequest
-    app.add_url_rule(
-        "/", "index", lambda: gateway.request.get_json(), methods=["POST"]
-    )
+    app.add_url_rule("/", "index", lambda: gateway.request.get_json(), methods=["POST"])
 
     assert client.post("/", data="{x", content_type="application/json").json == {
         "fallback": "syntax"
@@ -168,7 +170,9 @@ def test_max_form_memory_size_limits_a_multipart_text_field(app, client):
     app.add_url_rule("/", "index", _form_view, methods=["POST"])
 
     small = client.post("/", data={"field": "x" * 50})
-    large = client.post("/", data={"field": "x" * 200, "file": (io.BytesIO(b"f"), "f.txt")})
+    large = client.post(
+        "/", data={"field": "x" * 200, "file": (io.BytesIO(b"f"), "f.txt")}
+    )
     assert small.status_code == 200
     assert large.status_code == 413
 
@@ -359,3 +363,21 @@ def test_response_max_cookie_size_follows_config(app):
         assert response.max_cookie_size == 80
         with pytest.warns(UserWarning, match="cookie"):
             response.set_cookie("big", "x" * 200)
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        pytest.param("example.test", 200, id="listed"),
+        pytest.param("api.example.test", 200, id="subdomain-of-dotted-entry"),
+        pytest.param("evil.test", 400, id="foreign-400"),
+    ],
+)
+def test_trusted_hosts_config_rejects_other_hosts(app, client, host, status):
+    app.config["TRUSTED_HOSTS"] = ["example.test", ".example.test"]
+    app.add_url_rule("/", "index", lambda: gateway.request.host)
+
+    rv = client.get("/", headers={"Host": host})
+    assert rv.status_code == status
+    if status == 200:
+        assert rv.data == host.encode()

@@ -122,8 +122,12 @@ def test_blueprint_scoped_error_handler_does_not_leak(client):
         pytest.param("/en/blog/", 200, "The Blueprints Blog [en]", id="index-en"),
         pytest.param("/fr/blog/", 200, "The Blueprints Blog [fr]", id="index-fr"),
         pytest.param("/fr/blog/hello", 200, "Bonjour, blueprints !", id="post-fr"),
-        pytest.param("/en/blog/nested", 200, "Blueprints inside blueprints.", id="post-en"),
-        pytest.param("/fr/blog/nested", 404, "No post called nested", id="untranslated"),
+        pytest.param(
+            "/en/blog/nested", 200, "Blueprints inside blueprints.", id="post-en"
+        ),
+        pytest.param(
+            "/fr/blog/nested", 404, "No post called nested", id="untranslated"
+        ),
         pytest.param("/en/blog/ghost", 404, "No post called ghost", id="missing-post"),
         pytest.param("/de/blog/", 404, "Nothing at /de/blog/", id="unsupported-lang"),
     ],

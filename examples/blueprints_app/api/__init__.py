@@ -10,8 +10,12 @@ from gateway import Blueprint
 from .items import bp as items_bp
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-bp.register_blueprint(items_bp, url_prefix="/v1", name="v1", url_defaults={"version": 1})
-bp.register_blueprint(items_bp, url_prefix="/v2", name="v2", url_defaults={"version": 2})
+bp.register_blueprint(
+    items_bp, url_prefix="/v1", name="v1", url_defaults={"version": 1}
+)
+bp.register_blueprint(
+    items_bp, url_prefix="/v2", name="v2", url_defaults={"version": 2}
+)
 
 
 @bp.route("/")

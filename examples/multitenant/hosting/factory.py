@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from gateway import App
 
-from . import get_store
+from . import get_store, sync
 from .tenant_site import create_site
 
 
@@ -25,10 +25,16 @@ def create_tenant(key: str) -> App | None:
     return create_site(tenant, store)
 
 
-def tenant_versions() -> dict[str, int]:
-    """``{sub-domain: version}`` of every tenant, for ``[tenants].lookup``.
+def tenant_versions() -> dict[str, tuple[int, int]]:
+    """``{sub-domain: (row id, version)}`` of every tenant, for
+    ``[tenants].lookup``.
 
-    Iterating the mapping gives the live keys, which is all the registry needs
-    to evict removed tenants; the versions let it rebuild changed ones.
+    Iterating the mapping gives the live keys, which is what the registry
+    needs to evict removed and renamed tenants. The versions are recorded for
+    :func:`hosting.sync.is_stale`, with which a tenant instance notices that
+    its row changed (edited, or removed and added again) in another process.
     """
-    return get_store().versions()
+    store = get_store()
+    versions = store.versions()
+    sync.record(store.url, versions)
+    return versions

@@ -266,11 +266,14 @@ class Store:
             )
             return [Tenant(*row) for row in rows.fetchall()]
 
-    def versions(self) -> dict[str, int]:
-        """``{slug: version}`` of every tenant: what other processes poll."""
+    def versions(self) -> dict[str, tuple[int, int]]:
+        """``{slug: (id, version)}`` of every tenant: what every process polls.
+
+        The row id is part of the version, so a tenant removed and added again
+        under the same sub-domain differs from the old one."""
         with self._connect() as cur:
-            rows = self._run(cur, "SELECT slug, version FROM tenants").fetchall()
-        return {slug: version for slug, version in rows}
+            rows = self._run(cur, "SELECT slug, id, version FROM tenants").fetchall()
+        return {slug: (row_id, version) for slug, row_id, version in rows}
 
     def get(self, slug: str) -> Tenant | None:
         """The tenant with this sub-domain, or None."""

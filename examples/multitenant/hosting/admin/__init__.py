@@ -100,6 +100,14 @@ def restrict_clients() -> None:
         abort(403, f"The admin is only open to the networks in {ADMIN_ALLOW_ENV}.")
 
 
+@bp.app_context_processor
+def _layout_context() -> dict[str, t.Any]:
+    return {
+        "pid": os.getpid(),
+        "docs_url": app_url("docs", "docs.page", name="registry"),
+    }
+
+
 @bp.get("/")
 def index() -> tuple[str, int] | str:
     return _render_index()
@@ -120,7 +128,6 @@ def _render_index(
             live=set(live),
             themes=THEMES,
             theme_options=[(name, theme.label) for name, theme in THEMES.items()],
-            pid=os.getpid(),
             form=form
             or {
                 "slug": "",
@@ -130,7 +137,6 @@ def _render_index(
                 "username": "demo",
             },
             tenant_home=tenant_home,
-            docs_url=app_url("docs", "docs.page", name="registry"),
             store_url=_redacted(store.url),
         ),
         status,

@@ -1,0 +1,610 @@
+"""AppRegistry: single flight, no head-of-line blocking, failures, negative
+cache, LRU and idle eviction, reload and eviction with requests in flight."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import typing as t
+import weakref
+
+import pytest
+
+from gateway.dispatch import AppRegistry, FactoryFailed
+from gateway.dispatch.registry import close_app
+from gateway.dispatch.responses import not_found
+
+
+def wait_until(predicate: t.Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll until ``predicate()`` is true; fail (not hang) after ``timeout``."""
+    done = threading.Event()
+    for _ in range(int(timeout / 0.005)):
+        if predicate():
+            return
+        done.wait(0.005)
+    raise AssertionError("condition not reached in time")
+
+
+def run_threads(target: t.Callable[[int], None], count: int) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def wrapper(i: int) -> None:
+        try:
+            target(i)
+        except BaseException as e:  # reported to the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=wrapper, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+        assert not thread.is_alive(), "a thread is stuck"
+    return errors
+
+
+class StreamingApp:
+    """A WSGI app whose response stays open until the test closes it, and
+    which records misuse: a call or an open response after teardown."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.in_flight = 0
+        self.lock = threading.Lock()
+        self.torn_down = False
+        self.violations: list[str] = []
+
+    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        if self.torn_down:
+            self.violations.append("called after teardown")
+        with self.lock:
+            self.in_flight += 1
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return StreamingBody(self)
+
+    def teardown(self) -> None:
+        if self.in_flight:
+            self.violations.append(f"torn down with {self.in_flight} in flight")
+        self.torn_down = True
+
+
+class StreamingBody:
+    def __init__(self, app: StreamingApp) -> None:
+        self.app = app
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        yield self.app.key.encode()
+
+    def close(self) -> None:
+        with self.app.lock:
+            self.app.in_flight -= 1
+
+
+def start(registry: AppRegistry, key: str, environ: dict[str, t.Any] | None = None) -> t.Any:
+    """Begin a request through the registry without closing its response."""
+    statuses: list[str] = []
+    result = registry.serve(key, environ or {}, lambda s, h, e=None: statuses.append(s), not_found)
+    return result, statuses
+
+
+def finish(result: t.Any) -> bytes:
+    body = b"".join(result)
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+    return body
+
+
+# -- single flight -------------------------------------------------------------
+
+
+def test_factory_runs_once_under_50_concurrent_first_hits(factory) -> None:
+    gate = threading.Event()
+    factory.gate = gate
+    factory.slow_keys = {"acme"}
+    registry = AppRegistry(factory)
+    apps: list[t.Any] = []
+
+    def hit(i: int) -> None:
+        apps.append(registry.get("acme"))
+
+    threads = [threading.Thread(target=hit, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    # Every other request is parked on the same flight before it may finish.
+    wait_until(lambda: registry.stats()["waiting"] == 49)
+    assert factory.count("acme") == 1
+    gate.set()
+    for thread in threads:
+        thread.join(20)
+    assert factory.count("acme") == 1
+    assert len(apps) == 50 and len({id(a) for a in apps}) == 1
+    assert registry.stats()["creations"] == 1
+
+
+GEVENT_SCRIPT = r"""
+from gevent import monkey
+monkey.patch_all()
+import json, gevent
+from gevent.event import Event
+from gateway.dispatch import AppRegistry
+from gateway.dispatch.responses import not_found
+
+calls = []
+gate = Event()
+
+def factory(key):
+    calls.append(key)
+    if key == "slow":
+        gate.wait()
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [key.encode()]
+    return app
+
+registry = AppRegistry(factory)
+registry.get("cached")
+results = []
+
+def hit(key):
+    statuses = []
+    body = b"".join(registry.serve(key, {}, lambda s, h, e=None: statuses.append(s), not_found))
+    results.append((key, statuses[0], body.decode()))
+
+slow = [gevent.spawn(hit, "slow") for _ in range(50)]
+gevent.sleep(0)
+while registry.stats()["waiting"] < 49:
+    gevent.sleep(0.001)
+# The slow factory is parked: cached and brand-new keys are still served.
+others = [gevent.spawn(hit, "cached") for _ in range(10)] + [gevent.spawn(hit, "fresh")]
+gevent.joinall(others, timeout=10)
+served_while_blocked = len(results)
+gate.set()
+gevent.joinall(slow, timeout=10)
+print(json.dumps({
+    "slow_calls": calls.count("slow"),
+    "served_while_blocked": served_while_blocked,
+    "results": len(results),
+    "slow_bodies": sorted({b for k, s, b in results if k == "slow"}),
+}))
+"""
+
+
+def test_single_flight_and_no_blocking_under_gevent_greenlets() -> None:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", GEVENT_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["slow_calls"] == 1
+    assert out["served_while_blocked"] == 11
+    assert out["results"] == 61
+    assert out["slow_bodies"] == ["slow"]
+
+
+def test_slow_factory_never_blocks_other_keys(factory, call, make_environ) -> None:
+    gate = threading.Event()
+    factory.gate = gate
+    factory.slow_keys = {"slow"}
+    registry = AppRegistry(factory)
+    registry.get("cached")
+    slow = threading.Thread(target=registry.get, args=("slow",))
+    slow.start()
+    factory.started.wait(10)
+    results: list[bytes] = []
+
+    def others() -> None:
+        for key in ("cached", "fresh", "cached"):
+            result, _ = start(registry, key)
+            results.append(finish(result))
+
+    helper = threading.Thread(target=others)
+    helper.start()
+    helper.join(10)
+    assert not helper.is_alive(), "a cached key waited for another key's factory"
+    assert registry.stats()["pending"] == 1  # the slow factory is still running
+    assert [r.decode().count('"app"') for r in results] == [1, 1, 1]
+    gate.set()
+    slow.join(10)
+    assert sorted(registry.keys()) == ["cached", "fresh", "slow"]
+
+
+def test_concurrent_factory_bound_delays_only_new_keys(factory) -> None:
+    gate = threading.Event()
+    factory.gate = gate
+    factory.slow_keys = {"a"}
+    registry = AppRegistry(factory, max_concurrent_factories=1)
+    registry.get("cached")
+    first = threading.Thread(target=registry.get, args=("a",))
+    first.start()
+    factory.started.wait(10)
+    second = threading.Thread(target=registry.get, args=("b",))
+    second.start()
+    # "b" waits for a factory slot, "cached" is served meanwhile.
+    assert registry.get("cached") is not None
+    wait_until(lambda: registry.stats()["pending"] == 2)
+    assert factory.calls == ["cached", "a"]
+    gate.set()
+    first.join(10)
+    second.join(10)
+    assert factory.calls == ["cached", "a", "b"]
+
+
+# -- failures ------------------------------------------------------------------
+
+
+def test_failing_factory_503_logged_once_then_recovers(factory, clock, call, caplog) -> None:
+    factory.failing = {"acme"}
+    registry = AppRegistry(factory, retry_after=5, clock=clock)
+    caplog.set_level(logging.ERROR, "gateway.dispatch")
+
+    def request() -> tuple[str, dict[str, str]]:
+        statuses: list[tuple[str, list[tuple[str, str]]]] = []
+        finish(registry.serve("acme", {}, lambda s, h, e=None: statuses.append((s, h)), not_found))
+        return statuses[0][0], dict(statuses[0][1])
+
+    status, headers = request()
+    assert status == "503 Service Unavailable" and headers["Retry-After"] == "5"
+    clock.advance(3.5)
+    status, headers = request()
+    assert status.startswith("503") and headers["Retry-After"] == "2"
+    assert factory.count("acme") == 1  # not retried during the back-off
+    records = [r for r in caplog.records if r.name == "gateway.dispatch"]
+    assert len(records) == 1
+    assert "'acme'" in records[0].getMessage() and records[0].exc_info is not None
+    assert "cannot build acme" in caplog.text  # the traceback is in the log
+    assert registry.keys() == []  # nothing cached
+    factory.failing.clear()
+    clock.advance(2)
+    status, _ = request()
+    assert status == "200 OK"
+    assert factory.count("acme") == 2
+    assert registry.stats()["failures"] == 1 and registry.stats()["creations"] == 1
+
+
+def test_waiters_of_a_failing_factory_all_get_503(factory, caplog) -> None:
+    gate = threading.Event()
+    factory.gate = gate
+    factory.slow_keys = {"acme"}
+    factory.failing = {"acme"}
+    registry = AppRegistry(factory)
+    caplog.set_level(logging.ERROR, "gateway.dispatch")
+    outcomes: list[str] = []
+
+    def hit(i: int) -> None:
+        try:
+            registry.get("acme")
+        except FactoryFailed as e:
+            outcomes.append(e.key)
+
+    threads = [threading.Thread(target=hit, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: registry.stats()["waiting"] == 9)
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes == ["acme"] * 10
+    assert factory.count("acme") == 1
+    assert len([r for r in caplog.records if r.name == "gateway.dispatch"]) == 1
+
+
+def test_zero_retry_after_retries_at_once(factory) -> None:
+    factory.failing = {"acme"}
+    registry = AppRegistry(factory, retry_after=0)
+    for _ in range(2):
+        with pytest.raises(FactoryFailed):
+            registry.get("acme")
+    assert factory.count("acme") == 2
+
+
+def test_interrupted_factory_releases_waiters(factory) -> None:
+    def interrupted(key: str) -> t.Any:
+        raise KeyboardInterrupt
+
+    registry = AppRegistry(interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        registry.get("acme")
+    assert registry.stats()["pending"] == 0
+
+
+# -- negative cache ------------------------------------------------------------
+
+
+def test_none_goes_to_fallback_and_is_remembered(factory, clock) -> None:
+    factory.unknown = {"ghost"}
+    registry = AppRegistry(factory, negative_ttl=10, clock=clock)
+    for _ in range(3):
+        result, statuses = start(registry, "ghost")
+        finish(result)
+        assert statuses == ["404 Not Found"]
+    assert factory.count("ghost") == 1
+    clock.advance(10)
+    assert registry.get("ghost") is None
+    assert factory.count("ghost") == 2
+    assert registry.keys() == []
+
+
+def test_negative_cache_is_bounded(factory) -> None:
+    factory.unknown = {f"k{i}" for i in range(200)}
+    registry = AppRegistry(factory, negative_limit=50)
+    for i in range(200):
+        registry.get(f"k{i}")
+    assert registry.stats()["negative"] <= 50
+    assert registry.get("k199") is None and factory.count("k199") == 1  # newest kept
+
+
+# -- bounds and eviction ---------------------------------------------------------
+
+
+def test_lru_bound_evicts_least_recently_used(factory, clock) -> None:
+    evicted: list[str] = []
+    registry = AppRegistry(factory, max_instances=2, clock=clock, on_evict=lambda k, a: evicted.append(k))
+    registry.get("a")
+    clock.advance(1)
+    registry.get("b")
+    clock.advance(1)
+    registry.get("a")  # a is now more recent than b
+    clock.advance(1)
+    registry.get("c")
+    assert sorted(registry.keys()) == ["a", "c"]
+    assert evicted == ["b"]
+    assert registry.stats()["evictions"] == 1
+
+
+def test_idle_instances_are_evicted_on_the_request_path(factory, clock) -> None:
+    evicted: list[str] = []
+    registry = AppRegistry(factory, idle_timeout=60, clock=clock, on_evict=lambda k, a: evicted.append(k))
+    registry.get("old")
+    clock.advance(30)
+    finish(start(registry, "young")[0])
+    clock.advance(31)  # old idle 61 s, young 31 s
+    finish(start(registry, "young")[0])
+    assert registry.keys() == ["young"]
+    assert evicted == ["old"]
+
+
+def test_idle_sweep_skips_instances_with_requests_in_flight(clock) -> None:
+    apps: dict[str, StreamingApp] = {}
+    registry = AppRegistry(lambda k: apps.setdefault(k, StreamingApp(k)), idle_timeout=10, clock=clock)
+    result, _ = start(registry, "busy")
+    clock.advance(100)
+    registry.sweep()
+    assert registry.keys() == ["busy"]
+    finish(result)
+    registry.sweep()
+    assert registry.keys() == []
+
+
+def test_lookup_refresh_evicts_removed_tenants(factory, clock) -> None:
+    live = {"a", "b"}
+    registry = AppRegistry(factory, lookup=lambda: live, refresh_interval=30, clock=clock)
+    registry.get("a")
+    registry.get("b")
+    live.discard("b")
+    clock.advance(31)
+    registry.sweep()
+    assert registry.keys() == ["a"]
+    assert registry.exists("a") and not registry.exists("b")
+
+
+def test_evict_waits_for_the_request_in_flight(clock) -> None:
+    apps: list[StreamingApp] = []
+
+    def make(key: str) -> StreamingApp:
+        apps.append(StreamingApp(key))
+        return apps[-1]
+
+    registry = AppRegistry(make, on_evict=lambda k, a: a.teardown(), clock=clock)
+    result, _ = start(registry, "acme")
+    assert registry.evict("acme") is True
+    assert not apps[0].torn_down  # still serving a response
+    assert registry.stats()["draining"] == 1
+    assert finish(result) == b"acme"
+    assert apps[0].torn_down and apps[0].violations == []
+    assert registry.stats()["draining"] == 0
+    finish(start(registry, "acme")[0])  # a fresh instance for the next request
+    assert len(apps) == 2
+    assert registry.evict("nothing") is False
+
+
+def test_reload_swaps_instances_and_drains_the_old_one() -> None:
+    apps: list[StreamingApp] = []
+
+    def make(key: str) -> StreamingApp:
+        apps.append(StreamingApp(key))
+        return apps[-1]
+
+    registry = AppRegistry(make, on_evict=lambda k, a: a.teardown())
+    old_result, _ = start(registry, "acme")
+    new_app = registry.reload("acme")
+    assert new_app is apps[1] and registry.get("acme") is apps[1]
+    new_result, _ = start(registry, "acme")
+    assert apps[1].in_flight == 1 and apps[0].in_flight == 1
+    assert not apps[0].torn_down
+    finish(old_result)
+    assert apps[0].torn_down and apps[0].violations == []
+    finish(new_result)
+    assert not apps[1].torn_down
+
+
+def test_reload_keeps_the_old_instance_when_the_factory_raises(factory) -> None:
+    registry = AppRegistry(factory)
+    old = registry.get("acme")
+    factory.failing = {"acme"}
+    with pytest.raises(RuntimeError):
+        registry.reload("acme")
+    assert registry.get("acme") is old
+
+
+def test_reload_of_a_key_that_is_not_live_creates_it(factory) -> None:
+    registry = AppRegistry(factory)
+    assert registry.reload("acme") is not None
+    assert registry.keys() == ["acme"]
+
+
+def test_teardown_never_runs_under_a_live_request() -> None:
+    """Requests hammer one key while it is reloaded over and over: no instance
+    is torn down with a response open or called after its teardown."""
+    apps: list[StreamingApp] = []
+    lock = threading.Lock()
+
+    def make(key: str) -> StreamingApp:
+        app = StreamingApp(key)
+        with lock:
+            apps.append(app)
+        return app
+
+    registry = AppRegistry(make, on_evict=lambda k, a: a.teardown())
+    registry.get("acme")
+    stop = threading.Event()
+
+    def hammer(i: int) -> None:
+        while not stop.is_set():
+            assert finish(start(registry, "acme")[0]) == b"acme"
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for _ in range(200):
+        registry.reload("acme")
+    stop.set()
+    for thread in threads:
+        thread.join(20)
+    registry.clear()
+    assert len(apps) == 201
+    assert all(app.torn_down for app in apps)
+    assert [v for app in apps for v in app.violations] == []
+
+
+def test_exception_in_app_ends_the_in_flight_count() -> None:
+    def broken(environ: t.Any, start_response: t.Any) -> t.Any:
+        raise ValueError("boom")
+
+    torn: list[str] = []
+    registry = AppRegistry(lambda k: broken, on_evict=lambda k, a: torn.append(k))
+    with pytest.raises(ValueError):
+        start(registry, "acme")
+    registry.evict("acme")
+    assert torn == ["acme"]
+
+
+def test_closing_twice_counts_once() -> None:
+    registry = AppRegistry(lambda k: StreamingApp(k))
+    result, _ = start(registry, "acme")
+    other, _ = start(registry, "acme")
+    finish(result)
+    result.close()
+    entry = registry._entries["acme"]
+    assert len(entry.active) == 1
+    finish(other)
+    assert len(entry.active) == 0
+
+
+def test_default_on_evict_calls_close() -> None:
+    class Closable:
+        closed = 0
+
+        def __call__(self, environ: t.Any, start_response: t.Any) -> list[bytes]:
+            start_response("200 OK", [])
+            return [b""]
+
+        def close(self) -> None:
+            self.closed += 1
+
+    app = Closable()
+    registry = AppRegistry(lambda k: app)
+    registry.get("x")
+    registry.evict("x")
+    assert app.closed == 1
+    close_app("key", object())  # no close(): nothing to do
+
+
+def test_on_evict_error_is_logged_not_raised(factory, caplog) -> None:
+    def bad(key: str, app: t.Any) -> None:
+        raise RuntimeError("teardown failed")
+
+    registry = AppRegistry(factory, on_evict=bad)
+    registry.get("acme")
+    registry.evict("acme")
+    assert "on_evict failed" in caplog.text and "teardown failed" in caplog.text
+
+
+def test_stats_and_keys(factory) -> None:
+    factory.unknown = {"ghost"}
+    registry = AppRegistry(factory)
+    registry.get("a")
+    registry.get("a")
+    registry.get("ghost")
+    finish(start(registry, "a")[0])
+    stats = registry.stats()
+    assert (stats["hits"], stats["misses"], stats["creations"]) == (2, 2, 1)
+    assert (stats["live"], stats["negative"], stats["evictions"]) == (1, 1, 0)
+    assert registry.keys() == ["a"] and "a" in registry and len(registry) == 1
+    assert registry.peek("b") is None and factory.count("b") == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param({"max_instances": -1}, "max_instances must be an integer >= 0", id="max-instances"),
+        pytest.param({"idle_timeout": -1}, "idle_timeout must be a number", id="idle-timeout"),
+        pytest.param({"refresh_interval": 5}, "refresh_interval needs a lookup", id="refresh-without-lookup"),
+    ],
+)
+def test_invalid_options(options: dict[str, t.Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AppRegistry(lambda k: None, **options)
+
+
+def test_factory_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="factory must be callable"):
+        AppRegistry("not callable")  # type: ignore[arg-type]
+
+
+# -- leaks ---------------------------------------------------------------------
+
+
+def test_creating_and_evicting_1000_tenants_leaks_nothing(clock) -> None:
+    import gateway
+
+    refs: list[weakref.ref[t.Any]] = []
+
+    def make(key: str) -> t.Any:
+        app = gateway.App(f"tenant_{key}")
+        app.config["SECRET_KEY"] = key
+
+        @app.route("/")
+        def index() -> str:
+            return key
+
+        refs.append(weakref.ref(app))
+        return app
+
+    from gateway.dispatch import Gateway
+
+    gw = Gateway(base_domain="example.com", tenants=make, max_instances=10, secret_key="root", health=False)
+    from werkzeug.test import Client
+
+    client = Client(gw)
+
+    def round_of(start_at: int, count: int) -> None:
+        for i in range(start_at, start_at + count):
+            response = client.get("/", headers={"Host": f"t{i}.example.com"})
+            assert response.status_code == 200 and response.text == f"t{i}"
+        gw.registry.clear()
+
+    round_of(0, 100)  # warm up caches, code paths, logging handlers
+    gc.collect()
+    baseline = len(gc.get_objects())
+    round_of(100, 1000)
+    gc.collect()
+    grown = len(gc.get_objects()) - baseline
+    assert all(ref() is None for ref in refs), "an evicted tenant app is still alive"
+    assert grown < 500, f"{grown} more live objects after 1000 tenants"
+    assert gw.registry.stats()["live"] == 0

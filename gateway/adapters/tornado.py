@@ -206,7 +206,9 @@ async def _serve(
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
     container = _container_class()(app, executor)
     server = _server_class()(container, xheaders=False)
-    server.add_sockets([bind_socket(bind)])
+    listener = bind_socket(bind)
+    listener.setblocking(False)  # the IOLoop accepts without blocking
+    server.add_sockets([listener])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     seen: list[int] = []

@@ -187,6 +187,16 @@ class VirtualHost:
     def aliases(self) -> tuple[str, ...]:
         return self.names[1:]
 
+    @property
+    def server_name(self) -> str:
+        """A name for Apache's ``ServerName`` (which takes no wildcard): the
+        first exact name, else the domain of the first wildcard. Every name,
+        this one included, is also a ``ServerAlias``."""
+        for name in self.names:
+            if not name.startswith(("*", ".")):
+                return name
+        return self.names[0].lstrip("*.") if self.names else ""
+
 
 @dataclass(frozen=True)
 class HeaderRule:

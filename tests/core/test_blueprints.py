@@ -711,7 +711,9 @@ def test_static_endpoint_follows_name_override(tmp_path):
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "f.txt").write_text("file")
     app = gateway.App("app", root_path=str(tmp_path))
-    bp = gateway.Blueprint("bp", __name__, root_path=str(tmp_path), static_folder="static")
+    bp = gateway.Blueprint(
+        "bp", __name__, root_path=str(tmp_path), static_folder="static"
+    )
     app.register_blueprint(bp, url_prefix="/one")
     app.register_blueprint(bp, url_prefix="/two", name="two")
 

@@ -99,7 +99,7 @@ def _echo(name: str) -> t.Callable[..., list[bytes]]:
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
 
-    app.__name__ = f"echo_{name}"
+    app.__name__ = app.__qualname__ = f"echo_{name}"
     return app
 
 

@@ -14,8 +14,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from hosting.store import open_store
-from site_helpers import DATABASE_URL_ENV, SiteClient, build_site
+from site_helpers import DATABASE_URL_ENV, SiteClient, build_site, open_store
 
 # -- the tenant store ---------------------------------------------------------
 

@@ -27,6 +27,9 @@ if str(EXAMPLE) not in sys.path:
 
 from hosting import DATABASE_URL_ENV  # noqa: E402
 
+# open_store is re-exported for conftest.py.
+from hosting.store import open_store  # noqa: E402, F401
+
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -55,6 +58,7 @@ class SiteClient:
 
     def get(self, host: str, path: str, **kw: t.Any) -> TestResponse:
         kw.setdefault("environ_base", {"REMOTE_ADDR": "127.0.0.1"})
+        kw.setdefault("buffered", True)  # read and close the body (static files)
         return self.client.get(path, base_url=self.url(host), **kw)
 
     def post(

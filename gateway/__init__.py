@@ -44,6 +44,7 @@ from .wrappers import Response as Response
 __version__ = "0.1.0"
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from .dispatch.urls import url_for_app as url_for_app
     from .templating import render_template as render_template
     from .templating import render_template_string as render_template_string
     from .templating import stream_template as stream_template
@@ -55,6 +56,7 @@ _lazy = {
     "render_template_string": ".templating",
     "stream_template": ".templating",
     "stream_template_string": ".templating",
+    "url_for_app": ".dispatch.urls",
 }
 
 

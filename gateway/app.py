@@ -65,7 +65,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
     from .blueprints import Blueprint
     from .sessions import SessionInterface
-    from .templating import Environment
+    from .templating import DispatchingJinjaLoader, Environment
     from .testing import AppClient, AppCliRunner
 
 T_shell_context_processor = t.TypeVar(
@@ -390,6 +390,14 @@ class App(Scaffold):
         )
         rv.policies["json.dumps_function"] = self.json.dumps
         return rv
+
+    def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
+        """The loader of :attr:`jinja_env`: it searches the app's template
+        folder, then each blueprint's. To change where the app's own
+        templates come from, override :attr:`jinja_loader` instead."""
+        from .templating import DispatchingJinjaLoader
+
+        return DispatchingJinjaLoader(self)
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         """Autoescape template strings and ``.html``, ``.htm``, ``.xml``,

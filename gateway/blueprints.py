@@ -165,6 +165,13 @@ class Blueprint(Scaffold):
                 " set up the blueprint are done before registering it."
             )
 
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.AnyStr]:
+        """Open a file relative to the blueprint's ``root_path`` for reading;
+        text mode decodes UTF-8 unless told otherwise."""
+        return super().open_resource(resource, mode, encoding)
+
     @setupmethod
     def record(self, func: DeferredSetupFunction) -> None:
         """Call ``func(state)`` at each registration on an app."""

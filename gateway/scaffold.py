@@ -370,7 +370,13 @@ class Scaffold:
                 " can only be registered for Exception classes or HTTP"
                 " error codes."
             )
-        if not isinstance(exc_class, type) or not issubclass(exc_class, Exception):
+        if not isinstance(exc_class, type):
+            raise TypeError(
+                f"{exc_class!r} is not an exception class or an HTTP error"
+                " code. Handlers can only be registered for Exception classes"
+                " or HTTP error codes."
+            )
+        if not issubclass(exc_class, Exception):
             raise ValueError(
                 f"'{exc_class.__name__}' is not a subclass of Exception."
                 " Handlers can only be registered for Exception classes"

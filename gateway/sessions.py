@@ -407,7 +407,11 @@ class SecureCookieSessionInterface(SessionInterface):
         httponly = self.get_cookie_httponly(app)
 
         # Read before anything below touches the session (which counts as use).
+        # ``Vary`` comes before ``Set-Cookie`` when the view used the session,
+        # the header order the reference framework produces.
         accessed = session.accessed
+        if accessed:
+            response.vary.add("Cookie")
 
         if not session:
             # An emptied session removes the cookie; one that was always empty
@@ -422,7 +426,8 @@ class SecureCookieSessionInterface(SessionInterface):
                     samesite=samesite,
                     httponly=httponly,
                 )
-                accessed = True
+                if not accessed:
+                    response.vary.add("Cookie")
         elif self.should_set_cookie(app, session):
             expires = self.get_expiration_time(app, session)
             val = self.get_signing_serializer(app).dumps(dict(session))  # type: ignore[union-attr]
@@ -437,8 +442,5 @@ class SecureCookieSessionInterface(SessionInterface):
                 partitioned=partitioned,
                 samesite=samesite,
             )
-            accessed = True
-
-        # One update of the header (it is parsed and rebuilt on each change).
-        if accessed:
-            response.vary.add("Cookie")
+            if not accessed:
+                response.vary.add("Cookie")

@@ -45,7 +45,7 @@ def gunicorn_settings(
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync",
-        "graceful_timeout": graceful_timeout,
+        "graceful_timeout": max(1, round(graceful_timeout)),
         "header_map": "drop",
         "forwarded_allow_ips": "",
         "control_socket_disable": True,

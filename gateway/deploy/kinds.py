@@ -85,7 +85,9 @@ def plan(site: Site, config: GatewayConfig) -> Plan:
 # -- shared checks -------------------------------------------------------------------
 
 
-def _require_adapter(site: Site, allowed: t.Sequence[str], kind: str, instead: str) -> None:
+def _require_adapter(
+    site: Site, allowed: t.Sequence[str], kind: str, instead: str
+) -> None:
     if site.adapter not in allowed:
         wanted = " or ".join(f'"{a}"' for a in allowed)
         raise DeployError(
@@ -126,7 +128,9 @@ def _entry(kind: str, site: Site) -> OutputFile:
     _need_toml(site)
     _need_python(site)
     entry = render_entry(kind, site.toml_path, name=site.name, python=site.python)
-    return OutputFile(entry.filename, content=entry.content, executable=entry.executable)
+    return OutputFile(
+        entry.filename, content=entry.content, executable=entry.executable
+    )
 
 
 def _proxy_warnings(site: Site, config: GatewayConfig) -> list[str]:
@@ -136,7 +140,11 @@ def _proxy_warnings(site: Site, config: GatewayConfig) -> list[str]:
             'adapter "dev" is Werkzeug\'s development server: use gevent, tornado,'
             " gunicorn or uwsgi in production"
         )
-    if site.upstream is not None and site.upstream.protocol == "http" and not config.proxy.x_for:
+    if (
+        site.upstream is not None
+        and site.upstream.protocol == "http"
+        and not config.proxy.x_for
+    ):
         warnings.append(
             "[proxy].x_for = 0: the gateway will see the front server's address as"
             " every client's REMOTE_ADDR; set x_for = 1 to believe X-Forwarded-For"
@@ -191,8 +199,11 @@ def _nginx(site: Site, config: GatewayConfig) -> Plan:
             "reload:  systemctl reload nginx   (or: nginx -s reload)",
         ]
     if site.adapter == "cgi":
-        steps.insert(0, f"write the CGI program: gateway config cgi-file {site.toml_path}"
-                        f" -o {site.entry_dir}")
+        steps.insert(
+            0,
+            f"write the CGI program: gateway config cgi-file {site.toml_path}"
+            f" -o {site.entry_dir}",
+        )
         steps.append(
             f"fcgiwrap must listen on {site.options.fcgiwrap_socket}"
             " (Debian: systemctl enable --now fcgiwrap.socket)"
@@ -227,8 +238,11 @@ def _apache_files(site: Site, mode: str) -> tuple[list[OutputFile], list[str]]:
         modules = {
             "wsgi": "wsgi headers",
             "proxy": "proxy proxy_http headers"
-            + ("" if site.upstream and site.upstream.single
-               else " proxy_balancer lbmethod_byrequests slotmem_shm"),
+            + (
+                ""
+                if site.upstream and site.upstream.single
+                else " proxy_balancer lbmethod_byrequests slotmem_shm"
+            ),
             "fcgid": "fcgid alias headers",
             "cgi": "cgid alias headers",
         }[mode]
@@ -238,7 +252,11 @@ def _apache_files(site: Site, mode: str) -> tuple[list[OutputFile], list[str]]:
             f"install: cp @{{{name}}} /etc/apache2/sites-available/{site.name}.conf"
             f" && a2ensite {site.name}",
             f"modules: a2enmod {modules}"
-            + ("   (mod_wsgi from pip: mod_wsgi-express module-config)" if mode == "wsgi" else ""),
+            + (
+                "   (mod_wsgi from pip: mod_wsgi-express module-config)"
+                if mode == "wsgi"
+                else ""
+            ),
             "check:   apache2ctl configtest",
             "reload:  systemctl reload apache2   (or: apache2ctl graceful)",
         ]
@@ -248,11 +266,15 @@ def _apache_files(site: Site, mode: str) -> tuple[list[OutputFile], list[str]]:
 @_planner("apache", "Apache with mod_wsgi in daemon mode (WSGIDaemonProcess)")
 def _apache(site: Site, config: GatewayConfig) -> Plan:
     _require_adapter(
-        site, ("mod_wsgi",), "apache",
+        site,
+        ("mod_wsgi",),
+        "apache",
         'set adapter = "mod_wsgi", or use `gateway config apache-proxy` to put Apache'
         " in front of an HTTP adapter",
     )
-    _no_backends(site, config, "mod_wsgi runs the gateway inside Apache on this machine")
+    _no_backends(
+        site, config, "mod_wsgi runs the gateway inside Apache on this machine"
+    )
     if site.user == "root" or site.group == "root":
         raise DeployError(
             "[server].user/group: mod_wsgi refuses to run its daemon processes as root;"
@@ -266,7 +288,10 @@ def _apache(site: Site, config: GatewayConfig) -> Plan:
         )
     _need_toml(site)
     files, steps = _apache_files(site, "wsgi")
-    steps.insert(0, f"write the entry: gateway config wsgi-file {site.toml_path} -o {site.entry_dir}")
+    steps.insert(
+        0,
+        f"write the entry: gateway config wsgi-file {site.toml_path} -o {site.entry_dir}",
+    )
     return Plan("apache", site, tuple(files), {"mode": "wsgi"}, _steps(*steps))
 
 
@@ -285,7 +310,11 @@ def _apache_proxy(site: Site, config: GatewayConfig) -> Plan:
     if hint:
         steps.append(hint)
     return Plan(
-        "apache-proxy", site, tuple(files), {"mode": "proxy"}, _steps(*steps),
+        "apache-proxy",
+        site,
+        tuple(files),
+        {"mode": "proxy"},
+        _steps(*steps),
         tuple(_proxy_warnings(site, config)),
     )
 
@@ -293,13 +322,18 @@ def _apache_proxy(site: Site, config: GatewayConfig) -> Plan:
 @_planner("apache-fcgid", "Apache mod_fcgid spawning the .fcgi entry (ScriptAlias)")
 def _apache_fcgid(site: Site, config: GatewayConfig) -> Plan:
     _require_adapter(
-        site, ("fastcgi",), "apache-fcgid",
+        site,
+        ("fastcgi",),
+        "apache-fcgid",
         'set adapter = "fastcgi" (mod_fcgid spawns the .fcgi entry itself)',
     )
     _no_backends(site, config, "mod_fcgid spawns the FastCGI processes on this machine")
     _need_toml(site)
     files, steps = _apache_files(site, "fcgid")
-    steps.insert(0, f"write the entry: gateway config fcgi-file {site.toml_path} -o {site.entry_dir}")
+    steps.insert(
+        0,
+        f"write the entry: gateway config fcgi-file {site.toml_path} -o {site.entry_dir}",
+    )
     return Plan("apache-fcgid", site, tuple(files), {"mode": "fcgid"}, _steps(*steps))
 
 
@@ -312,11 +346,16 @@ def _apache_cgi(site: Site, config: GatewayConfig) -> Plan:
     _no_backends(site, config, "CGI programs run on this machine")
     _need_toml(site)
     files, steps = _apache_files(site, "cgi")
-    steps.insert(0, f"write the entry: gateway config cgi-file {site.toml_path} -o {site.entry_dir}")
+    steps.insert(
+        0,
+        f"write the entry: gateway config cgi-file {site.toml_path} -o {site.entry_dir}",
+    )
     return Plan("apache-cgi", site, tuple(files), {"mode": "cgi"}, _steps(*steps))
 
 
-def _htaccess(site: Site, config: GatewayConfig, kind: str, adapter: str, entry: str) -> Plan:
+def _htaccess(
+    site: Site, config: GatewayConfig, kind: str, adapter: str, entry: str
+) -> Plan:
     _require_adapter(site, (adapter,), kind, f'set adapter = "{adapter}"')
     _single_process_cgi(site)
     _no_backends(site, config, "a shared host runs the program itself")
@@ -325,13 +364,18 @@ def _htaccess(site: Site, config: GatewayConfig, kind: str, adapter: str, entry:
             "[server].tls_cert/tls_key: on shared hosting the host terminates TLS;"
             " an .htaccess file cannot configure certificates, remove them"
         )
-    if len(site.vhosts) > 1:
-        raise DeployError(
-            "[[server.static]] .host: an .htaccess file applies to one directory of"
-            ' one site; use host = "*" for its static routes'
-        )
-    files = [OutputFile(".htaccess", f"apache/htaccess-{adapter.replace('fastcgi', 'fcgi')}.j2"),
-             _entry(adapter, site)]
+    for index, static in enumerate(config.server.static, 1):
+        if static.host != "*":
+            raise DeployError(
+                f"[[server.static]] #{index} .host: an .htaccess file applies to one"
+                ' directory whatever the host; use host = "*" for its static routes'
+            )
+    files = [
+        OutputFile(
+            ".htaccess", f"apache/htaccess-{adapter.replace('fastcgi', 'fcgi')}.j2"
+        ),
+        _entry(adapter, site),
+    ]
     where = site.script_name or "/"
     steps = (
         f"upload .htaccess and {entry} into the public directory served at {where}"
@@ -342,7 +386,9 @@ def _htaccess(site: Site, config: GatewayConfig, kind: str, adapter: str, entry:
     return Plan(kind, site, tuple(files), {}, steps)
 
 
-@_planner("htaccess-fcgi", "shared hosting: .htaccess + .fcgi entry (mod_fcgid, mod_rewrite)")
+@_planner(
+    "htaccess-fcgi", "shared hosting: .htaccess + .fcgi entry (mod_fcgid, mod_rewrite)"
+)
 def _htaccess_fcgi(site: Site, config: GatewayConfig) -> Plan:
     return _htaccess(site, config, "htaccess-fcgi", "fastcgi", f"{site.name}.fcgi")
 
@@ -358,15 +404,21 @@ def _htaccess_cgi(site: Site, config: GatewayConfig) -> Plan:
 @_planner("lighttpd", "lighttpd mod_fastcgi in front of the fastcgi adapter")
 def _lighttpd(site: Site, config: GatewayConfig) -> Plan:
     _require_adapter(
-        site, ("fastcgi",), "lighttpd",
+        site,
+        ("fastcgi",),
+        "lighttpd",
         'set adapter = "fastcgi", or use `gateway config nginx` for the other adapters',
     )
     proxy = config.proxy
-    deep = [k for k in ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
-            if getattr(proxy, k) > 1]
+    deep = [
+        k
+        for k in ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
+        if getattr(proxy, k) > 1
+    ]
     if deep or proxy.forwarded:
         what = ", ".join(f"[proxy].{k} = {getattr(proxy, k)}" for k in deep) or (
-            "[proxy].forwarded = true")
+            "[proxy].forwarded = true"
+        )
         raise DeployError(
             f"{what}: lighttpd passes the client address to FastCGI directly and"
             " cannot append itself to forwarded headers; with a proxy in front of"
@@ -398,7 +450,15 @@ def _lighttpd(site: Site, config: GatewayConfig) -> Plan:
 
 
 def _serve_argv(site: Site) -> list[str]:
-    argv = [site.python, "-m", "gateway", "serve", site.toml_path, "--adapter", site.adapter]
+    argv = [
+        site.python,
+        "-m",
+        "gateway",
+        "serve",
+        site.toml_path,
+        "--adapter",
+        site.adapter,
+    ]
     if site.adapter == "uwsgi" and site.options.uwsgi_http:
         argv.append("--http")
     return argv
@@ -417,19 +477,17 @@ _NOT_A_SERVICE = {
 @_planner("systemd", "systemd service (and .socket where the server inherits it)")
 def _systemd(site: Site, config: GatewayConfig) -> Plan:
     if site.adapter in _NOT_A_SERVICE:
-        raise DeployError(f'[server].adapter is "{site.adapter}": {_NOT_A_SERVICE[site.adapter]}')
+        raise DeployError(
+            f'[server].adapter is "{site.adapter}": {_NOT_A_SERVICE[site.adapter]}'
+        )
     _need_toml(site)
     _need_python(site)
-    # gunicorn's arbiter and uWSGI (exec'd by `gateway serve`, same pid)
-    # take their listening socket from LISTEN_FDS; gevent, tornado and flup
-    # bind their own.
-    activated = site.options.socket_activation and site.adapter in ("gunicorn", "uwsgi")
-    listen = ""
-    if activated:
-        if site.adapter == "uwsgi" and not site.options.uwsgi_http:
-            listen = site.socket
-        else:
-            listen = site.bind.removeprefix("unix:")
+    # gunicorn's arbiter takes its listening socket from LISTEN_FDS (and leaves
+    # a unix socket file in place on exit). gevent, tornado and flup bind their
+    # own; uWSGI could inherit one too, but its vacuum would unlink the socket
+    # file systemd keeps listening on.
+    activated = site.options.socket_activation and site.adapter == "gunicorn"
+    listen = site.bind.removeprefix("unix:") if activated else ""
     files = [OutputFile(f"{site.name}.service", "systemd/service.j2")]
     if activated:
         files.append(OutputFile(f"{site.name}.socket", "systemd/socket.j2"))
@@ -439,7 +497,8 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
         " && systemctl daemon-reload",
         f"check:   systemd-analyze verify /etc/systemd/system/{site.name}.service",
         f"start:   systemctl enable --now {unit}",
-        f"reload:  systemctl reload {site.name}" if site.adapter in ("gunicorn", "uwsgi")
+        f"reload:  systemctl reload {site.name}"
+        if site.adapter in ("gunicorn", "uwsgi")
         else f"restart: systemctl restart {site.name}   ({site.adapter} has no graceful reload)",
         f"logs:    journalctl -u {site.name}",
     ]
@@ -451,6 +510,7 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
         "notify": site.adapter in ("gunicorn", "uwsgi"),
         "reload_signal": "HUP" if site.adapter in ("gunicorn", "uwsgi") else "",
         "stop_timeout": GRACEFUL_TIMEOUT + STOP_MARGIN,
+        "runtime_directory": "" if activated else site.run_dir,
         "protect_home": "read-only"
         if any(p.startswith(("/home/", "/root/", "/root", "/run/user/")) for p in home)
         else "true",
@@ -461,7 +521,9 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
 @_planner("supervisor", "supervisord [program:x], or [fcgi-program:x] for FastCGI")
 def _supervisor(site: Site, config: GatewayConfig) -> Plan:
     if site.adapter in _NOT_A_SERVICE:
-        raise DeployError(f'[server].adapter is "{site.adapter}": {_NOT_A_SERVICE[site.adapter]}')
+        raise DeployError(
+            f'[server].adapter is "{site.adapter}": {_NOT_A_SERVICE[site.adapter]}'
+        )
     _need_toml(site)
     _need_python(site)
     fcgi = site.adapter == "fastcgi"
@@ -480,14 +542,22 @@ def _supervisor(site: Site, config: GatewayConfig) -> Plan:
         f"restart: supervisorctl restart {site.name}",
     ]
     if fcgi:
-        steps.insert(0, f"write the entry: gateway config fcgi-file {site.toml_path} -o {site.entry_dir}")
+        steps.insert(
+            0,
+            f"write the entry: gateway config fcgi-file {site.toml_path} -o {site.entry_dir}",
+        )
     context = {
         "argv": [site.python, site.entry(".fcgi")] if fcgi else _serve_argv(site),
         "fcgi": fcgi,
         "stop_timeout": GRACEFUL_TIMEOUT + STOP_MARGIN,
     }
-    return Plan("supervisor", site, (OutputFile(name, "supervisor/program.conf.j2"),),
-                context, _steps(*steps))
+    return Plan(
+        "supervisor",
+        site,
+        (OutputFile(name, "supervisor/program.conf.j2"),),
+        context,
+        _steps(*steps),
+    )
 
 
 @_planner("uwsgi", "uWSGI ini (master, need-app, die-on-term; mount for a sub-path)")
@@ -503,7 +573,9 @@ def _uwsgi(site: Site, config: GatewayConfig) -> Plan:
         "reload:  kill -HUP <master pid>   (graceful: workers finish their requests)",
     ]
     context = {"mercy": GRACEFUL_TIMEOUT}
-    return Plan("uwsgi", site, (OutputFile(name, "uwsgi/app.ini.j2"),), context, _steps(*steps))
+    return Plan(
+        "uwsgi", site, (OutputFile(name, "uwsgi/app.ini.j2"),), context, _steps(*steps)
+    )
 
 
 # -- entry files ------------------------------------------------------------------------
@@ -517,7 +589,9 @@ def _entry_plan(kind: str, entry_kind: str, site: Site, step: str) -> Plan:
 @_planner("wsgi-file", "the .wsgi entry file mod_wsgi loads")
 def _wsgi_file(site: Site, config: GatewayConfig) -> Plan:
     return _entry_plan(
-        "wsgi-file", "mod_wsgi", site,
+        "wsgi-file",
+        "mod_wsgi",
+        site,
         "Apache's WSGIScriptAlias loads {file} (see `gateway config apache`)",
     )
 
@@ -526,7 +600,9 @@ def _wsgi_file(site: Site, config: GatewayConfig) -> Plan:
 def _fcgi_file(site: Site, config: GatewayConfig) -> Plan:
     _single_process_cgi(site)
     return _entry_plan(
-        "fcgi-file", "fastcgi", site,
+        "fcgi-file",
+        "fastcgi",
+        site,
         "test it by hand: {file} listens on [server].socket; mod_fcgid, lighttpd"
         " and supervisor spawn it with a socket on stdin",
     )
@@ -536,7 +612,9 @@ def _fcgi_file(site: Site, config: GatewayConfig) -> Plan:
 def _cgi_file(site: Site, config: GatewayConfig) -> Plan:
     _single_process_cgi(site)
     return _entry_plan(
-        "cgi-file", "cgi", site,
+        "cgi-file",
+        "cgi",
+        site,
         "test it by hand: REQUEST_METHOD=GET PATH_INFO=/ SERVER_NAME=localhost"
         " SERVER_PORT=80 SERVER_PROTOCOL=HTTP/1.1 {file}",
     )

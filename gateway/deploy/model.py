@@ -107,10 +107,14 @@ class DeployOptions:
                     f"unknown render option {key!r}; known options: {', '.join(known)}"
                 )
             expected = type(field.default)
-            if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            if expected is int and (
+                isinstance(value, bool) or not isinstance(value, int)
+            ):
                 raise DeployError(f"option {key}: expected an integer, got {value!r}")
             if expected is bool and not isinstance(value, bool):
-                raise DeployError(f"option {key}: expected true or false, got {value!r}")
+                raise DeployError(
+                    f"option {key}: expected true or false, got {value!r}"
+                )
             if expected is str:
                 if hasattr(value, "__fspath__"):
                     value = str(value)
@@ -140,11 +144,22 @@ class DeployOptions:
             )
         if self.listen:
             listen_host(self.listen)
-        for key in ("toml_path", "entry_dir", "python", "runtime_dir", "log_dir", "modules_dir",
-                    "mod_wsgi_module", "mime_types", "fcgiwrap_socket"):
+        for key in (
+            "toml_path",
+            "entry_dir",
+            "python",
+            "runtime_dir",
+            "log_dir",
+            "modules_dir",
+            "mod_wsgi_module",
+            "mime_types",
+            "fcgiwrap_socket",
+        ):
             value = getattr(self, key)
             if value and not value.startswith("/"):
-                raise DeployError(f"option {key}: expected an absolute path, got {value!r}")
+                raise DeployError(
+                    f"option {key}: expected an absolute path, got {value!r}"
+                )
 
 
 def listen_host(value: str) -> str:
@@ -240,7 +255,9 @@ class Upstream:
     @property
     def tcp(self) -> tuple[tuple[str, int], ...]:
         """The TCP servers as ``(host, port)`` (host without brackets)."""
-        return tuple(split_hostport(s) for s in self.servers if not s.startswith("unix:"))
+        return tuple(
+            split_hostport(s) for s in self.servers if not s.startswith("unix:")
+        )
 
 
 @dataclass(frozen=True)
@@ -300,19 +317,31 @@ class Site:
 
     @property
     def has_header_maps(self) -> bool:
-        return any(r.mode == "append" and r.source != "client" for r in self.headers) or any(
-            r.source == "forwarded" and r.mode != "clear" for r in self.headers
-        )
+        return any(
+            r.mode == "append" and r.source != "client" for r in self.headers
+        ) or any(r.source == "forwarded" and r.mode != "clear" for r in self.headers)
 
     def entry(self, suffix: str) -> str:
         """Absolute path of this site's entry file with ``suffix``."""
         return f"{self.entry_dir}/{self.name}{suffix}"
 
     @property
-    def socket_run_dir(self) -> str:
-        """``name`` when the socket lives in ``/run/<name>/`` (a directory
-        systemd's RuntimeDirectory= creates), else ""."""
-        if self.socket.startswith(f"/run/{self.name}/") and self.socket.count("/") == 3:
+    def listen_path(self) -> str:
+        """The unix socket the gateway's own server listens on, or "" for TCP:
+        ``[server].socket`` for fastcgi and uwsgi (the uwsgi protocol), else
+        a ``unix:`` bind."""
+        if self.adapter == "fastcgi" or (
+            self.adapter == "uwsgi" and not self.options.uwsgi_http
+        ):
+            return self.socket
+        return self.bind.removeprefix("unix:") if self.bind.startswith("unix:") else ""
+
+    @property
+    def run_dir(self) -> str:
+        """``name`` when that socket lives in ``/run/<name>/``, a directory a
+        service manager must create (systemd's ``RuntimeDirectory=``), else ""."""
+        path = self.listen_path
+        if path.startswith(f"/run/{self.name}/") and path.count("/") == 3:
             return self.name
         return ""
 
@@ -365,7 +394,9 @@ def server_names(config: GatewayConfig) -> tuple[str, ...]:
     return tuple(names)
 
 
-def virtual_hosts(config: GatewayConfig, names: tuple[str, ...]) -> tuple[VirtualHost, ...]:
+def virtual_hosts(
+    config: GatewayConfig, names: tuple[str, ...]
+) -> tuple[VirtualHost, ...]:
     """Split the names into virtual hosts: one per host that has static routes
     of its own (listed first: more specific), then one for the rest."""
     shared: list[StaticRoute] = []
@@ -433,7 +464,9 @@ def header_rules(proxy: ProxyConfig, script_name: str) -> tuple[HeaderRule, ...]
         rules.append(HeaderRule(header, mode, source))
     hops = max(proxy.x_for, proxy.x_proto, proxy.x_host, proxy.x_port)
     rules.append(
-        HeaderRule("Forwarded", _mode(hops) if proxy.forwarded else "clear", "forwarded")
+        HeaderRule(
+            "Forwarded", _mode(hops) if proxy.forwarded else "clear", "forwarded"
+        )
     )
     return tuple(rules)
 
@@ -456,7 +489,9 @@ def _server(hostport: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def upstream_for(config: GatewayConfig, kind: str, options: DeployOptions) -> Upstream | None:
+def upstream_for(
+    config: GatewayConfig, kind: str, options: DeployOptions
+) -> Upstream | None:
     """Where a front server of ``kind`` sends requests, and how."""
     server = config.server
     adapter = server.adapter
@@ -541,7 +576,9 @@ def build_site(kind: str, config: GatewayConfig, options: DeployOptions) -> Site
     not supported...) are in :mod:`gateway.deploy.kinds`.
     """
     server = config.server
-    toml_path = options.toml_path or (str(config.path) if config.path is not None else "")
+    toml_path = options.toml_path or (
+        str(config.path) if config.path is not None else ""
+    )
     workdir = server.workdir or str(config.root)
     python_home = server.python_home.rstrip("/")
     python = options.python or (f"{python_home}/bin/python" if python_home else "")

@@ -66,8 +66,9 @@ def apache_quote(value: object) -> str:
 
 
 def lighttpd_quote(value: object) -> str:
-    """A lighttpd string literal."""
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A lighttpd string literal (only ``\\"`` is an escape there: a regular
+    expression keeps its backslashes)."""
+    return '"' + str(value).replace('"', '\\"') + '"'
 
 
 def systemd_escape(value: object) -> str:
@@ -94,15 +95,31 @@ def supervisor_value(value: object) -> str:
     return str(value).replace("%", "%%")
 
 
+def host_regex(names: t.Iterable[str]) -> str:
+    """A regular expression matching a ``Host`` header (port allowed) for
+    nginx-style server names: ``example.com``, ``*.example.com``, ``.example.com``."""
+    parts = []
+    for name in names:
+        if name.startswith("*."):
+            parts.append(r".+\." + re.escape(name[2:]))
+        elif name.startswith("."):
+            parts.append(r"(.+\.)?" + re.escape(name[1:]))
+        else:
+            parts.append(re.escape(name))
+    return "^(" + "|".join(parts) + ")(:[0-9]+)?$"
+
+
 def ini_value(value: object) -> str:
     """A uWSGI ini value: ``%`` starts a magic variable, so it is refused."""
     text = str(value)
     if "%" in text or "\n" in text:
-        raise DeployError(f"{text!r} cannot be written in a uWSGI ini (it contains '%')")
+        raise DeployError(
+            f"{text!r} cannot be written in a uWSGI ini (it contains '%')"
+        )
     return text
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of the deploy templates (strict: an undefined
     name is an error, never an empty string in a server config)."""
@@ -124,6 +141,7 @@ def environment() -> jinja2.Environment:
         supv=supervisor_value,
         ini=ini_value,
         re_escape=re.escape,
+        host_regex=host_regex,
     )
     return env
 
@@ -141,7 +159,9 @@ def _mod_wsgi_module() -> str:
     return str(MOD_WSGI_SO or "")
 
 
-def _machine_defaults(kind: str, config: GatewayConfig, options: dict[str, t.Any]) -> None:
+def _machine_defaults(
+    kind: str, config: GatewayConfig, options: dict[str, t.Any]
+) -> None:
     if not options.get("python"):
         home = config.server.python_home.rstrip("/")
         if not home or Path(home).resolve() == Path(sys.prefix).resolve():

@@ -17,7 +17,13 @@ import typing as t
 import weakref
 
 from .host import HostDispatcher
-from .hostnames import HostAllowList, normalize_domain, normalize_host_entry, parse_host
+from .hostnames import (
+    HostAllowList,
+    derive_trusted_hosts,
+    normalize_domain,
+    normalize_host_entry,
+    parse_host,
+)
 from .loader import import_app, import_string
 from .path import Mount, PathDispatcher
 from .proxy import HealthCheck, ProxyFix, TrustedHosts
@@ -68,8 +74,10 @@ class Gateway:
         for no health endpoint.
     :param secret_key: shared root secret from which apps without a
         ``SECRET_KEY`` get their own (see :mod:`.tenant`).
-    :param script_name: the prefix a front server strips (used for cookie
-        paths and URLs built outside a request).
+    :param script_name: the prefix the front server serves the gateway
+        under (``[server].script_name``). A mounted app's session cookie path
+        defaults to ``script_name + prefix``, so it must match what the server
+        really passes as ``SCRIPT_NAME``; URLs built outside a request use it.
     :param registry_options: passed to :class:`AppRegistry` (max_instances,
         idle_timeout, negative_ttl, retry_after, ...).
     """
@@ -233,12 +241,12 @@ class Gateway:
         mount = self._add_mount(
             Mount(prefix, app, host=host, redirect_slash=redirect_slash, name=name)
         )
-        if (
-            self.registry is not None
-            and mount.host not in ("",)
-            and mount.host not in self.hosts
-        ):
-            self.registry.clear()
+        on_tenants = mount.host == "*" or (
+            self.host_dispatcher is not None
+            and self.host_dispatcher.tenant_key(mount.host) is not None
+        )
+        if self.registry is not None and on_tenants:
+            self.registry.clear()  # rebuilt with the new mount on next request
         self._build()
         return mount
 
@@ -343,18 +351,18 @@ class Gateway:
             app = ProxyFix(app, **self.proxy)
         self._app = app
 
-    def _derived_trusted_hosts(self) -> list[str]:
-        if not self.base_domain:
-            return []
-        allowed = [self.base_domain, "." + self.base_domain]
-        for host in self.hosts:
-            if not (host == self.base_domain or host.endswith("." + self.base_domain)):
-                allowed.append(host)
-        if self.pattern is not None:
-            domain = self.pattern.split(".", 1)[1]
-            if not domain.endswith(self.base_domain):
-                allowed.append("." + domain)
-        return allowed
+    def _derived_trusted_hosts(self) -> tuple[str, ...]:
+        pattern_domain = ""
+        if (
+            self.host_dispatcher is not None
+            and self.host_dispatcher.pattern is not None
+        ):
+            pattern_domain = self.host_dispatcher.pattern.domain
+        return derive_trusted_hosts(
+            self.base_domain or "",
+            [*self.hosts, *(m.host for m in self._mounts)],
+            pattern_domain,
+        )
 
     # -- the request path --------------------------------------------------
 

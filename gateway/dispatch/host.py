@@ -193,6 +193,5 @@ class SubdomainDispatcher(HostDispatcher):
     @property
     def instances(self) -> dict[str, t.Any]:
         """A snapshot of the live instances by subdomain."""
-        registry = self.registry
-        assert registry is not None
+        registry = t.cast(AppRegistry, self.registry)
         return {key: registry.peek(key) for key in registry.keys()}

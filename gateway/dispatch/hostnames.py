@@ -218,3 +218,28 @@ class HostAllowList:
 
     def __repr__(self) -> str:
         return f"<HostAllowList {list(self.entries)!r}>"
+
+
+def derive_trusted_hosts(
+    base_domain: str, hosts: t.Iterable[str] = (), pattern_domain: str = ""
+) -> tuple[str, ...]:
+    """The default trusted hosts: the base domain and its subdomains, the
+    tenant pattern's domain, and exact hosts outside them. Without a base
+    domain there is no default (every valid host is allowed), because the
+    default app then answers for any host."""
+    if not base_domain:
+        return ()
+    allowed = [base_domain, "." + base_domain]
+    if pattern_domain and not _within(pattern_domain, base_domain):
+        allowed.append("." + pattern_domain)
+    for host in hosts:
+        if host in ("", "*") or _within(host, base_domain) or host in allowed:
+            continue
+        if pattern_domain and _within(host, pattern_domain):
+            continue
+        allowed.append(host)
+    return tuple(allowed)
+
+
+def _within(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)

@@ -26,6 +26,7 @@ from pathlib import Path
 from .hostnames import (
     HostAllowList,
     HostPattern,
+    derive_trusted_hosts,
     normalize_domain,
     normalize_host_entry,
 )
@@ -378,15 +379,12 @@ def parse_config(
             gw.str_list("trusted_hosts", ()),
             lambda v: HostAllowList(v).entries,
         )
-    elif base_domain or hosts:
-        extra = [h for h in hosts if not base_domain or not _within(h, base_domain)]
-        if tenants is not None and tenants.base.lstrip(".") != base_domain:
-            extra.append(tenants.base)
-        trusted_hosts = HostAllowList(
-            ([base_domain, "." + base_domain] if base_domain else []) + extra
-        ).entries
     else:
-        trusted_hosts = ()
+        trusted_hosts = derive_trusted_hosts(
+            base_domain,
+            [*hosts, *(m.host for m in mounts)],
+            tenants.base.lstrip(".") if tenants is not None else "",
+        )
 
     proxy = ProxyConfig()
     if "proxy" in data:
@@ -431,10 +429,6 @@ def parse_config(
         health=health,
         server=server,
     )
-
-
-def _within(host: str, domain: str) -> bool:
-    return host == domain or host.endswith("." + domain)
 
 
 def _parse_server(raw: t.Any, root: Path, name: str, base_domain: str) -> ServerConfig:

@@ -27,6 +27,8 @@ import threading
 import time
 import typing as t
 
+from werkzeug.wsgi import ClosingIterator
+
 from .responses import respond
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -89,10 +91,21 @@ class _Entry:
         "retired",
         "retired_at",
         "_once",
+        "registry",
+        "release",
     )
 
-    def __init__(self, key: t.Hashable, app: t.Any, served: t.Any, now: float) -> None:
+    def __init__(
+        self,
+        key: t.Hashable,
+        app: t.Any,
+        served: t.Any,
+        now: float,
+        registry: AppRegistry,
+    ) -> None:
         self.key = key
+        self.registry = registry
+        self.release = self._release  # bound once: appended to close callbacks
         self.app = app  # what the factory returned
         self.served = served  # what requests call (app, possibly wrapped)
         self.last = now
@@ -100,6 +113,13 @@ class _Entry:
         self.retired = False
         self.retired_at = 0.0
         self._once = [None]  # popped by the single teardown
+
+    def _release(self) -> None:
+        """One request left this instance (its response was closed)."""
+        active = self.active
+        active.pop()
+        if self.retired and not active:
+            self.registry._finish(self)
 
     def __repr__(self) -> str:
         state = "retired" if self.retired else "live"
@@ -122,14 +142,11 @@ class _Tracked:
     """The response iterable of a tracked request: iteration goes straight to
     the app's iterable; ``close()`` closes it and ends the in-flight count."""
 
-    __slots__ = ("_result", "_entry", "_registry")
+    __slots__ = ("_result", "_entry")
 
-    def __init__(
-        self, result: t.Iterable[bytes], entry: _Entry, registry: AppRegistry
-    ) -> None:
+    def __init__(self, result: t.Iterable[bytes], entry: _Entry) -> None:
         self._result = result
-        self._entry = entry
-        self._registry = registry
+        self._entry: _Entry | None = entry
 
     def __iter__(self) -> t.Iterator[bytes]:
         return iter(self._result)
@@ -144,9 +161,7 @@ class _Tracked:
             if close is not None:
                 close()
         finally:
-            entry.active.pop()
-            if entry.retired and not entry.active:
-                self._registry._finish(entry)
+            entry.release()
 
 
 class AppRegistry:
@@ -296,7 +311,12 @@ class AppRegistry:
             if entry.retired and not active:
                 self._finish(entry)
             return result
-        return _Tracked(result, entry, self)
+        if type(result) is ClosingIterator:
+            # What gateway.App (any Werkzeug response) returns: add our close
+            # callback, after the app's own, instead of wrapping it again.
+            result._callbacks.append(entry.release)
+            return result
+        return _Tracked(result, entry)
 
     def get(self, key: t.Any) -> t.Any:
         """The application for ``key`` (creating it), or None if there is none.
@@ -383,9 +403,10 @@ class AppRegistry:
         victims: list[_Entry] = []
         try:
             app, served = self._build(key)
-        except Exception:
+        except Exception as exc:
             next(self._failures)
             failed = FactoryFailed(key, self.retry_after)
+            failed.__cause__ = exc  # waiters see the cause too
             logger.error(
                 "%s factory failed for %r; answering 503 and retrying in %gs",
                 self.name,
@@ -400,7 +421,7 @@ class AppRegistry:
                 del self._flights[key]
             flight.failed = failed
             flight.done.set()
-            raise failed from None
+            raise failed from exc
         except BaseException:
             # Interrupted (KeyboardInterrupt, GreenletExit): nothing cached, and
             # waiters retry on their own instead of hanging.
@@ -418,7 +439,7 @@ class AppRegistry:
                     self._bound(self._negative)
             else:
                 next(self._creations)
-                entry = _Entry(key, app, served, now)
+                entry = _Entry(key, app, served, now, self)
                 self._entries[key] = entry
                 if self.max_instances and len(self._entries) > self.max_instances:
                     victims = self._pop_lru(
@@ -505,7 +526,7 @@ class AppRegistry:
             old = self._entries.pop(key, None)
             if app is not None:
                 next(self._creations)
-                self._entries[key] = _Entry(key, app, served, now)
+                self._entries[key] = _Entry(key, app, served, now, self)
             elif self.negative_ttl:
                 self._negative[key] = now + self.negative_ttl
         if old is not None:
@@ -562,7 +583,8 @@ class AppRegistry:
             self._sweep_lock.release()
 
     def _refresh(self) -> list[_Entry]:
-        assert self.lookup is not None
+        if self.lookup is None:
+            return []
         try:
             live = set(self.lookup())
         except Exception:

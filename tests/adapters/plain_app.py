@@ -25,7 +25,10 @@ def g_probe() -> str:
 
 def _json(start_response, data, status="200 OK"):
     body = json.dumps(data).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    start_response(
+        status,
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
     return [body]
 
 
@@ -40,10 +43,16 @@ def application(environ, start_response):
     if path == "/echo":
         length = int(environ.get("CONTENT_LENGTH") or 0)
         data = environ["wsgi.input"].read(length) if length else b""
-        return _json(start_response, {"length": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        return _json(
+            start_response,
+            {"length": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+        )
     if path == "/ignore-body":
         body = b"ignored " * 2000
-        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
+        )
         return [body]
     if path == "/slow":
         time.sleep(float(query.get("seconds", "1")))

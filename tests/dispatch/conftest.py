@@ -55,14 +55,20 @@ def _make_environ(
     return environ
 
 
-def _call(app: t.Callable[..., t.Any], environ: dict[str, t.Any] | None = None, **kwargs: t.Any) -> Result:
+def _call(
+    app: t.Callable[..., t.Any],
+    environ: dict[str, t.Any] | None = None,
+    **kwargs: t.Any,
+) -> Result:
     """Run one request through ``app`` as a server would: start_response,
     iterate the body, close it."""
     if environ is None:
         environ = _make_environ(**kwargs)
     captured: dict[str, t.Any] = {}
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Any:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Any:
         captured["status"] = status
         captured["headers"] = headers
         return lambda data: None

@@ -50,9 +50,15 @@ def test_pick(value: str | None, hops: int, expected: str | None) -> None:
             ],
             id="rfc-example",
         ),
-        pytest.param('for="a,b";host=x', [{"for": "a,b", "host": "x"}], id="comma-in-quotes"),
+        pytest.param(
+            'for="a,b";host=x', [{"for": "a,b", "host": "x"}], id="comma-in-quotes"
+        ),
         pytest.param('for="a\\"b"', [{"for": 'a"b'}], id="escaped-quote"),
-        pytest.param("for=1.1.1.1 ; proto=https", [{"for": "1.1.1.1", "proto": "https"}], id="spaces"),
+        pytest.param(
+            "for=1.1.1.1 ; proto=https",
+            [{"for": "1.1.1.1", "proto": "https"}],
+            id="spaces",
+        ),
         pytest.param("", [], id="empty"),
         pytest.param(None, [], id="missing"),
         pytest.param('for="unterminated', [], id="unclosed-quote"),
@@ -94,7 +100,9 @@ def test_clean_addr(value: str, expected: str | None) -> None:
         pytest.param(clean_proto, "HTTP", "http", id="proto-upper"),
         pytest.param(clean_proto, "javascript", None, id="proto-other"),
         pytest.param(clean_proto, "", None, id="proto-empty"),
-        pytest.param(clean_host, "acme.example.com:8443", "acme.example.com:8443", id="host-port"),
+        pytest.param(
+            clean_host, "acme.example.com:8443", "acme.example.com:8443", id="host-port"
+        ),
         pytest.param(clean_host, "example.com@evil.tld", None, id="host-poison"),
         pytest.param(clean_host, "a b", None, id="host-space"),
         pytest.param(clean_port, "443", "443", id="port"),
@@ -135,7 +143,9 @@ def test_clean_values(func, value: str, expected: str | None) -> None:
         pytest.param(None, "6.6.6.6", True, id="none-trusts-all"),
     ],
 )
-def test_trusted_networks(networks: list[str] | None, addr: str | None, trusted: bool) -> None:
+def test_trusted_networks(
+    networks: list[str] | None, addr: str | None, trusted: bool
+) -> None:
     nets = TrustedNetworks(networks)
     assert (addr in nets) is trusted
     assert (addr in nets) is trusted  # cached answer is the same
@@ -157,7 +167,10 @@ def test_trusted_networks_rejects_bad_entries() -> None:
     ("headers", "hops", "rfc", "expected"),
     [
         pytest.param(
-            {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 1.1.1.1", "HTTP_X_FORWARDED_PROTO": "https"},
+            {
+                "HTTP_X_FORWARDED_FOR": "6.6.6.6, 1.1.1.1",
+                "HTTP_X_FORWARDED_PROTO": "https",
+            },
             Hops(),
             False,
             Forwarded("1.1.1.1", "https", None, None, None),
@@ -189,7 +202,9 @@ def test_trusted_networks_rejects_bad_entries() -> None:
             id="invalid-values-ignored",
         ),
         pytest.param(
-            {"HTTP_FORWARDED": 'for=6.6.6.6, for="[2001:db8::9]:1";proto=https;host=acme.example.com:8443'},
+            {
+                "HTTP_FORWARDED": 'for=6.6.6.6, for="[2001:db8::9]:1";proto=https;host=acme.example.com:8443'
+            },
             Hops(x_host=1, x_port=1),
             True,
             Forwarded("2001:db8::9", "https", "acme.example.com:8443", "8443", None),
@@ -218,5 +233,7 @@ def test_trusted_networks_rejects_bad_entries() -> None:
         ),
     ],
 )
-def test_resolve(headers: dict[str, str], hops: Hops, rfc: bool, expected: Forwarded) -> None:
+def test_resolve(
+    headers: dict[str, str], hops: Hops, rfc: bool, expected: Forwarded
+) -> None:
     assert resolve(headers, hops, rfc) == expected

@@ -37,7 +37,9 @@ HOST_CASES = [
     pytest.param("elsewhere.org", 404, None, id="outside-domain"),
     pytest.param("a.b.example.com", 404, None, id="nested-refused"),
     pytest.param("ghost.example.com", 404, None, id="factory-returned-none"),
-    pytest.param("bücher.example.com".encode().decode("latin-1"), 200, "xn--bcher-kva", id="idna"),
+    pytest.param(
+        "bücher.example.com".encode().decode("latin-1"), 200, "xn--bcher-kva", id="idna"
+    ),
     pytest.param("[::1]:8000", 404, None, id="ipv6-literal"),
     pytest.param("example.com@evil.tld", 400, None, id="userinfo-poison"),
     pytest.param("acme.example.com/x", 400, None, id="path-in-host"),
@@ -49,7 +51,9 @@ HOST_CASES = [
 
 
 @pytest.mark.parametrize(("host", "status", "app"), HOST_CASES)
-def test_host_edge_cases(dispatcher, call, host: str | None, status: int, app: str | None) -> None:
+def test_host_edge_cases(
+    dispatcher, call, host: str | None, status: int, app: str | None
+) -> None:
     result = call(dispatcher, path="/x", host=host)
     assert result.status == status
     if app is not None:
@@ -77,7 +81,9 @@ def test_configured_fallbacks(factory, echo, call) -> None:
     )
     assert call(dispatcher, path="/", host="elsewhere.org").seen["app"] == "outside"
     assert call(dispatcher, path="/", host="ghost.example.com").seen["app"] == "signup"
-    assert call(dispatcher, path="/", host="example.com").status == 404  # no default app
+    assert (
+        call(dispatcher, path="/", host="example.com").status == 404
+    )  # no default app
 
 
 def test_custom_pattern_without_base_domain(factory, call) -> None:
@@ -88,7 +94,9 @@ def test_custom_pattern_without_base_domain(factory, call) -> None:
 
 def test_random_hosts_do_not_grow_memory(factory, call) -> None:
     factory.unknown = {f"r{i}" for i in range(3000)}
-    dispatcher = HostDispatcher("example.com", factory, cache_size=64, negative_limit=100)
+    dispatcher = HostDispatcher(
+        "example.com", factory, cache_size=64, negative_limit=100
+    )
     for i in range(3000):
         assert call(dispatcher, path="/", host=f"r{i}.example.com").status == 404
     assert len(dispatcher._routes) <= 64
@@ -153,7 +161,10 @@ def test_subdomain_dispatcher_as_documented(call) -> None:
     assert application.domain == "example.com"
     assert application.create_app is make_documented_app
     assert set(application.instances) == {"alice", "nobody", ""}
-    assert application.get_application("alice.example.com:80") is application.instances["alice"]
+    assert (
+        application.get_application("alice.example.com:80")
+        is application.instances["alice"]
+    )
     assert application.get_application("elsewhere.org") is None
 
 
@@ -168,12 +179,16 @@ def test_subdomain_dispatcher_as_documented(call) -> None:
         pytest.param("a.b.example.com", 404, id="nested-refused"),
     ],
 )
-def test_subdomain_dispatcher_fixes_documented_defects(call, host: str | None, status: int) -> None:
+def test_subdomain_dispatcher_fixes_documented_defects(
+    call, host: str | None, status: int
+) -> None:
     application = SubdomainDispatcher("example.com", make_documented_app)
     assert call(application, path="/", host=host).status == status
 
 
-def test_subdomain_dispatcher_does_not_remember_unknown_hosts_forever(call, clock) -> None:
+def test_subdomain_dispatcher_does_not_remember_unknown_hosts_forever(
+    call, clock
+) -> None:
     calls: list[str] = []
 
     def make(subdomain: str):
@@ -202,11 +217,19 @@ def test_subdomain_dispatcher_slow_tenant_does_not_stall_others(call) -> None:
 
     application = SubdomainDispatcher("example.com", make)
     call(application, path="/", host="fast.example.com")
-    slow = threading.Thread(target=call, args=(application,), kwargs={"path": "/", "host": "slow.example.com"})
+    slow = threading.Thread(
+        target=call,
+        args=(application,),
+        kwargs={"path": "/", "host": "slow.example.com"},
+    )
     slow.start()
     started.wait(10)
     results = []
-    helper = threading.Thread(target=lambda: results.append(call(application, path="/", host="fast.example.com")))
+    helper = threading.Thread(
+        target=lambda: results.append(
+            call(application, path="/", host="fast.example.com")
+        )
+    )
     helper.start()
     helper.join(10)
     assert not helper.is_alive() and results[0].text == "user fast"

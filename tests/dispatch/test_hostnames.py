@@ -33,7 +33,11 @@ from gateway.dispatch.hostnames import (
             "xn--bcher-kva.example.com",
             id="idna-wsgi-latin1",
         ),
-        pytest.param("XN--BCHER-KVA.example.com", "xn--bcher-kva.example.com", id="punycode-upper"),
+        pytest.param(
+            "XN--BCHER-KVA.example.com",
+            "xn--bcher-kva.example.com",
+            id="punycode-upper",
+        ),
         pytest.param("localhost", "localhost", id="single-label"),
     ],
 )
@@ -133,10 +137,21 @@ def test_host_pattern_rejects(pattern: str) -> None:
 @pytest.mark.parametrize(
     ("entries", "host", "allowed"),
     [
-        pytest.param([".example.com"], "example.com", True, id="dot-entry-allows-domain"),
-        pytest.param([".example.com"], "a.b.example.com", True, id="dot-entry-allows-subdomains"),
-        pytest.param([".example.com"], "evilexample.com", False, id="dot-entry-is-not-a-suffix-match"),
-        pytest.param(["example.com"], "acme.example.com", False, id="exact-entry-exact-only"),
+        pytest.param(
+            [".example.com"], "example.com", True, id="dot-entry-allows-domain"
+        ),
+        pytest.param(
+            [".example.com"], "a.b.example.com", True, id="dot-entry-allows-subdomains"
+        ),
+        pytest.param(
+            [".example.com"],
+            "evilexample.com",
+            False,
+            id="dot-entry-is-not-a-suffix-match",
+        ),
+        pytest.param(
+            ["example.com"], "acme.example.com", False, id="exact-entry-exact-only"
+        ),
         pytest.param(["Example.COM."], "example.com", True, id="entries-normalised"),
         pytest.param(["localhost", "127.0.0.1"], "127.0.0.1", True, id="ip-entry"),
         pytest.param(["[::1]"], "[::1]", True, id="ipv6-entry"),

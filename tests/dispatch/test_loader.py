@@ -26,7 +26,11 @@ def write(tmp_path: Path, text: str) -> Path:
 BROKEN = [
     pytest.param("", "[gateway]: missing table", id="empty-file"),
     pytest.param("[gateway\n", "invalid TOML", id="bad-toml"),
-    pytest.param('[gateway]\nbase_domain = "example.com"\n', "nothing to serve", id="nothing-to-serve"),
+    pytest.param(
+        '[gateway]\nbase_domain = "example.com"\n',
+        "nothing to serve",
+        id="nothing-to-serve",
+    ),
     pytest.param(
         MINIMAL + "[tenants]\nfactory = 'site.t:make'\nmax_instance = 10\n",
         '[tenants].max_instance: unknown key; did you mean "max_instances"?',
@@ -78,7 +82,8 @@ BROKEN = [
         id="bad-module-name",
     ),
     pytest.param(
-        MINIMAL + "[tenants]\nfactory = 'site.t:make'\npattern = 'www.{tenant}.example.com'\n",
+        MINIMAL
+        + "[tenants]\nfactory = 'site.t:make'\npattern = 'www.{tenant}.example.com'\n",
         "[tenants].pattern: the {tenant} placeholder must be the leftmost label",
         id="pattern-not-leftmost",
     ),
@@ -104,7 +109,7 @@ BROKEN = [
     ),
     pytest.param(
         '[gateway]\nname = "my app"\ndefault_app = "a:b"\n',
-        '[gateway].name: expected letters, digits',
+        "[gateway].name: expected letters, digits",
         id="name-with-space",
     ),
     pytest.param(
@@ -128,7 +133,8 @@ BROKEN = [
         id="mount-dotdot",
     ),
     pytest.param(
-        MINIMAL + '[[mounts]]\nprefix = "/a"\napp = "a:b"\n[[mounts]]\nprefix = "/a"\napp = "c:d"\n',
+        MINIMAL
+        + '[[mounts]]\nprefix = "/a"\napp = "a:b"\n[[mounts]]\nprefix = "/a"\napp = "c:d"\n',
         "[[mounts]] #2 .prefix: duplicate mount '/a'",
         id="mount-duplicate",
     ),
@@ -153,7 +159,7 @@ BROKEN = [
         id="mounts-as-table",
     ),
     pytest.param(
-        MINIMAL + "[hosts]\n\"status.example.com\" = 3\n",
+        MINIMAL + '[hosts]\n"status.example.com" = 3\n',
         '[hosts]."status.example.com": expected an import string, got 3',
         id="host-app-not-string",
     ),
@@ -194,7 +200,7 @@ BROKEN = [
     ),
     pytest.param(
         MINIMAL + "[server]\nadapter = 'gevnt'\n",
-        '[server].adapter: expected one of dev, gevent',
+        "[server].adapter: expected one of dev, gevent",
         id="unknown-adapter",
     ),
     pytest.param(
@@ -331,10 +337,21 @@ def test_full_file_parses_every_key(tmp_path: Path) -> None:
     tenants = config.tenants
     assert tenants is not None
     assert tenants.pattern == "{tenant}.example.com"
-    assert (tenants.nested, tenants.max_instances, tenants.idle_timeout) == (True, 10, 60.5)
-    assert (tenants.negative_ttl, tenants.retry_after, tenants.max_concurrent_factories) == (2, 3, 4)
+    assert (tenants.nested, tenants.max_instances, tenants.idle_timeout) == (
+        True,
+        10,
+        60.5,
+    )
+    assert (
+        tenants.negative_ttl,
+        tenants.retry_after,
+        tenants.max_concurrent_factories,
+    ) == (2, 3, 4)
     assert tenants.lookup == "site.tenants:tenant_keys"
-    assert dict(config.hosts) == {"status.example.com": "site.status:app", "other.org": "site.other:app"}
+    assert dict(config.hosts) == {
+        "status.example.com": "site.status:app",
+        "other.org": "site.other:app",
+    }
     assert [(m.prefix, m.host, m.redirect_slash) for m in config.mounts] == [
         ("/admin", "", True),
         ("/api/v1", "*", False),
@@ -344,7 +361,11 @@ def test_full_file_parses_every_key(tmp_path: Path) -> None:
     assert config.proxy.forwarded is True
     assert config.health.path == "/healthz"
     server = config.server
-    assert (server.adapter, server.bind_host, server.bind_port) == ("gunicorn", "::1", 9000)
+    assert (server.adapter, server.bind_host, server.bind_port) == (
+        "gunicorn",
+        "::1",
+        9000,
+    )
     assert server.tls and server.tls_cert == str(tmp_path.resolve() / "certs/cert.pem")
     assert server.tls_key == "/etc/key.pem"
     assert server.script_name == "/app"
@@ -369,13 +390,17 @@ def test_defaults_are_resolved(tmp_path: Path) -> None:
 
 
 def test_unix_bind_is_made_absolute(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, MINIMAL + "[server]\nbind = 'unix:run/gw.sock'\n"))
+    config = load_config(
+        write(tmp_path, MINIMAL + "[server]\nbind = 'unix:run/gw.sock'\n")
+    )
     assert config.server.bind_unix == str(tmp_path.resolve() / "run/gw.sock")
     assert config.server.bind_host is None and config.server.bind_port is None
 
 
 def test_explicit_empty_trusted_hosts_allows_any(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, MINIMAL.replace("[gateway]", "[gateway]\ntrusted_hosts = []")))
+    config = load_config(
+        write(tmp_path, MINIMAL.replace("[gateway]", "[gateway]\ntrusted_hosts = []"))
+    )
     assert config.trusted_hosts == ()
 
 
@@ -426,10 +451,14 @@ def test_split_hostport_rejects(value: str) -> None:
     ("spec", "parsed"),
     [
         pytest.param("a.b:app", ("a.b", "app", False, (), {}), id="attribute"),
-        pytest.param("a:obj.app", ("a", "obj.app", False, (), {}), id="dotted-attribute"),
+        pytest.param(
+            "a:obj.app", ("a", "obj.app", False, (), {}), id="dotted-attribute"
+        ),
         pytest.param("a:make()", ("a", "make", True, (), {}), id="call-no-args"),
         pytest.param(
-            "a:make('x', 2, debug=True)", ("a", "make", True, ("x", 2), {"debug": True}), id="call-literals"
+            "a:make('x', 2, debug=True)",
+            ("a", "make", True, ("x", 2), {"debug": True}),
+            id="call-literals",
         ),
     ],
 )
@@ -487,7 +516,9 @@ def package(tmp_path: Path) -> tuple[Path, str]:
             """
         )
     )
-    (pkg / "broken.py").write_text("import json\nraise ValueError('module is broken')\n")
+    (pkg / "broken.py").write_text(
+        "import json\nraise ValueError('module is broken')\n"
+    )
     (pkg / "importer.py").write_text("import gw_no_such_dependency_xyz\n")
     yield tmp_path, name
     for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
@@ -508,20 +539,42 @@ def test_import_string_attribute_and_factory_call(package: tuple[Path, str]) -> 
 @pytest.mark.parametrize(
     ("suffix", "message"),
     [
-        pytest.param(".missing:app", "no module named '{name}.missing'", id="missing-module"),
-        pytest.param(".good:ap", "module '{name}.good' has no attribute 'ap'; did you mean \"app\"?", id="missing-attr"),
-        pytest.param(".broken:app", "importing '{name}.broken' failed: ValueError: module is broken", id="error-in-module"),
+        pytest.param(
+            ".missing:app", "no module named '{name}.missing'", id="missing-module"
+        ),
+        pytest.param(
+            ".good:ap",
+            "module '{name}.good' has no attribute 'ap'; did you mean \"app\"?",
+            id="missing-attr",
+        ),
+        pytest.param(
+            ".broken:app",
+            "importing '{name}.broken' failed: ValueError: module is broken",
+            id="error-in-module",
+        ),
         pytest.param(
             ".importer:app",
             "importing '{name}.importer' failed: ModuleNotFoundError: No module named 'gw_no_such_dependency_xyz'",
             id="missing-dependency-inside-module",
         ),
-        pytest.param(".good:explode()", "calling {name}.good:explode() raised RuntimeError: factory exploded", id="factory-raises"),
-        pytest.param(".good:not_an_app()", "{name}.good:not_an_app is not callable", id="call-non-callable"),
-        pytest.param(".good:app(1, 2, 3)", "raised TypeError", id="factory-wrong-arguments"),
+        pytest.param(
+            ".good:explode()",
+            "calling {name}.good:explode() raised RuntimeError: factory exploded",
+            id="factory-raises",
+        ),
+        pytest.param(
+            ".good:not_an_app()",
+            "{name}.good:not_an_app is not callable",
+            id="call-non-callable",
+        ),
+        pytest.param(
+            ".good:app(1, 2, 3)", "raised TypeError", id="factory-wrong-arguments"
+        ),
     ],
 )
-def test_import_string_errors(package: tuple[Path, str], suffix: str, message: str) -> None:
+def test_import_string_errors(
+    package: tuple[Path, str], suffix: str, message: str
+) -> None:
     root, name = package
     with pytest.raises(ConfigError) as info:
         import_string(name + suffix, root, "[tenants].factory")
@@ -577,8 +630,16 @@ def test_build_gateway_serves_the_file(package: tuple[Path, str], call) -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        pytest.param('default_app = "{name}.good:not_an_app"', "[gateway].default_app: ", id="default-not-wsgi"),
-        pytest.param('default_app = "{name}.nope:app"', "[gateway].default_app: no module named", id="default-missing"),
+        pytest.param(
+            'default_app = "{name}.good:not_an_app"',
+            "[gateway].default_app: ",
+            id="default-not-wsgi",
+        ),
+        pytest.param(
+            'default_app = "{name}.nope:app"',
+            "[gateway].default_app: no module named",
+            id="default-missing",
+        ),
     ],
 )
 def test_build_gateway_import_errors_name_the_key(
@@ -599,7 +660,9 @@ def test_build_gateway_mount_error_names_the_entry(package: tuple[Path, str]) ->
         f'[[mounts]]\nprefix = "/a"\napp = "{name}.good:app"\n'
         f'[[mounts]]\nprefix = "/b"\napp = "{name}.good:explode()"\n',
     )
-    with pytest.raises(ConfigError, match=r"\[\[mounts\]\] #2 \.app: calling .* raised RuntimeError"):
+    with pytest.raises(
+        ConfigError, match=r"\[\[mounts\]\] #2 \.app: calling .* raised RuntimeError"
+    ):
         build_gateway(load_config(path))
 
 

@@ -35,22 +35,40 @@ PATH_CASES = [
     pytest.param("/./admin/x", "admin", "/admin", "/x", id="dot-segment-first"),
     pytest.param("/admin/./x", "admin", "/admin", "/x", id="dot-segment-inside"),
     pytest.param("//admin//x", "admin", "/admin", "/x", id="double-slashes"),
-    pytest.param("/api/../admin/x", "admin", "/admin", "/x", id="dotdot-selects-what-it-shifts"),
-    pytest.param("/admin/../x", "main", "", "/admin/../x", id="dotdot-leaving-mount-untouched"),
+    pytest.param(
+        "/api/../admin/x", "admin", "/admin", "/x", id="dotdot-selects-what-it-shifts"
+    ),
+    pytest.param(
+        "/admin/../x", "main", "", "/admin/../x", id="dotdot-leaving-mount-untouched"
+    ),
     pytest.param("/../admin/x", "admin", "/admin", "/x", id="dotdot-above-root"),
     pytest.param("/ADMIN/x", "main", "", "/ADMIN/x", id="case-sensitive"),
-    pytest.param("/adm%69n/x", "main", "", "/adm%69n/x", id="percent-encoded-is-not-decoded-again"),
+    pytest.param(
+        "/adm%69n/x",
+        "main",
+        "",
+        "/adm%69n/x",
+        id="percent-encoded-is-not-decoded-again",
+    ),
     pytest.param("/", "main", "", "/", id="root"),
     pytest.param("", "main", "", "", id="empty"),
     pytest.param("/blog", "blog", "/blog", "/", id="bare-served-when-redirect-off"),
-    pytest.param(to_wsgi("/café/menu"), "cafe", to_wsgi("/café"), "/menu", id="utf8-prefix"),
+    pytest.param(
+        to_wsgi("/café/menu"), "cafe", to_wsgi("/café"), "/menu", id="utf8-prefix"
+    ),
 ]
 
 
 @pytest.mark.parametrize(("path", "app", "script_name", "path_info"), PATH_CASES)
-def test_path_edge_cases(mounts, call, path: str, app: str, script_name: str, path_info: str) -> None:
+def test_path_edge_cases(
+    mounts, call, path: str, app: str, script_name: str, path_info: str
+) -> None:
     seen = call(mounts, path=path).seen
-    assert (seen["app"], seen["script_name"], seen["path_info"]) == (app, script_name, path_info)
+    assert (seen["app"], seen["script_name"], seen["path_info"]) == (
+        app,
+        script_name,
+        path_info,
+    )
 
 
 def test_prefix_is_appended_to_an_existing_script_name(mounts, call) -> None:
@@ -67,10 +85,18 @@ def test_prefix_is_appended_to_an_existing_script_name(mounts, call) -> None:
         pytest.param("/api/v2", "", "", "/api/v2/", id="deep-prefix"),
         pytest.param("/./admin", "", "", "/admin/", id="canonical"),
         pytest.param(to_wsgi("/café"), "", "", "/caf%C3%A9/", id="encoded-location"),
-        pytest.param("/admin", "x=1\r\nSet-Cookie: a=b", "", "/admin/?x=1%0D%0ASet-Cookie:%20a=b", id="no-header-injection"),
+        pytest.param(
+            "/admin",
+            "x=1\r\nSet-Cookie: a=b",
+            "",
+            "/admin/?x=1%0D%0ASet-Cookie:%20a=b",
+            id="no-header-injection",
+        ),
     ],
 )
-def test_bare_prefix_redirects_with_query(mounts, call, path: str, query: str, script_name: str, location: str) -> None:
+def test_bare_prefix_redirects_with_query(
+    mounts, call, path: str, query: str, script_name: str, location: str
+) -> None:
     result = call(mounts, path=path, query=query, script_name=script_name)
     assert result.status == 308
     assert result.headers["Location"] == location
@@ -87,11 +113,15 @@ def test_redirect_has_no_body_for_head(mounts, call) -> None:
         pytest.param(["admin"], "must start with '/'", id="missing-leading-slash"),
         pytest.param(["/a//b"], "empty segment", id="double-slash"),
         pytest.param(["/a/../b"], "'..' segment", id="dotdot"),
-        pytest.param(["/a", "/a/"], "duplicate mount '/a'", id="duplicate-after-normalising"),
+        pytest.param(
+            ["/a", "/a/"], "duplicate mount '/a'", id="duplicate-after-normalising"
+        ),
         pytest.param(["/"], "is not a prefix", id="root"),
     ],
 )
-def test_bad_mounts_are_refused_at_registration(echo, prefixes: list[str], message: str) -> None:
+def test_bad_mounts_are_refused_at_registration(
+    echo, prefixes: list[str], message: str
+) -> None:
     dispatcher = PathDispatcher(echo("main"))
     with pytest.raises(ValueError, match=message):
         for prefix in prefixes:
@@ -106,7 +136,9 @@ def test_mount_requires_a_callable() -> None:
 def test_mount_repr_and_name(echo) -> None:
     mount = Mount("/api/v1/", echo("api"), host="*")
     assert mount.prefix == "/api/v1" and mount.name == "api/v1"
-    assert repr(mount).startswith("<Mount '/api/v1' -> <function echo_api") and "host='*'" in repr(mount)
+    assert repr(mount).startswith(
+        "<Mount '/api/v1' -> <function echo_api"
+    ) and "host='*'" in repr(mount)
     assert Mount("/x", echo("x"), name="x-app").name == "x-app"
 
 
@@ -138,12 +170,24 @@ def test_documented_path_dispatcher(echo, call, clock) -> None:
 
     application = PathDispatcher(echo("default"), make_app, clock=clock)
     seen = call(application, path="/alice/profile").seen
-    assert (seen["app"], seen["script_name"], seen["path_info"]) == ("user-alice", "/alice", "/profile")
+    assert (seen["app"], seen["script_name"], seen["path_info"]) == (
+        "user-alice",
+        "/alice",
+        "/profile",
+    )
     # the segment that chose the app is the segment that is shifted
     seen = call(application, path="/./bob/x").seen
-    assert (seen["app"], seen["script_name"], seen["path_info"]) == ("user-bob", "/bob", "/x")
+    assert (seen["app"], seen["script_name"], seen["path_info"]) == (
+        "user-bob",
+        "/bob",
+        "/x",
+    )
     seen = call(application, path="/nobody/x").seen
-    assert (seen["app"], seen["script_name"], seen["path_info"]) == ("default", "", "/nobody/x")
+    assert (seen["app"], seen["script_name"], seen["path_info"]) == (
+        "default",
+        "",
+        "/nobody/x",
+    )
     call(application, path="/nobody/y")
     assert calls.count("nobody") == 1  # None is remembered for a while
     assert calls.count("alice") == 1
@@ -154,7 +198,11 @@ def test_documented_path_dispatcher(echo, call, clock) -> None:
 
 
 def test_static_mounts_win_over_dynamic_segments(echo, call) -> None:
-    application = PathDispatcher(echo("default"), lambda p: echo(f"dyn-{p}"), mounts=[Mount("/static", echo("static"))])
+    application = PathDispatcher(
+        echo("default"),
+        lambda p: echo(f"dyn-{p}"),
+        mounts=[Mount("/static", echo("static"))],
+    )
     assert call(application, path="/static/x").seen["app"] == "static"
     assert call(application, path="/acme/x").seen["app"] == "dyn-acme"
 
@@ -189,7 +237,10 @@ def test_dispatcher_middleware_matches_werkzeug(echo, call, path: str) -> None:
     mounts = {"/backend": echo("backend"), "/backend/admin": echo("admin")}
     ours = DispatcherMiddleware(echo("front"), mounts)
     theirs = WerkzeugDispatcher(echo("front"), mounts)
-    assert call(ours, path=path, script_name="/s").seen == call(theirs, path=path, script_name="/s").seen
+    assert (
+        call(ours, path=path, script_name="/s").seen
+        == call(theirs, path=path, script_name="/s").seen
+    )
 
 
 def test_dispatcher_middleware_attributes(echo) -> None:

@@ -71,7 +71,9 @@ def test_strict_prefix_refuses_trailing_slash() -> None:
         pytest.param("/", "/", id="root"),
         pytest.param("", "", id="empty"),
         pytest.param("relative", "relative", id="relative-untouched"),
-        pytest.param("/.well-known/x", "/.well-known/x", id="dot-name-is-not-dot-segment"),
+        pytest.param(
+            "/.well-known/x", "/.well-known/x", id="dot-name-is-not-dot-segment"
+        ),
     ],
 )
 def test_canonical_path(path: str, expected: str) -> None:
@@ -95,7 +97,12 @@ def test_is_canonical_is_a_safe_shortcut(path: str, canonical: bool) -> None:
 
 
 TABLE = PrefixTable(
-    [("/api", "api"), ("/api/v2", "api-v2"), ("/admin", "admin"), (to_wsgi("/café"), "cafe")]
+    [
+        ("/api", "api"),
+        ("/api/v2", "api-v2"),
+        ("/admin", "admin"),
+        (to_wsgi("/café"), "cafe"),
+    ]
 )
 
 
@@ -115,7 +122,9 @@ TABLE = PrefixTable(
         pytest.param("", None, id="empty"),
         pytest.param("/ap", None, id="shorter"),
         pytest.param("/ap%69/x", None, id="percent-encoded-is-literal"),
-        pytest.param(to_wsgi("/café/menu"), ("cafe", to_wsgi("/café"), "/menu"), id="utf8-prefix"),
+        pytest.param(
+            to_wsgi("/café/menu"), ("cafe", to_wsgi("/café"), "/menu"), id="utf8-prefix"
+        ),
     ],
 )
 def test_prefix_table_match(path: str, expected: tuple[str, str, str] | None) -> None:

@@ -23,7 +23,9 @@ def full_trust(app):
     return ProxyFix(app, 1, 1, 1, 1, 1, trusted=["127.0.0.1/32", "10.0.0.0/8"])
 
 
-def test_forged_headers_from_an_untrusted_peer_are_dropped(echo, call, make_environ) -> None:
+def test_forged_headers_from_an_untrusted_peer_are_dropped(
+    echo, call, make_environ
+) -> None:
     captured = {}
 
     def app(environ, start_response):
@@ -37,9 +39,14 @@ def test_forged_headers_from_an_untrusted_peer_are_dropped(echo, call, make_envi
     assert seen["host"] == "example.com"
     assert seen["script_name"] == ""
     # removed, so nothing downstream (request.access_route...) believes them
-    assert not any(key.startswith("HTTP_X_FORWARDED") or key == "HTTP_FORWARDED" for key in captured)
+    assert not any(
+        key.startswith("HTTP_X_FORWARDED") or key == "HTTP_FORWARDED"
+        for key in captured
+    )
     orig = captured["gateway.proxy_fix.orig"]
-    assert orig["HTTP_X_FORWARDED_FOR"] == "6.6.6.6" and orig["REMOTE_ADDR"] == "6.6.6.7"
+    assert (
+        orig["HTTP_X_FORWARDED_FOR"] == "6.6.6.6" and orig["REMOTE_ADDR"] == "6.6.6.7"
+    )
     assert captured["werkzeug.proxy_fix.orig"] is orig
 
 
@@ -73,7 +80,10 @@ def test_forged_headers_from_an_untrusted_peer_are_dropped(echo, call, make_envi
             id="invalid-values-ignored",
         ),
         pytest.param(
-            {"X-Forwarded-Host": "example.com@evil.tld", "X-Forwarded-Prefix": "/a/../b"},
+            {
+                "X-Forwarded-Host": "example.com@evil.tld",
+                "X-Forwarded-Prefix": "/a/../b",
+            },
             {"host": "example.com", "script_name": ""},
             id="poisoned-host-and-prefix-ignored",
         ),
@@ -84,7 +94,9 @@ def test_forged_headers_from_an_untrusted_peer_are_dropped(echo, call, make_envi
         ),
     ],
 )
-def test_trusted_peer_headers_are_applied(echo, call, make_environ, headers, expected) -> None:
+def test_trusted_peer_headers_are_applied(
+    echo, call, make_environ, headers, expected
+) -> None:
     environ = make_environ("/", "example.com", remote_addr="10.0.0.5", headers=headers)
     seen = call(full_trust(echo("app")), environ).seen
     for key, value in expected.items():
@@ -92,7 +104,14 @@ def test_trusted_peer_headers_are_applied(echo, call, make_environ, headers, exp
 
 
 def test_rfc7239_forwarded(echo, call, make_environ) -> None:
-    app = ProxyFix(echo("app"), x_for=1, x_proto=1, x_host=1, trusted=["127.0.0.1/32"], forwarded=True)
+    app = ProxyFix(
+        echo("app"),
+        x_for=1,
+        x_proto=1,
+        x_host=1,
+        trusted=["127.0.0.1/32"],
+        forwarded=True,
+    )
     environ = make_environ(
         "/",
         "internal:8000",
@@ -102,7 +121,11 @@ def test_rfc7239_forwarded(echo, call, make_environ) -> None:
         },
     )
     seen = call(app, environ).seen
-    assert (seen["remote_addr"], seen["scheme"], seen["host"]) == ("2001:db8::1", "https", "acme.example.com")
+    assert (seen["remote_addr"], seen["scheme"], seen["host"]) == (
+        "2001:db8::1",
+        "https",
+        "acme.example.com",
+    )
 
 
 def test_hop_counts_as_werkzeug(echo, call, make_environ) -> None:
@@ -114,7 +137,10 @@ def test_hop_counts_as_werkzeug(echo, call, make_environ) -> None:
     for hops in [(1, 1, 1), (2, 2, 2), (3, 3, 3), (0, 0, 0)]:
         ours = ProxyFix(echo("app"), *hops)  # trusted=None: any peer, as Werkzeug
         theirs = WerkzeugProxyFix(echo("app"), *hops)
-        assert call(ours, make_environ(headers=headers)).seen == call(theirs, make_environ(headers=headers)).seen
+        assert (
+            call(ours, make_environ(headers=headers)).seen
+            == call(theirs, make_environ(headers=headers)).seen
+        )
 
 
 def test_no_forwarded_headers_is_a_pass_through(echo, call, make_environ) -> None:
@@ -165,11 +191,22 @@ def test_trusted_hosts(echo, call, host: str | None, status: int) -> None:
         assert result.text.startswith("Bad Request")
 
 
-def test_trusted_hosts_after_proxy_fix_sees_the_forwarded_host(echo, call, make_environ) -> None:
-    app = ProxyFix(TrustedHosts(echo("app"), [".example.com"]), x_host=1, trusted=["127.0.0.1/32"])
-    environ = make_environ("/", "backend:8000", headers={"X-Forwarded-Host": "acme.example.com"})
+def test_trusted_hosts_after_proxy_fix_sees_the_forwarded_host(
+    echo, call, make_environ
+) -> None:
+    app = ProxyFix(
+        TrustedHosts(echo("app"), [".example.com"]), x_host=1, trusted=["127.0.0.1/32"]
+    )
+    environ = make_environ(
+        "/", "backend:8000", headers={"X-Forwarded-Host": "acme.example.com"}
+    )
     assert call(app, environ).status == 200
-    environ = make_environ("/", "backend:8000", remote_addr="6.6.6.6", headers={"X-Forwarded-Host": "acme.example.com"})
+    environ = make_environ(
+        "/",
+        "backend:8000",
+        remote_addr="6.6.6.6",
+        headers={"X-Forwarded-Host": "acme.example.com"},
+    )
     assert call(app, environ).status == 400
 
 
@@ -184,13 +221,18 @@ def test_trusted_hosts_cache_is_bounded(echo, call) -> None:
 
 
 def test_health_answers_allowed_networks_only(echo, call) -> None:
-    app = HealthCheck(echo("app"), "/_gateway/health", ["127.0.0.0/8"], status=lambda: {"live": 3})
+    app = HealthCheck(
+        echo("app"), "/_gateway/health", ["127.0.0.0/8"], status=lambda: {"live": 3}
+    )
     result = call(app, path="/_gateway/health", host=None, remote_addr="127.0.0.1")
     assert result.status == 200
     assert json.loads(result.body) == {"status": "ok", "live": 3}
     assert result.headers["Cache-Control"] == "no-store"
     assert call(app, path="/_gateway/health", remote_addr="8.8.8.8").status == 404
-    assert call(app, path="/_gateway/healthy", remote_addr="127.0.0.1").seen["app"] == "app"
+    assert (
+        call(app, path="/_gateway/healthy", remote_addr="127.0.0.1").seen["app"]
+        == "app"
+    )
     assert call(app, path="/other", remote_addr="127.0.0.1").seen["app"] == "app"
 
 
@@ -198,7 +240,23 @@ def test_health_tenant_check(echo, call) -> None:
     app = HealthCheck(echo("app"), host_exists=lambda host: host == "acme.example.com")
     ok = call(app, path="/_gateway/health/tenant", query="host=acme.example.com")
     assert ok.status == 200
-    assert call(app, path="/_gateway/health/tenant", query="domain=acme.example.com").status == 200
-    assert call(app, path="/_gateway/health/tenant", query="host=ghost.example.com").status == 404
+    assert (
+        call(
+            app, path="/_gateway/health/tenant", query="domain=acme.example.com"
+        ).status
+        == 200
+    )
+    assert (
+        call(app, path="/_gateway/health/tenant", query="host=ghost.example.com").status
+        == 404
+    )
     assert call(app, path="/_gateway/health/tenant").status == 404
-    assert call(app, path="/_gateway/health/tenant", query="host=acme.example.com", remote_addr="8.8.8.8").status == 404
+    assert (
+        call(
+            app,
+            path="/_gateway/health/tenant",
+            query="host=acme.example.com",
+            remote_addr="8.8.8.8",
+        ).status
+        == 404
+    )

@@ -55,7 +55,9 @@ class StreamingApp:
         self.torn_down = False
         self.violations: list[str] = []
 
-    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, t.Any], start_response: t.Any
+    ) -> t.Iterable[bytes]:
         if self.torn_down:
             self.violations.append("called after teardown")
         with self.lock:
@@ -81,10 +83,14 @@ class StreamingBody:
             self.app.in_flight -= 1
 
 
-def start(registry: AppRegistry, key: str, environ: dict[str, t.Any] | None = None) -> t.Any:
+def start(
+    registry: AppRegistry, key: str, environ: dict[str, t.Any] | None = None
+) -> t.Any:
     """Begin a request through the registry without closing its response."""
     statuses: list[str] = []
-    result = registry.serve(key, environ or {}, lambda s, h, e=None: statuses.append(s), not_found)
+    result = registry.serve(
+        key, environ or {}, lambda s, h, e=None: statuses.append(s), not_found
+    )
     return result, statuses
 
 
@@ -177,7 +183,10 @@ def test_single_flight_and_no_blocking_under_gevent_greenlets() -> None:
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-c", GEVENT_SCRIPT], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", GEVENT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -238,14 +247,20 @@ def test_concurrent_factory_bound_delays_only_new_keys(factory) -> None:
 # -- failures ------------------------------------------------------------------
 
 
-def test_failing_factory_503_logged_once_then_recovers(factory, clock, call, caplog) -> None:
+def test_failing_factory_503_logged_once_then_recovers(
+    factory, clock, call, caplog
+) -> None:
     factory.failing = {"acme"}
     registry = AppRegistry(factory, retry_after=5, clock=clock)
     caplog.set_level(logging.ERROR, "gateway.dispatch")
 
     def request() -> tuple[str, dict[str, str]]:
         statuses: list[tuple[str, list[tuple[str, str]]]] = []
-        finish(registry.serve("acme", {}, lambda s, h, e=None: statuses.append((s, h)), not_found))
+        finish(
+            registry.serve(
+                "acme", {}, lambda s, h, e=None: statuses.append((s, h)), not_found
+            )
+        )
         return statuses[0][0], dict(statuses[0][1])
 
     status, headers = request()
@@ -344,7 +359,9 @@ def test_negative_cache_is_bounded(factory) -> None:
 
 def test_lru_bound_evicts_least_recently_used(factory, clock) -> None:
     evicted: list[str] = []
-    registry = AppRegistry(factory, max_instances=2, clock=clock, on_evict=lambda k, a: evicted.append(k))
+    registry = AppRegistry(
+        factory, max_instances=2, clock=clock, on_evict=lambda k, a: evicted.append(k)
+    )
     registry.get("a")
     clock.advance(1)
     registry.get("b")
@@ -359,7 +376,9 @@ def test_lru_bound_evicts_least_recently_used(factory, clock) -> None:
 
 def test_idle_instances_are_evicted_on_the_request_path(factory, clock) -> None:
     evicted: list[str] = []
-    registry = AppRegistry(factory, idle_timeout=60, clock=clock, on_evict=lambda k, a: evicted.append(k))
+    registry = AppRegistry(
+        factory, idle_timeout=60, clock=clock, on_evict=lambda k, a: evicted.append(k)
+    )
     registry.get("old")
     clock.advance(30)
     finish(start(registry, "young")[0])
@@ -371,7 +390,9 @@ def test_idle_instances_are_evicted_on_the_request_path(factory, clock) -> None:
 
 def test_idle_sweep_skips_instances_with_requests_in_flight(clock) -> None:
     apps: dict[str, StreamingApp] = {}
-    registry = AppRegistry(lambda k: apps.setdefault(k, StreamingApp(k)), idle_timeout=10, clock=clock)
+    registry = AppRegistry(
+        lambda k: apps.setdefault(k, StreamingApp(k)), idle_timeout=10, clock=clock
+    )
     result, _ = start(registry, "busy")
     clock.advance(100)
     registry.sweep()
@@ -383,7 +404,9 @@ def test_idle_sweep_skips_instances_with_requests_in_flight(clock) -> None:
 
 def test_lookup_refresh_evicts_removed_tenants(factory, clock) -> None:
     live = {"a", "b"}
-    registry = AppRegistry(factory, lookup=lambda: live, refresh_interval=30, clock=clock)
+    registry = AppRegistry(
+        factory, lookup=lambda: live, refresh_interval=30, clock=clock
+    )
     registry.get("a")
     registry.get("b")
     live.discard("b")
@@ -552,9 +575,19 @@ def test_stats_and_keys(factory) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        pytest.param({"max_instances": -1}, "max_instances must be an integer >= 0", id="max-instances"),
-        pytest.param({"idle_timeout": -1}, "idle_timeout must be a number", id="idle-timeout"),
-        pytest.param({"refresh_interval": 5}, "refresh_interval needs a lookup", id="refresh-without-lookup"),
+        pytest.param(
+            {"max_instances": -1},
+            "max_instances must be an integer >= 0",
+            id="max-instances",
+        ),
+        pytest.param(
+            {"idle_timeout": -1}, "idle_timeout must be a number", id="idle-timeout"
+        ),
+        pytest.param(
+            {"refresh_interval": 5},
+            "refresh_interval needs a lookup",
+            id="refresh-without-lookup",
+        ),
     ],
 )
 def test_invalid_options(options: dict[str, t.Any], message: str) -> None:
@@ -588,7 +621,13 @@ def test_creating_and_evicting_1000_tenants_leaks_nothing(clock) -> None:
 
     from gateway.dispatch import Gateway
 
-    gw = Gateway(base_domain="example.com", tenants=make, max_instances=10, secret_key="root", health=False)
+    gw = Gateway(
+        base_domain="example.com",
+        tenants=make,
+        max_instances=10,
+        secret_key="root",
+        health=False,
+    )
     from werkzeug.test import Client
 
     client = Client(gw)
@@ -611,3 +650,45 @@ def test_creating_and_evicting_1000_tenants_leaks_nothing(clock) -> None:
     assert all(ref() is None for ref in refs), "an evicted tenant app is still alive"
     assert grown < 200, f"{grown} more live objects after 1000 tenants"
     assert gw.registry.stats()["live"] == 0
+
+
+def test_factory_failure_carries_its_cause(factory) -> None:
+    factory.failing = {"acme"}
+    registry = AppRegistry(factory)
+    with pytest.raises(FactoryFailed) as info:
+        registry.get("acme")
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert str(info.value.__cause__) == "cannot build acme"
+
+
+def test_gateway_app_streaming_response_is_drained_before_teardown(
+    make_environ,
+) -> None:
+    """A gateway.App response (a Werkzeug ClosingIterator) counts as in flight
+    until the server closes it, even while it is still streaming."""
+    import gateway
+
+    torn: list[str] = []
+
+    def make(key: str) -> t.Any:
+        app = gateway.App(f"stream_{key}")
+
+        @app.route("/")
+        def stream() -> t.Any:
+            def chunks() -> t.Iterator[str]:
+                yield "one "
+                yield "two"
+
+            return app.response_class(chunks())
+
+        return app
+
+    registry = AppRegistry(make, on_evict=lambda k, a: torn.append(k))
+    result, statuses = start(registry, "acme", make_environ("/"))
+    iterator = iter(result)
+    assert next(iterator) == b"one "
+    registry.evict("acme")
+    assert torn == []  # still streaming
+    assert next(iterator) == b"two"
+    result.close()
+    assert torn == ["acme"] and statuses == ["200 OK"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import http.client
 import os
+import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import typing as t
 from http.cookies import SimpleCookie
@@ -51,6 +54,7 @@ class SiteClient:
         self.gateway = gateway
         self.port = port
         self.client = Client(gateway)
+        self._bare = Client(gateway, use_cookies=False)
 
     def url(self, host: str) -> str:
         name = f"{host}.localhost" if host else "localhost"
@@ -66,6 +70,17 @@ class SiteClient:
     ) -> TestResponse:
         kw.setdefault("environ_base", {"REMOTE_ADDR": "127.0.0.1"})
         return self.client.post(path, base_url=self.url(host), data=data, **kw)
+
+    def get_with_cookie(self, host: str, path: str, cookie: str) -> TestResponse:
+        """GET with exactly this ``Cookie`` header, outside the cookie jars
+        (Werkzeug's client would replace it with the jar's cookies)."""
+        return self._bare.get(
+            path,
+            base_url=self.url(host),
+            headers={"Cookie": cookie},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            buffered=True,
+        )
 
     def form(
         self, host: str, page: str, action: str, data: dict[str, str], **kw: t.Any
@@ -248,3 +263,137 @@ def server_env(database_url: str) -> dict[str, str]:
     env[DATABASE_URL_ENV] = database_url
     env.pop("GATEWAY_DEBUG", None)
     return env
+
+
+# -- a throw-away PostgreSQL server ------------------------------------------
+
+
+def postgres_bindir() -> Path | None:
+    """The directory of Debian's (or any) PostgreSQL server programs."""
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: (
+            int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0
+        ),
+    )
+    if candidates:
+        return candidates[-1].parent
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+class PostgresServer:
+    """initdb + pg_ctl on a temporary data directory and a loopback port.
+
+    PostgreSQL refuses to run as root, so when the tests run as root the
+    server programs run as the ``postgres`` user (``runuser``). Stopped with
+    ``pg_ctl stop -m fast``, and by the postmaster's pid if that fails.
+    """
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.port = free_port()
+        self.base = Path(tempfile.mkdtemp(prefix="gateway-pg-", dir="/tmp"))
+        self.data = self.base / "data"
+        self.sockets = self.base / "sock"
+        self.logfile = self.base / "postgres.log"
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                user = pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError(
+                    "running as root and there is no 'postgres' user"
+                ) from None
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+            self.sockets.mkdir()
+            for path in (self.base, self.sockets):
+                os.chown(path, user.pw_uid, user.pw_gid)
+        else:
+            self.sockets.mkdir()
+        self.started = False
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def database_url(self, name: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def _run(self, *args: str, timeout: float = 120) -> None:
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+        done = subprocess.run(
+            [*self.prefix, *args],
+            cwd=self.base,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(args[:2])} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+                f"\n{self.log()}"
+            )
+
+    def log(self) -> str:
+        try:
+            return self.logfile.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def start(self) -> None:
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D", str(self.data),
+            "-U", "postgres",
+            "-A", "trust",
+            "-E", "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )  # fmt: skip
+        options = (
+            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self.started = True
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D", str(self.data),
+            "-l", str(self.logfile),
+            "-o", options,
+            "-w", "-t", "60",
+            "start",
+        )  # fmt: skip
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.database_url(name)
+
+    def stop(self) -> None:
+        try:
+            if self.started:
+                try:
+                    self._run(
+                        str(self.bindir / "pg_ctl"),
+                        "-D", str(self.data),
+                        "-m", "fast", "-w", "-t", "30",
+                        "stop",
+                    )  # fmt: skip
+                except (RuntimeError, subprocess.TimeoutExpired):
+                    self._kill_postmaster()
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def _kill_postmaster(self) -> None:
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

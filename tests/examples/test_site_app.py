@@ -5,7 +5,6 @@ and their cross-app links, and the health endpoint."""
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from site_helpers import SiteClient, build_site
@@ -158,14 +157,10 @@ def test_sessions_are_isolated_per_tenant(site: SiteClient) -> None:
     assert site.get("bistro", "/members/").status_code == 302
     # Even replayed by hand, acme's cookie is not a session for bistro: each
     # tenant signs with its own key.
-    value = re.match(r"session=([^;]+)", cookie).group(1)  # type: ignore[union-attr]
-    replay = site.client.get(
-        "/members/",
-        base_url="http://bistro.localhost:8000",
-        headers={"Cookie": f"session={value}"},
-        environ_base={"REMOTE_ADDR": "127.0.0.1"},
-        buffered=True,
-    )
+    session_cookie = cookie.split(";", 1)[0]
+    assert session_cookie.startswith("session=")
+    assert site.get_with_cookie("acme", "/members/", session_cookie).status_code == 200
+    replay = site.get_with_cookie("bistro", "/members/", session_cookie)
     assert replay.status_code == 302
 
 

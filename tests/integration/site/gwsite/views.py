@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
+import sys
 import time
 
 from gateway import App, Response, jsonify, redirect, request, session, url_for
@@ -33,6 +35,8 @@ def make_app(label: str) -> App:
             x_forwarded_for=request.environ.get("HTTP_X_FORWARDED_FOR"),
             x_forwarded_proto=request.environ.get("HTTP_X_FORWARDED_PROTO"),
             pid=os.getpid(),
+            user=pwd.getpwuid(os.geteuid()).pw_name,
+            python=sys.base_prefix,
         )
 
     @app.route("/go")

@@ -1,0 +1,333 @@
+"""Dispatch overhead, side by side with the anchors it replaces.
+
+1. Per-request cost of dispatching to a cached app: path dispatch against
+   Werkzeug's ``DispatcherMiddleware``, host dispatch against the documented
+   ``SubdomainDispatcher`` (copied below from the reference documentation, as
+   the anchor), each minus a direct call of the same app ("added").
+2. Throughput of 8 threads over 8 ``gateway.App`` tenants: through the gateway
+   against calling each tenant's app directly (and the documented pattern).
+3. Latency of requests to cached tenants while another tenant's factory takes
+   2 s: the gateway (per-key creation) against the documented pattern (one
+   global lock held while a factory runs).
+
+Run: ``python benchmarks/dispatch.py`` (about 30 s) or ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+import types
+import typing as t
+from threading import Lock
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+
+from _util import Table, interleave  # noqa: E402
+from werkzeug.middleware.dispatcher import DispatcherMiddleware as WerkzeugDispatcher  # noqa: E402
+
+import gateway  # noqa: E402
+from gateway.dispatch import (  # noqa: E402
+    DispatcherMiddleware,
+    Gateway,
+    HostDispatcher,
+    Mount,
+    PathDispatcher,
+)
+
+_mod = types.ModuleType("bench_dispatch_site")
+_mod.__file__ = __file__
+sys.modules["bench_dispatch_site"] = _mod
+
+
+class DocumentedSubdomainDispatcher:
+    """The "Dispatch by Subdomain" pattern of the reference documentation,
+    as written there (the anchor; its defects are the point of issue 6)."""
+
+    def __init__(self, domain, create_app):  # type: ignore[no-untyped-def]
+        self.domain = domain
+        self.create_app = create_app
+        self.lock = Lock()
+        self.instances = {}
+
+    def get_application(self, host):  # type: ignore[no-untyped-def]
+        host = host.split(":")[0]
+        assert host.endswith(self.domain), "Configuration error"
+        subdomain = host[: -len(self.domain)].rstrip(".")
+        with self.lock:
+            app = self.instances.get(subdomain)
+            if app is None:
+                app = self.create_app(subdomain)
+                self.instances[subdomain] = app
+            return app
+
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        app = self.get_application(environ["HTTP_HOST"])
+        return app(environ, start_response)
+
+
+def wsgi_app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def start_response(
+    status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+) -> None:
+    return None
+
+
+def runner(
+    app: t.Callable[..., t.Any], base: dict[str, t.Any], number: int
+) -> t.Callable[[], float]:
+    """A case for ``interleave``: microseconds per request, as a server runs
+    it (a fresh environ, iterate the body, close it)."""
+
+    def case() -> float:
+        started = time.perf_counter()
+        for _ in range(number):
+            result = app(dict(base), start_response)
+            for _chunk in result:
+                pass
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return (time.perf_counter() - started) / number * 1e6
+
+    return case
+
+
+def overhead(number: int, repeats: int) -> None:
+    path_env = {
+        "PATH_INFO": "/backend/users/42",
+        "SCRIPT_NAME": "",
+        "REQUEST_METHOD": "GET",
+        "HTTP_HOST": "example.com",
+    }
+    host_env = {
+        "PATH_INFO": "/users/42",
+        "SCRIPT_NAME": "",
+        "REQUEST_METHOD": "GET",
+        "HTTP_HOST": "acme.example.com",
+    }
+    mounts = {"/backend": wsgi_app, "/api": wsgi_app, "/admin": wsgi_app}
+    documented = DocumentedSubdomainDispatcher("example.com", lambda key: wsgi_app)
+    host = HostDispatcher("example.com", lambda key: wsgi_app)
+    composed = Gateway(
+        base_domain="example.com", tenants=lambda key: wsgi_app, health=False
+    )
+    for app in (documented, host, composed):  # the app is cached before timing
+        runner(app, host_env, 1)()
+    cases = {
+        "direct": runner(wsgi_app, host_env, number),
+        "werkzeug": runner(WerkzeugDispatcher(wsgi_app, mounts), path_env, number),
+        "path": runner(
+            PathDispatcher(wsgi_app, mounts=[Mount(p, a) for p, a in mounts.items()]),
+            path_env,
+            number,
+        ),
+        "path-face": runner(DispatcherMiddleware(wsgi_app, mounts), path_env, number),
+        "documented": runner(documented, host_env, number),
+        "host": runner(host, host_env, number),
+        "gateway": runner(composed, host_env, number),
+    }
+    m = {name: us * 1000 for name, us in interleave(cases, repeats).items()}  # ns
+    direct = m["direct"]
+    table = Table("Per-request cost over a cached app (median of interleaved runs)")
+    table.add(
+        "path dispatch vs DispatcherMiddleware",
+        m["werkzeug"],
+        m["path"],
+        "ns",
+        "<= 1.00",
+    )
+    table.add(
+        "DispatcherMiddleware face vs Werkzeug's",
+        m["werkzeug"],
+        m["path-face"],
+        "ns",
+        "<= 1.00",
+    )
+    table.add(
+        "host dispatch vs DispatcherMiddleware",
+        m["werkzeug"],
+        m["host"],
+        "ns",
+        "<= 1.00",
+    )
+    table.add(
+        "host dispatch vs documented SubdomainDispatcher",
+        m["documented"],
+        m["host"],
+        "ns",
+        "<= 1.00",
+    )
+    table.add(
+        "composed Gateway (trusted hosts + host) vs documented",
+        m["documented"],
+        m["gateway"],
+        "ns",
+    )
+    table.add(
+        "added by path dispatch (vs Werkzeug's added)",
+        m["werkzeug"] - direct,
+        m["path"] - direct,
+        "ns",
+        "<= 1000 ns",
+    )
+    table.add(
+        "added by host dispatch (vs documented's added)",
+        m["documented"] - direct,
+        m["host"] - direct,
+        "ns",
+        "<= 1000 ns",
+    )
+    table.add("added by composed Gateway", None, m["gateway"] - direct, "ns")
+    table.print()
+
+
+def make_tenant(key: str) -> gateway.App:
+    app = gateway.App("bench_dispatch_site")
+    app.config["SECRET_KEY"] = f"secret-{key}"
+
+    @app.route("/")
+    def index() -> str:
+        return key
+
+    return app
+
+
+def throughput(seconds: float) -> None:
+    keys = [f"t{i}" for i in range(8)]
+    apps = {key: make_tenant(key) for key in keys}
+    host = HostDispatcher("example.com", lambda key: apps[key])
+    documented = DocumentedSubdomainDispatcher("example.com", lambda key: apps[key])
+
+    def measure(pick: t.Callable[[str], t.Callable[..., t.Any]]) -> float:
+        stop = threading.Event()
+        counts = [0] * 8
+
+        def worker(i: int) -> None:
+            key = keys[i]
+            app = pick(key)
+            base = {
+                **_environ_base(),
+                "HTTP_HOST": f"{key}.example.com",
+            }
+            n = 0
+            while not stop.is_set():
+                result = app(dict(base), start_response)
+                for _chunk in result:
+                    pass
+                result.close()
+                n += 1
+            counts[i] = n
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        stop.wait(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        return sum(counts) / seconds
+
+    m = interleave(
+        {
+            "direct": lambda: measure(lambda key: apps[key]),
+            "host": lambda: measure(lambda key: host),
+            "documented": lambda: measure(lambda key: documented),
+        },
+        repeats=3,
+    )
+    table = Table("8 threads x 8 gateway.App tenants: requests per second")
+    table.add(
+        "through HostDispatcher vs calling each app",
+        m["direct"],
+        m["host"],
+        "req/s",
+        ">= 0.95",
+        True,
+    )
+    table.add(
+        "through documented SubdomainDispatcher vs calling",
+        m["direct"],
+        m["documented"],
+        "req/s",
+    )
+    table.print()
+
+
+def _environ_base() -> dict[str, t.Any]:
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder("/").get_environ()
+    return environ
+
+
+def head_of_line(seconds: float) -> None:
+    def slow_aware(key: str) -> t.Any:
+        if key == "slow":
+            time.sleep(seconds)
+        return wsgi_app
+
+    def latencies(app: t.Callable[..., t.Any]) -> list[float]:
+        for key in ("a", "b", "c"):
+            runner(app, {**_environ_base(), "HTTP_HOST": f"{key}.example.com"}, 1)()
+        slow = threading.Thread(
+            target=runner(app, {**_environ_base(), "HTTP_HOST": "slow.example.com"}, 1)
+        )
+        slow.start()
+        time.sleep(0.05)  # let the slow factory start
+        samples: list[float] = []
+        bases = [
+            {**_environ_base(), "HTTP_HOST": f"{k}.example.com"}
+            for k in ("a", "b", "c")
+        ]
+        while slow.is_alive():
+            for base in bases:
+                started = time.perf_counter()
+                result = app(dict(base), start_response)
+                b"".join(result)
+                samples.append((time.perf_counter() - started) * 1e6)
+            time.sleep(0.001)
+        slow.join()
+        return sorted(samples)
+
+    ours = latencies(HostDispatcher("example.com", slow_aware))
+    theirs = latencies(DocumentedSubdomainDispatcher("example.com", slow_aware))
+
+    def pct(values: list[float], q: float) -> float:
+        return values[min(len(values) - 1, int(q * len(values)))]
+
+    table = Table(
+        f"Cached tenants while another tenant's factory sleeps {seconds:g} s (latency)"
+    )
+    table.add("p50", pct(theirs, 0.5), pct(ours, 0.5), "us")
+    table.add("p99", pct(theirs, 0.99), pct(ours, 0.99), "us")
+    table.add("max", theirs[-1], ours[-1], "us", "no stall")
+    table.add("requests served meanwhile", len(theirs), len(ours), "", "", True)
+    table.print()
+    print(
+        f"  median {statistics.median(ours):.1f} us over {len(ours)} requests (gateway)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs")
+    args = parser.parse_args()
+    number, repeats = (20_000, 5) if args.quick else (100_000, 9)
+    started = time.monotonic()
+    overhead(number, repeats)
+    throughput(0.5 if args.quick else 2.0)
+    head_of_line(1.0 if args.quick else 2.0)
+    print(f"\n  [dispatch benchmark: {time.monotonic() - started:.0f} s]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Parsing and merging of the options ``gateway serve`` hands an adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.adapters.options import (
+    OptionError,
+    ServeOptions,
+    format_bind,
+    normalize_script_name,
+    parse_bind,
+    resolve_options,
+)
+from gateway.dispatch.settings import ServerConfig
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("127.0.0.1:8000", ("127.0.0.1", 8000), id="ipv4"),
+        pytest.param("[::1]:8080", ("::1", 8080), id="ipv6"),
+        pytest.param("localhost:1", ("localhost", 1), id="name"),
+        pytest.param("unix:/run/app/app.sock", "/run/app/app.sock", id="unix"),
+    ],
+)
+def test_parse_bind_accepts(value, expected):
+    assert parse_bind(value) == expected
+    assert format_bind(expected) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param("8000", "host:port", id="port-only"),
+        pytest.param("127.0.0.1:http", "port", id="named-port"),
+        pytest.param("127.0.0.1:70000", "port", id="port-range"),
+        pytest.param("unix:app.sock", "absolute path", id="relative-unix"),
+        pytest.param("::1:80", "host:port", id="bare-ipv6"),
+    ],
+)
+def test_parse_bind_rejects_with_the_fix(value, message):
+    with pytest.raises(OptionError, match=message) as info:
+        parse_bind(value)
+    assert str(info.value).startswith("bind: ")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("", "", id="empty"),
+        pytest.param("/", "", id="root"),
+        pytest.param("/app", "/app", id="prefix"),
+        pytest.param("/app/", "/app", id="trailing-slash"),
+        pytest.param("/a/b", "/a/b", id="nested"),
+    ],
+)
+def test_normalize_script_name(value, expected):
+    assert normalize_script_name(value) == expected
+
+
+@pytest.mark.parametrize("value", ["app", "//app", "/a/../b", "/a//b"])
+def test_normalize_script_name_rejects(value):
+    with pytest.raises(OptionError, match="script_name"):
+        normalize_script_name(value)
+
+
+SERVER = ServerConfig(
+    bind="127.0.0.1:8000", socket="/run/site/site.sock", workers=2, threads=4
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param(
+            {},
+            ServeOptions(
+                bind=("127.0.0.1", 8000),
+                socket="/run/site/site.sock",
+                workers=2,
+                threads=4,
+            ),
+            id="config-only",
+        ),
+        pytest.param(
+            {"bind": "127.0.0.1:9000", "workers": 3},
+            ServeOptions(
+                bind=("127.0.0.1", 9000),
+                socket=("127.0.0.1", 9000),
+                workers=3,
+                threads=4,
+            ),
+            id="bind-replaces-socket",
+        ),
+        pytest.param(
+            {"bind": "unix:/tmp/x.sock", "threads": 1, "script_name": "/app/"},
+            ServeOptions(
+                bind="/tmp/x.sock",
+                socket="/tmp/x.sock",
+                workers=2,
+                threads=1,
+                script_name="/app",
+            ),
+            id="unix-and-prefix",
+        ),
+        pytest.param(
+            {"graceful_timeout": 0.5, "reload": True, "http": True},
+            ServeOptions(
+                bind=("127.0.0.1", 8000),
+                socket="/run/site/site.sock",
+                workers=2,
+                threads=4,
+                graceful_timeout=0.5,
+                reload=True,
+                http=True,
+            ),
+            id="flags",
+        ),
+    ],
+)
+def test_resolve_options_merges_overrides(overrides, expected):
+    assert resolve_options(SERVER, **overrides) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param({"workers": 0}, "workers: expected an integer >= 1", id="workers"),
+        pytest.param({"threads": 0}, "threads: expected an integer >= 1", id="threads"),
+        pytest.param({"graceful_timeout": -1}, "graceful_timeout", id="timeout"),
+        pytest.param({"bind": "nowhere"}, "bind: ", id="bind"),
+    ],
+)
+def test_resolve_options_rejects(overrides, message):
+    with pytest.raises(OptionError, match=message):
+        resolve_options(SERVER, **overrides)
+
+
+def test_resolve_options_uses_bind_as_socket_when_no_socket_is_configured():
+    options = resolve_options(ServerConfig(bind="unix:/srv/gw.sock", socket=""))
+    assert options.socket == "/srv/gw.sock"

@@ -239,11 +239,16 @@ class RequestContext:
     def copy(self) -> RequestContext:
         """A new context for the same request object and session, for use in
         another thread or greenlet (see :func:`copy_current_request_context`)."""
+        # Share the session object, opening it if needed, without marking it
+        # accessed: copying a context is not a use of the session.
+        session = self._session
+        if session is None:
+            session = self._open_session()
         return self.__class__(
             self.app,
             environ=self.request.environ,
             request=self.request,
-            session=self.session,
+            session=session,
         )
 
     def match_request(self) -> None:

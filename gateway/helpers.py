@@ -66,18 +66,23 @@ def stream_with_context(
         return update_wrapper(decorator, generator_or_function)  # type: ignore[arg-type]
 
     def generator() -> t.Iterator[t.AnyStr | None]:
-        ctx = _cv_request.get(None)
-        if ctx is None:
+        req_ctx = _cv_request.get(None)
+        if req_ctx is None:
             raise RuntimeError(
                 "'stream_with_context' can only be used when a request"
                 " context is active, such as in a view function."
             )
-        with ctx:
-            # Primed below so the context is captured before the view returns.
-            yield None
+        app_ctx = _cv_app.get()
+        # Primed below: the contexts are captured while the view runs, but
+        # pushed only when the server iterates, in the server's own context
+        # (an async view runs in another one, whose tokens could not be reset
+        # here). The app context goes first so the request reuses it (same g).
+        yield None
+        with app_ctx, req_ctx:
             try:
                 yield from gen
             finally:
+                # The wrapped iterator may be a WSGI body that needs closing.
                 if hasattr(gen, "close"):
                     gen.close()
 

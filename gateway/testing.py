@@ -175,9 +175,12 @@ class AppClient(Client):
             request, buffered=buffered, follow_redirects=follow_redirects
         )
         response.json_module = self.application.json  # type: ignore[assignment]
-        while self._new_contexts:
-            cm = self._new_contexts.pop()
+        # Re-push the kept contexts in the order the request pushed them (each
+        # app context before its request context); after redirects the last
+        # request's contexts end up on top.
+        for cm in self._new_contexts:
             self._context_stack.enter_context(cm)
+        self._new_contexts.clear()
         return response
 
     def __enter__(self) -> AppClient:

@@ -3,8 +3,9 @@
 
 Starts ``gateway serve examples/multitenant/gateway.toml`` on 127.0.0.1 (port
 8000 when free, else any free port) with a fresh SQLite tenant store in a
-temporary directory, sends a few requests so the registry has something to
-show, and has Debian's headless Chromium photograph:
+file under the example's ``var/`` (removed afterwards), sends a few requests
+so the registry has something to show, and has Debian's headless Chromium
+photograph:
 
 - ``landing.png``       http://localhost:PORT/
 - ``tenant-acme.png``   http://acme.localhost:PORT/          (a tenant page)
@@ -56,6 +57,8 @@ CHROMIUM_FLAGS = (
     "--no-first-run",
     "--hide-scrollbars",
     "--force-device-scale-factor=1",
+    # Let the page finish loading and painting before the picture is taken.
+    "--virtual-time-budget=5000",
 )
 
 
@@ -147,6 +150,11 @@ def screenshot(chromium: str, url: str, out: Path, height: int, workdir: Path) -
         )
 
 
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -158,10 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     port = pick_port()
 
+    # A fresh store in the example's (git-ignored) var/, which the admin shows
+    # as sqlite:///var/screenshots.sqlite3; removed at the end.
+    database = CONFIG.parent / "var" / "screenshots.sqlite3"
     with tempfile.TemporaryDirectory(prefix="gateway-shots-") as tmp:
         workdir = Path(tmp)
+        _remove_database(database)
         env = dict(os.environ)
-        env["MULTITENANT_DATABASE_URL"] = f"sqlite:///{workdir / 'tenants.sqlite3'}"
+        env["MULTITENANT_DATABASE_URL"] = f"sqlite:///{database}"
         log = (workdir / "serve.log").open("wb")
         proc = subprocess.Popen(
             [
@@ -206,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stop(proc)
             log.close()
+            _remove_database(database)
     return 0
 
 

@@ -21,6 +21,7 @@ nginx's default) before the CGI variables are built.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -91,13 +92,25 @@ def run(
         out.flush()
 
 
-def run_entry(toml_path: str) -> None:
+def run_entry(toml_path: str, entry_file: str | None = None) -> None:
     """What a ``.cgi`` entry file calls: load the gateway (with ``print``
-    sent to stderr already), then answer the request."""
-    from . import load_application
+    sent to stderr already), then answer the request.
+
+    ``entry_file`` (the entry's ``__file__``) lets a rewrite-based set-up
+    (``.htaccess``) publish the app under ``[server].script_name`` rather than
+    under the file's name; see :class:`~.middleware.EntryScriptName`.
+    """
+    from gateway.dispatch.loader import build_gateway, load_config
+
+    from .middleware import EntryScriptName
 
     with contextlib.redirect_stdout(sys.stderr):
-        app = load_application(toml_path)
+        config = load_config(toml_path)
+        app: t.Any = build_gateway(config)
+    if entry_file:
+        app = EntryScriptName(
+            app, os.path.basename(entry_file), config.server.script_name
+        )
     run(app)
 
 

@@ -83,7 +83,7 @@ _BODIES: dict[str, tuple[str, str, str, str]] = {
         " listen on [server].socket",
         "from gateway.adapters.fastcgi import run_entry\n\n"
         'if __name__ == "__main__":\n'
-        "    run_entry({toml!r})\n",
+        "    run_entry({toml!r}, __file__)\n",
     ),
     "cgi": (
         "{name}.cgi",
@@ -91,7 +91,7 @@ _BODIES: dict[str, tuple[str, str, str, str]] = {
         "the web server executes it once per request",
         "from gateway.adapters.cgi import run_entry\n\n"
         'if __name__ == "__main__":\n'
-        "    run_entry({toml!r})\n",
+        "    run_entry({toml!r}, __file__)\n",
     ),
 }
 

@@ -112,15 +112,19 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     )
 
 
-def run_entry(toml_path: str) -> None:
+def run_entry(toml_path: str, entry_file: str | None = None) -> None:
     """What a ``.fcgi`` entry file calls.
 
     Spawned by a web server with a socket on stdin, or in a CGI context
     (``GATEWAY_INTERFACE`` set), it serves what it was handed; run by hand it
-    listens on the gateway.toml's ``[server].socket``.
+    listens on the gateway.toml's ``[server].socket``. ``entry_file`` (the
+    entry's ``__file__``) lets a rewrite-based set-up (``.htaccess``) publish
+    the app under ``[server].script_name`` rather than under the file's name;
+    see :class:`~.middleware.EntryScriptName`.
     """
     from gateway.dispatch.loader import build_gateway, load_config
 
+    from .middleware import EntryScriptName
     from .options import resolve_options
 
     config = load_config(toml_path)
@@ -131,8 +135,9 @@ def run_entry(toml_path: str) -> None:
         sys.stdout = sys.stderr
     elif "GATEWAY_INTERFACE" not in os.environ:
         bind = resolve_options(config.server).socket
-    serve(
-        build_gateway(config),  # type: ignore[arg-type]
-        bind=bind,
-        threads=config.server.threads,
-    )
+    app: t.Any = build_gateway(config)
+    if entry_file:
+        app = EntryScriptName(
+            app, os.path.basename(entry_file), config.server.script_name
+        )
+    serve(app, bind=bind, threads=config.server.threads)

@@ -65,6 +65,9 @@ class ScriptNameMiddleware:
     With ``[server].script_name = "/app"`` the front server forwards
     ``/app/x`` as ``/x``; this puts ``/app`` back in ``SCRIPT_NAME`` so
     ``url_for`` and redirects carry it. ``PATH_INFO`` is left as received.
+    A server that already reports the prefix (CGI-style: nginx ``uwsgi_pass``
+    / ``fastcgi_pass``, Apache ``ScriptAlias``) is left alone, so the prefix
+    never doubles whichever way the front server passes it.
     """
 
     def __init__(self, app: WSGIApplication, script_name: str) -> None:
@@ -74,7 +77,35 @@ class ScriptNameMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        environ["SCRIPT_NAME"] = self.script_name + environ.get("SCRIPT_NAME", "")
+        current = environ.get("SCRIPT_NAME", "")
+        if current != self.script_name and not current.startswith(
+            self.script_name + "/"
+        ):
+            environ["SCRIPT_NAME"] = self.script_name + current
+        return self.app(environ, start_response)
+
+
+class EntryScriptName:
+    """Publish an executed entry file (``.fcgi`` / ``.cgi``) under the
+    configured prefix instead of its own name.
+
+    On shared hosting, ``.htaccess`` rewrites ``/x`` to ``/site.fcgi/x`` and
+    Apache then reports ``SCRIPT_NAME=/site.fcgi``, so every URL the app builds
+    would contain the file name. When ``SCRIPT_NAME`` ends with the entry's
+    own file name, it is replaced by ``[server].script_name``; a server that
+    maps the URL itself (``ScriptAlias /site /path/site.fcgi``) is untouched.
+    """
+
+    def __init__(self, app: WSGIApplication, entry_name: str, script_name: str) -> None:
+        self.app = app
+        self.suffix = "/" + entry_name
+        self.script_name = script_name
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        if environ.get("SCRIPT_NAME", "").endswith(self.suffix):
+            environ["SCRIPT_NAME"] = self.script_name
         return self.app(environ, start_response)
 
 

@@ -3,7 +3,7 @@
 ``gateway serve --adapter uwsgi`` replaces itself (``exec``) with::
 
     uwsgi --master --need-app --lazy-apps --die-on-term ... \\
-          --module gateway.adapters.uwsgi:application --env GATEWAY_CONFIG=/abs/gateway.toml
+          --module gateway.adapters.uwsgi_app:application --env GATEWAY_CONFIG=/abs/gateway.toml
 
 - ``--need-app``: a gateway that fails to import makes uWSGI exit (22)
   instead of answering 500 forever;
@@ -19,7 +19,10 @@ A deployment that keeps its own uwsgi ini loads the ``NAME_uwsgi.py`` entry
 file of ``gateway entry uwsgi`` instead (``wsgi-file = ...``).
 
 uWSGI's HTTP parser keeps headers whose names contain ``_`` (merging them with
-the dashed spelling): in production put nginx in front, which drops them.
+the dashed spelling) and sets ``wsgi.url_scheme`` from any client's
+``X-Forwarded-Proto``; the http mode here pins the scheme to ``http`` (the
+gateway's ``[proxy]`` table decides what to believe), and in production nginx
+in front drops the ``_`` headers.
 """
 
 from __future__ import annotations
@@ -37,8 +40,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 #: Environment variables the ``application`` of this module is built from.
 CONFIG_ENV = "GATEWAY_CONFIG"
 SCRIPT_NAME_ENV = "GATEWAY_SCRIPT_NAME"
-
-_application: WSGIApplication | None = None
+SCHEME_ENV = "GATEWAY_URL_SCHEME"
 
 
 def _uwsgi_address(address: t.Any) -> str:
@@ -76,24 +78,29 @@ def uwsgi_argv(
         "--procname-prefix-spaced",
         f"{name}:",
         "--module",
-        "gateway.adapters.uwsgi:application",
+        "gateway.adapters.uwsgi_app:application",
         "--env",
         f"{CONFIG_ENV}={config_path}",
     ]
-    if options.script_name:
-        argv += ["--env", f"{SCRIPT_NAME_ENV}={options.script_name}"]
     if options.http:
+        # Behind nginx's uwsgi_pass, nginx passes SCRIPT_NAME itself; speaking
+        # HTTP, uWSGI is the front and the stripped prefix comes from here.
+        if options.script_name:
+            argv += ["--env", f"{SCRIPT_NAME_ENV}={options.script_name}"]
+        argv += ["--env", f"{SCHEME_ENV}=http"]
         argv += ["--http-socket", _uwsgi_address(options.bind)]
         where = options.bind
     else:
         argv += ["--socket", _uwsgi_address(options.socket)]
         where = options.socket
     if isinstance(where, str):
-        argv += ["--chmod-socket", "666", "--vacuum"]
+        argv += ["--chmod-socket=666", "--vacuum"]
     return argv
 
 
-def _build_from_environment() -> WSGIApplication:
+def application_from_environment() -> WSGIApplication:
+    """Build the gateway named by ``$GATEWAY_CONFIG`` (what uWSGI runs under
+    ``gateway serve``), with ``$GATEWAY_SCRIPT_NAME`` as SCRIPT_NAME prefix."""
     from gateway.dispatch.loader import build_gateway, load_config
 
     from .middleware import with_script_name
@@ -105,19 +112,28 @@ def _build_from_environment() -> WSGIApplication:
             f"{CONFIG_ENV} is not set: start uWSGI with 'gateway serve --adapter"
             " uwsgi', or load the entry file written by 'gateway entry uwsgi'"
         ) from None
-    app = build_gateway(load_config(path))
-    return with_script_name(app, os.environ.get(SCRIPT_NAME_ENV, ""))  # type: ignore[arg-type]
+    app: t.Any = with_script_name(
+        build_gateway(load_config(path)),  # type: ignore[arg-type]
+        os.environ.get(SCRIPT_NAME_ENV, ""),
+    )
+    scheme = os.environ.get(SCHEME_ENV, "")
+    if scheme:
+        app = FixedScheme(app, scheme)
+    return app  # type: ignore[no-any-return]
 
 
-def __getattr__(name: str) -> t.Any:
-    # ``application`` is built on first access (by uWSGI, in the worker), so
-    # importing this module for uwsgi_argv() loads nothing.
-    global _application
-    if name == "application":
-        if _application is None:
-            _application = _build_from_environment()
-        return _application
-    raise AttributeError(name)
+class FixedScheme:
+    """Pin ``wsgi.url_scheme``. uWSGI's HTTP parser takes it from any
+    client's ``X-Forwarded-Proto`` header; only the gateway's ``[proxy]``
+    trust may believe that header."""
+
+    def __init__(self, app: WSGIApplication, scheme: str) -> None:
+        self.app = app
+        self.scheme = scheme
+
+    def __call__(self, environ: t.Any, start_response: t.Any) -> t.Any:
+        environ["wsgi.url_scheme"] = self.scheme
+        return self.app(environ, start_response)
 
 
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:

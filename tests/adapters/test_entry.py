@@ -53,7 +53,7 @@ def test_render_entry(kind, filename, executable, call):
     )
     assert entry.filename == filename
     assert entry.executable is executable
-    assert f"{call}'/srv/acme/gateway.toml')" in entry.content
+    assert f"{call}'/srv/acme/gateway.toml'" in entry.content
     assert entry.content.startswith("#!/opt/py/bin/python3\n") is executable
     assert "sys.path.append('/opt/src')" in entry.content
     compile(entry.content, entry.filename, "exec")

@@ -46,7 +46,7 @@ def _value(argv: list[str], flag: str) -> list[str]:
 def test_uwsgi_argv_listens_where_asked(options, listen_flag, listen, unix):
     argv = uwsgi_argv("/venv/bin/uwsgi", "/srv/gateway.toml", options)
     assert _value(argv, listen_flag) == [listen]
-    assert ("--chmod-socket" in argv) is unix and ("--vacuum" in argv) is unix
+    assert ("--chmod-socket=666" in argv) is unix and ("--vacuum" in argv) is unix
 
 
 def test_uwsgi_argv_has_the_options_a_gateway_needs():
@@ -66,10 +66,18 @@ def test_uwsgi_argv_has_the_options_a_gateway_needs():
     ]
     assert _value(argv, "--processes") == ["3"] and _value(argv, "--threads") == ["2"]
     assert _value(argv, "--worker-reload-mercy") == ["12"]
-    assert _value(argv, "--module") == ["gateway.adapters.uwsgi:application"]
+    assert _value(argv, "--module") == ["gateway.adapters.uwsgi_app:application"]
+    # Behind uwsgi_pass nginx passes SCRIPT_NAME itself: no prefix of our own.
+    assert _value(argv, "--env") == ["GATEWAY_CONFIG=/srv/gateway.toml"]
+
+
+def test_uwsgi_http_mode_sets_the_prefix_and_pins_the_scheme():
+    options = ServeOptions(script_name="/app", http=True)
+    argv = uwsgi_argv("/venv/bin/uwsgi", "/srv/gateway.toml", options)
     assert _value(argv, "--env") == [
         "GATEWAY_CONFIG=/srv/gateway.toml",
         "GATEWAY_SCRIPT_NAME=/app",
+        "GATEWAY_URL_SCHEME=http",
     ]
 
 

@@ -6,6 +6,7 @@ import pytest
 from werkzeug.test import Client
 
 from gateway.adapters.middleware import (
+    EntryScriptName,
     ScriptNameMiddleware,
     drop_ambiguous_headers,
     environ_key,
@@ -66,3 +67,37 @@ def test_script_name_middleware_sets_the_stripped_prefix(prefix, path, expected)
 def test_with_script_name_leaves_the_app_alone_without_a_prefix():
     assert with_script_name(_script_root_app, "") is _script_root_app
     assert isinstance(with_script_name(_script_root_app, "/p"), ScriptNameMiddleware)
+
+
+@pytest.mark.parametrize(
+    ("server_script_name", "expected"),
+    [
+        pytest.param("", b"/app|/x", id="http-server-reports-nothing"),
+        pytest.param("/app", b"/app|/x", id="cgi-style-server-already-set-it"),
+        pytest.param("/app/sub", b"/app/sub|/x", id="deeper-already"),
+        pytest.param(
+            "/application", b"/app/application|/x", id="only-whole-segments-count"
+        ),
+    ],
+)
+def test_script_name_middleware_never_doubles_the_prefix(server_script_name, expected):
+    client = Client(ScriptNameMiddleware(_script_root_app, "/app"))
+    response = client.get("/x", environ_overrides={"SCRIPT_NAME": server_script_name})
+    assert response.get_data() == expected
+
+
+@pytest.mark.parametrize(
+    ("server_script_name", "configured", "expected"),
+    [
+        pytest.param("/site.fcgi", "", b"|/x", id="htaccess-at-root"),
+        pytest.param("/blog/site.fcgi", "/blog", b"/blog|/x", id="htaccess-in-subdir"),
+        pytest.param("/blog", "/blog", b"/blog|/x", id="scriptalias-untouched"),
+        pytest.param("/other.fcgi", "", b"/other.fcgi|/x", id="another-file"),
+    ],
+)
+def test_entry_script_name_hides_the_entry_file(
+    server_script_name, configured, expected
+):
+    client = Client(EntryScriptName(_script_root_app, "site.fcgi", configured))
+    response = client.get("/x", environ_overrides={"SCRIPT_NAME": server_script_name})
+    assert response.get_data() == expected

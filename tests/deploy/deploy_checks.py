@@ -125,8 +125,17 @@ def _load(name: str, path: str) -> str:
     )
 
 
-def apache_harness(directory: Path, site: Path, mode: str, tls: bool) -> Path:
-    """A main Apache configuration loading what a site of ``mode`` needs."""
+def apache_harness(
+    directory: Path,
+    site: Path | None,
+    mode: str,
+    tls: bool,
+    *,
+    document_root: Path | None = None,
+    extra: str = "",
+) -> Path:
+    """A main Apache configuration loading what a site of ``mode`` needs,
+    including ``site`` (if any) and ending with ``extra``."""
     run_dir = directory / "apache-run"
     run_dir.mkdir(exist_ok=True)
     modules = list(APACHE_BASE) + list(APACHE_MODULES[mode])
@@ -140,7 +149,8 @@ def apache_harness(directory: Path, site: Path, mode: str, tls: bool) -> Path:
         "ServerName localhost",
         "User www-data",
         "Group www-data",
-        f'DocumentRoot "{run_dir}"',
+        f'DocumentRoot "{document_root or run_dir}"',
+        'TypesConfig "/etc/mime.types"',
     ]
     text = "\n".join(lines) + "\n"
     text += "".join(_load(m, f"{APACHE_MODULES_DIR}/mod_{m}.so") for m in modules)
@@ -150,7 +160,9 @@ def apache_harness(directory: Path, site: Path, mode: str, tls: bool) -> Path:
         text += f'WSGISocketPrefix "{run_dir}/wsgi"\n'
     if mode == "cgi":
         text += f'ScriptSock "{run_dir}/cgid.sock"\n'
-    text += f'Include "{site}"\n'
+    if site is not None:
+        text += f'Include "{site}"\n'
+    text += extra
     main = directory / "harness-httpd.conf"
     main.write_text(text)
     return main

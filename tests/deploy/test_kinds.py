@@ -21,42 +21,128 @@ def with_server(config: GatewayConfig, **changes: t.Any) -> GatewayConfig:
 
 # (kind, adapter, change to the loaded config, expected message fragment)
 REFUSED: list[t.Any] = [
-    pytest.param("nginx", "mod_wsgi", {}, "runs inside Apache: use `gateway config apache`",
-                 id="nginx-cannot-reach-mod_wsgi"),
-    pytest.param("nginx", "gunicorn", {"proxy": ProxyConfig(trusted=("10.0.0.0/8",))},
-                 '[proxy].trusted does not include 127.0.0.1', id="nginx-untrusted-loopback"),
-    pytest.param("nginx", "cgi", {"workers": 4}, "[server].workers = 4: the cgi adapter",
-                 id="nginx-cgi-with-workers"),
-    pytest.param("apache", "gunicorn", {}, 'adapter = "mod_wsgi"', id="apache-needs-mod_wsgi"),
-    pytest.param("apache", "mod_wsgi", {"user": "root"}, "refuses to run its daemon processes as root",
-                 id="apache-mod_wsgi-as-root"),
-    pytest.param("apache", "mod_wsgi", {"backends": ("10.0.0.2:80",)}, "[server].backends",
-                 id="apache-mod_wsgi-backends"),
-    pytest.param("apache-proxy", "fastcgi", {}, "use apache-fcgid", id="apache-proxy-needs-http"),
-    pytest.param("apache-proxy", "gevent", {"proxy": ProxyConfig(trusted=("::1/128",))},
-                 "[proxy].trusted does not include 127.0.0.1", id="apache-proxy-untrusted"),
-    pytest.param("apache-fcgid", "fastcgi", {"backends": ("10.0.0.2:80",)},
-                 "mod_fcgid spawns the FastCGI processes", id="fcgid-backends"),
-    pytest.param("apache-fcgid", "cgi", {}, 'set adapter = "fastcgi"', id="fcgid-needs-fastcgi"),
-    pytest.param("apache-cgi", "cgi", {"workers": 2}, "[server].workers = 2", id="cgi-with-workers"),
-    pytest.param("htaccess-cgi", "cgi", {"tls_cert": "/c.pem", "tls_key": "/k.pem"},
-                 "on shared hosting the host terminates TLS", id="htaccess-tls"),
-    pytest.param("htaccess-fcgi", "fastcgi",
-                 {"static": (StaticConfig("/s", Path("/s"), host="example.com"),)},
-                 'use host = "*"', id="htaccess-host-static"),
-    pytest.param("lighttpd", "gevent", {}, 'set adapter = "fastcgi"', id="lighttpd-needs-fastcgi"),
-    pytest.param("lighttpd", "fastcgi", {"proxy": ProxyConfig(x_for=2)},
-                 "[proxy].x_for = 2: lighttpd", id="lighttpd-cannot-append"),
-    pytest.param("lighttpd", "fastcgi", {"proxy": ProxyConfig(forwarded=True)},
-                 "[proxy].forwarded = true: lighttpd", id="lighttpd-no-rfc7239"),
-    pytest.param("systemd", "cgi", {}, "started by the web server once per request",
-                 id="systemd-cgi"),
-    pytest.param("systemd", "mod_wsgi", {}, "runs inside Apache", id="systemd-mod_wsgi"),
-    pytest.param("supervisor", "dev", {}, "the development server", id="supervisor-dev"),
-    pytest.param("supervisor", "fastcgi", {"workers": 2},
-                 "[server].workers = 2: supervisor's [fcgi-program:x]", id="supervisor-fcgi-numprocs"),
-    pytest.param("uwsgi", "gevent", {}, 'set adapter = "uwsgi"', id="uwsgi-needs-uwsgi"),
-    pytest.param("cgi-file", "cgi", {"workers": 3}, "[server].workers = 3", id="cgi-file-workers"),
+    pytest.param(
+        "nginx",
+        "mod_wsgi",
+        {},
+        "runs inside Apache: use `gateway config apache`",
+        id="nginx-cannot-reach-mod_wsgi",
+    ),
+    pytest.param(
+        "nginx",
+        "gunicorn",
+        {"proxy": ProxyConfig(trusted=("10.0.0.0/8",))},
+        "[proxy].trusted does not include 127.0.0.1",
+        id="nginx-untrusted-loopback",
+    ),
+    pytest.param(
+        "nginx",
+        "cgi",
+        {"workers": 4},
+        "[server].workers = 4: the cgi adapter",
+        id="nginx-cgi-with-workers",
+    ),
+    pytest.param(
+        "apache", "gunicorn", {}, 'adapter = "mod_wsgi"', id="apache-needs-mod_wsgi"
+    ),
+    pytest.param(
+        "apache",
+        "mod_wsgi",
+        {"user": "root"},
+        "refuses to run its daemon processes as root",
+        id="apache-mod_wsgi-as-root",
+    ),
+    pytest.param(
+        "apache",
+        "mod_wsgi",
+        {"backends": ("10.0.0.2:80",)},
+        "[server].backends",
+        id="apache-mod_wsgi-backends",
+    ),
+    pytest.param(
+        "apache-proxy", "fastcgi", {}, "use apache-fcgid", id="apache-proxy-needs-http"
+    ),
+    pytest.param(
+        "apache-proxy",
+        "gevent",
+        {"proxy": ProxyConfig(trusted=("::1/128",))},
+        "[proxy].trusted does not include 127.0.0.1",
+        id="apache-proxy-untrusted",
+    ),
+    pytest.param(
+        "apache-fcgid",
+        "fastcgi",
+        {"backends": ("10.0.0.2:80",)},
+        "mod_fcgid spawns the FastCGI processes",
+        id="fcgid-backends",
+    ),
+    pytest.param(
+        "apache-fcgid", "cgi", {}, 'set adapter = "fastcgi"', id="fcgid-needs-fastcgi"
+    ),
+    pytest.param(
+        "apache-cgi",
+        "cgi",
+        {"workers": 2},
+        "[server].workers = 2",
+        id="cgi-with-workers",
+    ),
+    pytest.param(
+        "htaccess-cgi",
+        "cgi",
+        {"tls_cert": "/c.pem", "tls_key": "/k.pem"},
+        "on shared hosting the host terminates TLS",
+        id="htaccess-tls",
+    ),
+    pytest.param(
+        "htaccess-fcgi",
+        "fastcgi",
+        {"static": (StaticConfig("/s", Path("/s"), host="example.com"),)},
+        'use host = "*"',
+        id="htaccess-host-static",
+    ),
+    pytest.param(
+        "lighttpd", "gevent", {}, 'set adapter = "fastcgi"', id="lighttpd-needs-fastcgi"
+    ),
+    pytest.param(
+        "lighttpd",
+        "fastcgi",
+        {"proxy": ProxyConfig(x_for=2)},
+        "[proxy].x_for = 2: lighttpd",
+        id="lighttpd-cannot-append",
+    ),
+    pytest.param(
+        "lighttpd",
+        "fastcgi",
+        {"proxy": ProxyConfig(forwarded=True)},
+        "[proxy].forwarded = true: lighttpd",
+        id="lighttpd-no-rfc7239",
+    ),
+    pytest.param(
+        "systemd",
+        "cgi",
+        {},
+        "started by the web server once per request",
+        id="systemd-cgi",
+    ),
+    pytest.param(
+        "systemd", "mod_wsgi", {}, "runs inside Apache", id="systemd-mod_wsgi"
+    ),
+    pytest.param(
+        "supervisor", "dev", {}, "the development server", id="supervisor-dev"
+    ),
+    pytest.param(
+        "supervisor",
+        "fastcgi",
+        {"workers": 2},
+        "[server].workers = 2: supervisor's [fcgi-program:x]",
+        id="supervisor-fcgi-numprocs",
+    ),
+    pytest.param(
+        "uwsgi", "gevent", {}, 'set adapter = "uwsgi"', id="uwsgi-needs-uwsgi"
+    ),
+    pytest.param(
+        "cgi-file", "cgi", {"workers": 3}, "[server].workers = 3", id="cgi-file-workers"
+    ),
 ]
 
 
@@ -79,8 +165,12 @@ def test_inexpressible_configs_are_refused_with_the_key_and_fix(
     assert message in str(info.value)
 
 
-def test_unknown_kind_lists_the_known_ones(make_config: t.Callable[..., GatewayConfig]) -> None:
-    with pytest.raises(DeployError, match="unknown kind 'caddy'; choose one of: nginx, apache,"):
+def test_unknown_kind_lists_the_known_ones(
+    make_config: t.Callable[..., GatewayConfig],
+) -> None:
+    with pytest.raises(
+        DeployError, match="unknown kind 'caddy'; choose one of: nginx, apache,"
+    ):
         render("caddy", make_config())
 
 
@@ -98,7 +188,9 @@ def test_standalone_apache_needs_the_mod_wsgi_module(
     make_config: t.Callable[..., GatewayConfig],
 ) -> None:
     config = make_config("tenants", "mod_wsgi")
-    site = build_site("apache", config, DeployOptions(standalone=True, python="/usr/bin/python3"))
+    site = build_site(
+        "apache", config, DeployOptions(standalone=True, python="/usr/bin/python3")
+    )
     with pytest.raises(DeployError, match="option mod_wsgi_module: .*module-config"):
         plan(site, config)
 
@@ -106,25 +198,65 @@ def test_standalone_apache_needs_the_mod_wsgi_module(
 @pytest.mark.parametrize(
     ("kind", "adapter", "options", "names", "executable"),
     [
-        pytest.param("nginx", "gunicorn", {}, ["paths.nginx.conf"], [], id="nginx-site"),
-        pytest.param("nginx", "gunicorn", {"standalone": True}, ["nginx.conf"], [],
-                     id="nginx-standalone"),
+        pytest.param(
+            "nginx", "gunicorn", {}, ["paths.nginx.conf"], [], id="nginx-site"
+        ),
+        pytest.param(
+            "nginx",
+            "gunicorn",
+            {"standalone": True},
+            ["nginx.conf"],
+            [],
+            id="nginx-standalone",
+        ),
         pytest.param("apache", "mod_wsgi", {}, ["paths.apache.conf"], [], id="apache"),
-        pytest.param("apache-proxy", "gevent", {"standalone": True}, ["httpd.conf"], [],
-                     id="apache-standalone"),
-        pytest.param("htaccess-fcgi", "fastcgi", {}, [".htaccess", "paths.fcgi"], ["paths.fcgi"],
-                     id="htaccess-bundles-its-program"),
-        pytest.param("lighttpd", "fastcgi", {}, ["paths.lighttpd.conf"], [], id="lighttpd"),
-        pytest.param("systemd", "gunicorn", {}, ["paths.service", "paths.socket"], [],
-                     id="systemd-socket-activated"),
-        pytest.param("systemd", "gunicorn", {"socket_activation": False}, ["paths.service"], [],
-                     id="systemd-without-activation"),
+        pytest.param(
+            "apache-proxy",
+            "gevent",
+            {"standalone": True},
+            ["httpd.conf"],
+            [],
+            id="apache-standalone",
+        ),
+        pytest.param(
+            "htaccess-fcgi",
+            "fastcgi",
+            {},
+            [".htaccess", "paths.fcgi"],
+            ["paths.fcgi"],
+            id="htaccess-bundles-its-program",
+        ),
+        pytest.param(
+            "lighttpd", "fastcgi", {}, ["paths.lighttpd.conf"], [], id="lighttpd"
+        ),
+        pytest.param(
+            "systemd",
+            "gunicorn",
+            {},
+            ["paths.service", "paths.socket"],
+            [],
+            id="systemd-socket-activated",
+        ),
+        pytest.param(
+            "systemd",
+            "gunicorn",
+            {"socket_activation": False},
+            ["paths.service"],
+            [],
+            id="systemd-without-activation",
+        ),
         pytest.param("systemd", "uwsgi", {}, ["paths.service"], [], id="systemd-uwsgi"),
-        pytest.param("supervisor", "gevent", {}, ["paths.supervisor.conf"], [], id="supervisor"),
+        pytest.param(
+            "supervisor", "gevent", {}, ["paths.supervisor.conf"], [], id="supervisor"
+        ),
         pytest.param("uwsgi", "uwsgi", {}, ["paths.uwsgi.ini"], [], id="uwsgi"),
         pytest.param("wsgi-file", "mod_wsgi", {}, ["paths.wsgi"], [], id="wsgi-file"),
-        pytest.param("fcgi-file", "fastcgi", {}, ["paths.fcgi"], ["paths.fcgi"], id="fcgi-file"),
-        pytest.param("cgi-file", "cgi", {}, ["paths.cgi"], ["paths.cgi"], id="cgi-file"),
+        pytest.param(
+            "fcgi-file", "fastcgi", {}, ["paths.fcgi"], ["paths.fcgi"], id="fcgi-file"
+        ),
+        pytest.param(
+            "cgi-file", "cgi", {}, ["paths.cgi"], ["paths.cgi"], id="cgi-file"
+        ),
     ],
 )
 def test_plan_names_files_and_executables(
@@ -144,20 +276,57 @@ def test_plan_names_files_and_executables(
 @pytest.mark.parametrize(
     ("kind", "adapter", "options", "check", "reload"),
     [
-        pytest.param("nginx", "gunicorn", {}, "nginx -t", "systemctl reload nginx", id="nginx"),
-        pytest.param("nginx", "uwsgi", {"standalone": True},
-                     "nginx -t -c @{nginx.conf}", "nginx -s reload -c @{nginx.conf}",
-                     id="nginx-standalone"),
-        pytest.param("apache", "mod_wsgi", {}, "apache2ctl configtest", "systemctl reload apache2",
-                     id="apache"),
-        pytest.param("lighttpd", "fastcgi", {"standalone": True},
-                     "lighttpd -tt -f @{lighttpd.conf}", "kill -USR1", id="lighttpd"),
-        pytest.param("systemd", "gunicorn", {}, "systemd-analyze verify", "systemctl reload acme",
-                     id="systemd-gunicorn"),
-        pytest.param("systemd", "gevent", {}, "systemd-analyze verify", "systemctl restart acme",
-                     id="systemd-gevent-has-no-reload"),
-        pytest.param("supervisor", "uwsgi", {}, "supervisord -n", "supervisorctl restart acme",
-                     id="supervisor"),
+        pytest.param(
+            "nginx", "gunicorn", {}, "nginx -t", "systemctl reload nginx", id="nginx"
+        ),
+        pytest.param(
+            "nginx",
+            "uwsgi",
+            {"standalone": True},
+            "nginx -t -c @{nginx.conf}",
+            "nginx -s reload -c @{nginx.conf}",
+            id="nginx-standalone",
+        ),
+        pytest.param(
+            "apache",
+            "mod_wsgi",
+            {},
+            "apache2ctl configtest",
+            "systemctl reload apache2",
+            id="apache",
+        ),
+        pytest.param(
+            "lighttpd",
+            "fastcgi",
+            {"standalone": True},
+            "lighttpd -tt -f @{lighttpd.conf}",
+            "kill -USR1",
+            id="lighttpd",
+        ),
+        pytest.param(
+            "systemd",
+            "gunicorn",
+            {},
+            "systemd-analyze verify",
+            "systemctl reload acme",
+            id="systemd-gunicorn",
+        ),
+        pytest.param(
+            "systemd",
+            "gevent",
+            {},
+            "systemd-analyze verify",
+            "systemctl restart acme",
+            id="systemd-gevent-has-no-reload",
+        ),
+        pytest.param(
+            "supervisor",
+            "uwsgi",
+            {},
+            "supervisord -n",
+            "supervisorctl restart acme",
+            id="supervisor",
+        ),
     ],
 )
 def test_next_steps_name_the_check_and_reload_commands(
@@ -168,12 +337,16 @@ def test_next_steps_name_the_check_and_reload_commands(
     reload: str,
     make_config: t.Callable[..., GatewayConfig],
 ) -> None:
-    steps = "\n".join(make_plan(kind, make_config("tenants", adapter), **options).next_steps)
+    steps = "\n".join(
+        make_plan(kind, make_config("tenants", adapter), **options).next_steps
+    )
     assert check in steps
     assert reload in steps
 
 
-def test_dev_adapter_behind_nginx_warns(make_config: t.Callable[..., GatewayConfig]) -> None:
+def test_dev_adapter_behind_nginx_warns(
+    make_config: t.Callable[..., GatewayConfig],
+) -> None:
     result = make_plan("nginx", make_config("tenants", "dev"))
     assert any("development server" in w for w in result.warnings)
 

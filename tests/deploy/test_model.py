@@ -58,41 +58,58 @@ def modes(rules: tuple[HeaderRule, ...]) -> dict[str, str]:
 
 # -- forwarded headers ---------------------------------------------------------------
 
-X = ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port",
-     "X-Forwarded-Prefix", "Forwarded")
+X = (
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Host",
+    "X-Forwarded-Port",
+    "X-Forwarded-Prefix",
+    "Forwarded",
+)
 
 
 @pytest.mark.parametrize(
     ("proxy", "script_name", "expected"),
     [
         pytest.param(
-            ProxyConfig(), "", ("set", "set", "clear", "clear", "clear", "clear"),
+            ProxyConfig(),
+            "",
+            ("set", "set", "clear", "clear", "clear", "clear"),
             id="defaults-first-proxy",
         ),
         pytest.param(
-            ProxyConfig(x_host=1, x_port=1, x_prefix=1), "/gw",
+            ProxyConfig(x_host=1, x_port=1, x_prefix=1),
+            "/gw",
             ("set", "set", "set", "set", "set", "clear"),
             id="all-believed-one-hop",
         ),
         pytest.param(
-            ProxyConfig(x_prefix=1), "", ("set", "set", "clear", "clear", "clear", "clear"),
+            ProxyConfig(x_prefix=1),
+            "",
+            ("set", "set", "clear", "clear", "clear", "clear"),
             id="prefix-believed-but-none-to-send-is-cleared",
         ),
         pytest.param(
-            ProxyConfig(x_for=2, x_proto=3, x_prefix=2), "",
+            ProxyConfig(x_for=2, x_proto=3, x_prefix=2),
+            "",
             ("append", "append", "clear", "clear", "keep", "clear"),
             id="behind-another-proxy-appends",
         ),
         pytest.param(
-            ProxyConfig(x_for=0, x_proto=0), "", ("clear",) * 6, id="nothing-believed",
+            ProxyConfig(x_for=0, x_proto=0),
+            "",
+            ("clear",) * 6,
+            id="nothing-believed",
         ),
         pytest.param(
-            ProxyConfig(forwarded=True, x_host=1), "",
+            ProxyConfig(forwarded=True, x_host=1),
+            "",
             ("clear", "clear", "clear", "clear", "clear", "set"),
             id="rfc7239-replaces-x-forwarded",
         ),
         pytest.param(
-            ProxyConfig(forwarded=True, x_for=2, x_prefix=1), "/app",
+            ProxyConfig(forwarded=True, x_for=2, x_prefix=1),
+            "/app",
             ("clear", "clear", "clear", "clear", "set", "append"),
             id="rfc7239-behind-another-proxy-keeps-prefix-header",
         ),
@@ -101,7 +118,9 @@ X = ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Po
 def test_header_rules_follow_proxy_trust(
     proxy: ProxyConfig, script_name: str, expected: tuple[str, ...]
 ) -> None:
-    assert modes(header_rules(proxy, script_name)) == dict(zip(X, expected, strict=True))
+    assert modes(header_rules(proxy, script_name)) == dict(
+        zip(X, expected, strict=True)
+    )
 
 
 def test_header_rule_names_its_cgi_variable_and_nginx_variable() -> None:
@@ -118,7 +137,11 @@ def test_header_rule_names_its_cgi_variable_and_nginx_variable() -> None:
     [
         pytest.param({}, ("example.com", "*.example.com"), id="base-and-wildcard"),
         pytest.param(
-            {"tenants": TenantsConfig(factory="m:f", pattern="{tenant}.apps.example.com")},
+            {
+                "tenants": TenantsConfig(
+                    factory="m:f", pattern="{tenant}.apps.example.com"
+                )
+            },
             ("example.com", "*.example.com"),
             id="tenant-domain-covered-by-wildcard",
         ),
@@ -136,7 +159,9 @@ def test_header_rule_names_its_cgi_variable_and_nginx_variable() -> None:
             id="exact-hosts-outside-the-domain-added",
         ),
         pytest.param(
-            {"base_domain": "", "mounts": (MountConfig("/a", "m:a"),)}, (), id="no-names"
+            {"base_domain": "", "mounts": (MountConfig("/a", "m:a"),)},
+            (),
+            id="no-names",
         ),
         pytest.param(
             {"base_domain": "", "mounts": (MountConfig("/a", "m:a", host="api.test"),)},
@@ -172,8 +197,12 @@ def test_host_specific_static_routes_get_their_own_virtual_host_first() -> None:
 
 
 def test_bare_domain_static_without_base_domain_is_refused() -> None:
-    cfg = config(base_domain="", server={"static": (StaticConfig("/m", Path("/m"), host=""),)})
-    with pytest.raises(DeployError, match=r"\[\[server.static\]\] #1 .host: .*base_domain"):
+    cfg = config(
+        base_domain="", server={"static": (StaticConfig("/m", Path("/m"), host=""),)}
+    )
+    with pytest.raises(
+        DeployError, match=r"\[\[server.static\]\] #1 .host: .*base_domain"
+    ):
         virtual_hosts(cfg, ())
 
 
@@ -192,38 +221,57 @@ def test_apache_server_name_is_never_a_wildcard() -> None:
     ("server", "options", "expected"),
     [
         pytest.param(
-            {"adapter": "gunicorn", "bind": "0.0.0.0:8000", "backends": ("10.0.0.2:8000",)},
+            {
+                "adapter": "gunicorn",
+                "bind": "0.0.0.0:8000",
+                "backends": ("10.0.0.2:8000",),
+            },
             {},
             ("http", ("127.0.0.1:8000", "10.0.0.2:8000")),
             id="wildcard-bind-reached-on-loopback",
         ),
         pytest.param(
-            {"adapter": "gevent", "bind": "[::]:9000"}, {}, ("http", ("[::1]:9000",)),
+            {"adapter": "gevent", "bind": "[::]:9000"},
+            {},
+            ("http", ("[::1]:9000",)),
             id="ipv6-wildcard",
         ),
         pytest.param(
-            {"adapter": "tornado", "bind": "unix:/run/acme/http.sock"}, {},
-            ("http", ("unix:/run/acme/http.sock",)), id="unix-bind",
+            {"adapter": "tornado", "bind": "unix:/run/acme/http.sock"},
+            {},
+            ("http", ("unix:/run/acme/http.sock",)),
+            id="unix-bind",
         ),
         pytest.param(
-            {"adapter": "uwsgi"}, {}, ("uwsgi", ("unix:/run/acme/acme.sock",)),
+            {"adapter": "uwsgi"},
+            {},
+            ("uwsgi", ("unix:/run/acme/acme.sock",)),
             id="uwsgi-protocol-on-socket",
         ),
         pytest.param(
-            {"adapter": "uwsgi", "bind": "127.0.0.1:9001"}, {"uwsgi_http": True},
-            ("http", ("127.0.0.1:9001",)), id="uwsgi-http-on-bind",
+            {"adapter": "uwsgi", "bind": "127.0.0.1:9001"},
+            {"uwsgi_http": True},
+            ("http", ("127.0.0.1:9001",)),
+            id="uwsgi-http-on-bind",
         ),
         pytest.param(
-            {"adapter": "fastcgi", "backends": ("10.0.0.9:9000",)}, {},
-            ("fastcgi", ("unix:/run/acme/acme.sock", "10.0.0.9:9000")), id="fastcgi",
+            {"adapter": "fastcgi", "backends": ("10.0.0.9:9000",)},
+            {},
+            ("fastcgi", ("unix:/run/acme/acme.sock", "10.0.0.9:9000")),
+            id="fastcgi",
         ),
         pytest.param(
-            {"adapter": "cgi"}, {}, ("cgi", ("unix:/run/fcgiwrap.socket",)), id="cgi-via-fcgiwrap",
+            {"adapter": "cgi"},
+            {},
+            ("cgi", ("unix:/run/fcgiwrap.socket",)),
+            id="cgi-via-fcgiwrap",
         ),
     ],
 )
 def test_upstream_for_nginx(
-    server: dict[str, t.Any], options: dict[str, t.Any], expected: tuple[str, tuple[str, ...]]
+    server: dict[str, t.Any],
+    options: dict[str, t.Any],
+    expected: tuple[str, tuple[str, ...]],
 ) -> None:
     upstream = upstream_for(config(server=server), "nginx", DeployOptions(**options))
     assert upstream is not None
@@ -240,10 +288,18 @@ def test_cgi_behind_nginx_cannot_have_backends() -> None:
     ("trusted", "bind", "fails"),
     [
         pytest.param(("127.0.0.1/32",), "127.0.0.1:8000", False, id="trusted"),
-        pytest.param(("10.0.0.0/8",), "127.0.0.1:8000", True, id="loopback-not-trusted"),
-        pytest.param(("127.0.0.0/8",), "0.0.0.0:8000", False, id="wildcard-bind-trusted"),
-        pytest.param(("10.0.0.0/8",), "[::1]:8000", True, id="ipv6-loopback-not-trusted"),
-        pytest.param(("10.0.0.0/8",), "unix:/run/a.sock", False, id="unix-peer-unknown"),
+        pytest.param(
+            ("10.0.0.0/8",), "127.0.0.1:8000", True, id="loopback-not-trusted"
+        ),
+        pytest.param(
+            ("127.0.0.0/8",), "0.0.0.0:8000", False, id="wildcard-bind-trusted"
+        ),
+        pytest.param(
+            ("10.0.0.0/8",), "[::1]:8000", True, id="ipv6-loopback-not-trusted"
+        ),
+        pytest.param(
+            ("10.0.0.0/8",), "unix:/run/a.sock", False, id="unix-peer-unknown"
+        ),
         pytest.param(("10.0.0.0/8",), "192.0.2.10:8000", False, id="remote-backend"),
     ],
 )
@@ -273,15 +329,35 @@ def test_proxy_trust_is_irrelevant_when_nothing_is_believed() -> None:
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        pytest.param({"http_prot": 80}, "unknown render option 'http_prot'", id="unknown"),
-        pytest.param({"http_port": "80"}, "option http_port: expected an integer", id="int"),
-        pytest.param({"http_port": True}, "option http_port: expected an integer", id="bool-int"),
-        pytest.param({"standalone": 1}, "option standalone: expected true or false", id="bool"),
-        pytest.param({"http_port": 0}, "option http_port: expected a port", id="port-range"),
-        pytest.param({"http_port": 8443, "https_port": 8443}, "both 8443", id="same-ports"),
-        pytest.param({"entry_dir": "srv/x"}, "option entry_dir: expected an absolute path", id="rel"),
+        pytest.param(
+            {"http_prot": 80}, "unknown render option 'http_prot'", id="unknown"
+        ),
+        pytest.param(
+            {"http_port": "80"}, "option http_port: expected an integer", id="int"
+        ),
+        pytest.param(
+            {"http_port": True}, "option http_port: expected an integer", id="bool-int"
+        ),
+        pytest.param(
+            {"standalone": 1}, "option standalone: expected true or false", id="bool"
+        ),
+        pytest.param(
+            {"http_port": 0}, "option http_port: expected a port", id="port-range"
+        ),
+        pytest.param(
+            {"http_port": 8443, "https_port": 8443}, "both 8443", id="same-ports"
+        ),
+        pytest.param(
+            {"entry_dir": "srv/x"},
+            "option entry_dir: expected an absolute path",
+            id="rel",
+        ),
         pytest.param({"socket_mode": "rw"}, "option socket_mode", id="mode"),
-        pytest.param({"listen": "localhost"}, "option listen: expected an IP address", id="listen"),
+        pytest.param(
+            {"listen": "localhost"},
+            "option listen: expected an IP address",
+            id="listen",
+        ),
         pytest.param({"static_max_age": -1}, "option static_max_age", id="max-age"),
     ],
 )
@@ -291,11 +367,16 @@ def test_bad_options_are_refused_by_name(given: dict[str, t.Any], message: str) 
 
 
 def test_options_accept_paths_and_normalise_ipv6_listen() -> None:
-    options = DeployOptions.from_kwargs({"entry_dir": Path("/srv/e"), "listen": "[::1]"})
+    options = DeployOptions.from_kwargs(
+        {"entry_dir": Path("/srv/e"), "listen": "[::1]"}
+    )
     assert options.entry_dir == "/srv/e"
     site = build_site("nginx", config(), options)
     assert site.listen_on(8080) == ("[::1]:8080",)
-    assert build_site("nginx", config(), DeployOptions()).listen_on(80) == ("80", "[::]:80")
+    assert build_site("nginx", config(), DeployOptions()).listen_on(80) == (
+        "80",
+        "[::]:80",
+    )
 
 
 def test_deploy_error_is_a_config_error() -> None:
@@ -307,13 +388,17 @@ def test_deploy_error_is_a_config_error() -> None:
 
 def test_tls_with_only_a_certificate_is_refused() -> None:
     cfg = config(server={"tls_cert": "/etc/ssl/acme.pem"})
-    with pytest.raises(DeployError, match=r"\[server\].tls_key is empty: TLS needs both"):
+    with pytest.raises(
+        DeployError, match=r"\[server\].tls_key is empty: TLS needs both"
+    ):
         build_site("nginx", cfg, DeployOptions())
 
 
 def test_too_long_socket_path_is_refused() -> None:
     cfg = config(server={"socket": "/run/" + "x" * 120 + ".sock", "adapter": "uwsgi"})
-    with pytest.raises(DeployError, match=r"\[server\].socket: .* longer than the 107 bytes"):
+    with pytest.raises(
+        DeployError, match=r"\[server\].socket: .* longer than the 107 bytes"
+    ):
         build_site("nginx", cfg, DeployOptions())
 
 
@@ -331,7 +416,9 @@ def test_paths_with_spaces_are_allowed() -> None:
 
 
 def test_site_defaults_come_from_the_config() -> None:
-    site = build_site("systemd", config(server={"script_name": "/gw/"}), DeployOptions())
+    site = build_site(
+        "systemd", config(server={"script_name": "/gw/"}), DeployOptions()
+    )
     assert site.toml_path == "/srv/acme/gateway.toml"
     assert site.python == "/srv/venv/bin/python"
     assert site.entry_dir == "/srv/acme"
@@ -344,10 +431,18 @@ def test_site_defaults_come_from_the_config() -> None:
     ("server", "options", "run_dir"),
     [
         pytest.param({"adapter": "fastcgi"}, {}, "acme", id="fastcgi-default-socket"),
-        pytest.param({"adapter": "uwsgi"}, {"uwsgi_http": True}, "", id="uwsgi-http-tcp"),
-        pytest.param({"adapter": "gunicorn", "bind": "unix:/run/acme/g.sock"}, {}, "acme",
-                     id="unix-bind"),
-        pytest.param({"adapter": "fastcgi", "socket": "/tmp/a.sock"}, {}, "", id="elsewhere"),
+        pytest.param(
+            {"adapter": "uwsgi"}, {"uwsgi_http": True}, "", id="uwsgi-http-tcp"
+        ),
+        pytest.param(
+            {"adapter": "gunicorn", "bind": "unix:/run/acme/g.sock"},
+            {},
+            "acme",
+            id="unix-bind",
+        ),
+        pytest.param(
+            {"adapter": "fastcgi", "socket": "/tmp/a.sock"}, {}, "", id="elsewhere"
+        ),
         pytest.param({"adapter": "gevent"}, {}, "", id="tcp"),
     ],
 )

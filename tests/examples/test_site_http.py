@@ -126,3 +126,25 @@ def test_health_and_admin_stats(server: Server, browser: HttpClient) -> None:
     stats = json.loads(text)
     assert status == 200 and "acme" in stats["live"]
     assert stats["pid"] == server.proc.pid
+
+
+def test_concurrent_requests_to_many_tenants(server: Server) -> None:
+    """Parallel connections across tenants: each gets its own tenant's page."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = {
+        "acme": "Acme Rockets",
+        "bistro": "Le Petit Bistro",
+        "nimbus": "Nimbus Studio",
+    }
+    jobs = [slug for slug in names for _ in range(15)]
+
+    def fetch(slug: str) -> tuple[str, int, bytes]:
+        status, _, body = raw_request(server.port, "GET", f"{slug}.localhost", "/")
+        return slug, status, body
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(fetch, jobs))
+    for slug, status, body in results:
+        assert status == 200
+        assert f"<h1>{names[slug]}</h1>".encode() in body

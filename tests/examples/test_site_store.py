@@ -264,3 +264,19 @@ def test_messages_are_per_tenant_newest_first(store: SQLiteStore) -> None:
     assert [m.body for m in store.messages(bistro.id)] == ["elsewhere"]
     with pytest.raises(StoreError, match="e-mail"):
         store.add_message(acme.id, "Ann", "nope", "x")
+
+
+def test_concurrent_writers_all_land(store: SQLiteStore) -> None:
+    """Threads writing at once wait for SQLite's lock instead of failing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    acme = store.get("acme")
+    assert acme is not None
+
+    def send(i: int) -> None:
+        store.add_message(acme.id, f"Sender {i}", f"s{i}@example.org", f"message {i}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(send, range(40)))
+    bodies = {m.body for m in store.messages(acme.id, limit=100)}
+    assert bodies == {f"message {i}" for i in range(40)}

@@ -13,14 +13,16 @@ import hashlib
 import sys
 
 import pytest
-from conftest import CLIENT_ADDRESS, Deployment
 from server_harness import GatedStream, http_request
+from site_deployments import CLIENT_ADDRESS, Deployment
 
 pytestmark = pytest.mark.integration
 
 
 def get(d: Deployment, path: str, tenant: str = "", **kwargs):
-    return http_request(d.port, d.prefix + path, host=d.host(tenant), source=CLIENT_ADDRESS, **kwargs)
+    return http_request(
+        d.port, d.prefix + path, host=d.host(tenant), source=CLIENT_ADDRESS, **kwargs
+    )
 
 
 def test_tenants_are_routed_by_host(deployment):
@@ -76,16 +78,24 @@ def test_form_post_is_parsed(deployment):
     assert result["form"] == {"name": "café", "n": "2"}
 
 
-def test_response_is_streamed(deployment, tmp_path_factory):
+def test_response_is_streamed(deployment):
     gate = deployment.workdir / "gate"
+    if not deployment.streams:
+        gate.touch()  # a buffering server answers only once the app is done
     stream = GatedStream(
-        deployment.port, deployment.prefix + "/stream", gate, host=deployment.host("alpha")
+        deployment.port,
+        deployment.prefix + "/stream",
+        gate,
+        host=deployment.host("alpha"),
     )
     try:
         if deployment.streams:
+            # The first line arrives while the app still waits for the gate.
             assert stream.first_line() == b"chunk-1\n"
-        stream.release()
-        assert stream.rest() in (b"released\nend\n", b"chunk-1\nreleased\nend\n")
+            stream.release()
+            assert stream.rest() == b"released\nend\n"
+        else:
+            assert stream.rest() == b"chunk-1\nreleased\nend\n"
     finally:
         gate.unlink(missing_ok=True)
         stream.conn.close()
@@ -95,9 +105,15 @@ def test_cookie_session_round_trip(deployment):
     stored = get(deployment, "/session/set?value=s3cr%C3%A9t", "alpha")
     assert stored.text == "stored"
     cookie = stored.headers["Set-Cookie"].split(";", 1)[0]
-    assert get(deployment, "/session/get", "alpha", headers={"Cookie": cookie}).text == "s3crét"
+    assert (
+        get(deployment, "/session/get", "alpha", headers={"Cookie": cookie}).text
+        == "s3crét"
+    )
     # The other tenant has another secret key: the cookie means nothing there.
-    assert get(deployment, "/session/get", "beta", headers={"Cookie": cookie}).text == "<none>"
+    assert (
+        get(deployment, "/session/get", "beta", headers={"Cookie": cookie}).text
+        == "<none>"
+    )
 
 
 def test_app_sees_the_real_client_and_scheme_not_spoofed_headers(deployment):
@@ -111,13 +127,24 @@ def test_app_sees_the_real_client_and_scheme_not_spoofed_headers(deployment):
             "X-Forwarded-Proto": "https",
             "X_Forwarded_Proto": "https",
             "X-Forwarded-Host": "evil.example",
+            "X-Probe": "dashed",
+            "X_Probe": "underscored",
         },
     ).json()
     assert whoami["remote_addr"] == CLIENT_ADDRESS
     assert whoami["scheme"] == "http"
     assert whoami["host"] == deployment.host("alpha")
-    assert whoami["index_url"] == f"http://{deployment.host('alpha')}{deployment.prefix}/"
-    assert "7.7.7.7" not in str(whoami["x_forwarded_for"])
+    assert (
+        whoami["index_url"] == f"http://{deployment.host('alpha')}{deployment.prefix}/"
+    )
+    # The gateway ignores forwarded headers from an untrusted peer whatever
+    # their spelling; a header it does not touch shows what the server did.
+    if deployment.drops_underscore_headers:
+        assert whoami["probe"] == "dashed"
+    else:
+        # Known limitation (gateway/adapters/middleware.py): uWSGI's own HTTP
+        # parser merges the underscore spelling into the dashed one.
+        assert whoami["probe"] == "dashed, underscored"
 
 
 def test_app_runs_as_the_expected_account_and_python(deployment):
@@ -137,7 +164,12 @@ def test_errors_and_print_do_not_leak_into_responses(deployment):
 
 def test_unknown_host_is_refused(deployment):
     try:
-        result = http_request(deployment.port, deployment.prefix + "/", host="evil.example", source=CLIENT_ADDRESS)
+        result = http_request(
+            deployment.port,
+            deployment.prefix + "/",
+            host="evil.example",
+            source=CLIENT_ADDRESS,
+        )
     except (ConnectionError, OSError, __import__("http.client").client.HTTPException):
         return  # nginx's default server closes without an answer (444)
     assert result.status in (400, 403, 404, 421)

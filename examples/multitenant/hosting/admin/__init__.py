@@ -31,7 +31,7 @@ from gateway import (
     url_for,
 )
 
-from .. import get_store
+from .. import EXAMPLE_ROOT, get_store
 from ..links import app_url, current_gateway, tenant_home
 from ..store import StoreError
 from ..themes import THEMES
@@ -144,7 +144,11 @@ def _render_index(
 
 
 def _redacted(url: str) -> str:
-    """The database URL without a password."""
+    """The database URL for display: without a password, and a SQLite file
+    inside the example shown relative to it (``sqlite:///var/...``)."""
+    root = f"sqlite:///{EXAMPLE_ROOT}/"
+    if url.startswith(root):
+        return "sqlite:///" + url[len(root) :]
     scheme, sep, rest = url.partition("://")
     creds, at, host = rest.rpartition("@")
     if at and ":" in creds:

@@ -41,9 +41,6 @@ def create_site(tenant: Tenant, store: Store) -> App:
         TENANT_SLUG=tenant.slug,
         TENANT_NAME=tenant.name,
         THEME=theme,
-        # Static theme files change only with a deployment; let browsers
-        # revalidate after an hour.
-        SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.extensions["hosting"] = SiteState(tenant, store)
     app.register_blueprint(ui_bp)

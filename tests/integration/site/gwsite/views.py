@@ -9,7 +9,7 @@ import pwd
 import sys
 import time
 
-from gateway import App, Response, jsonify, redirect, request, session, url_for
+from gateway import App, Response, g, jsonify, redirect, request, session, url_for
 
 #: Seconds /stream waits for the test's gate file before giving up.
 GATE_TIMEOUT = 10.0
@@ -34,6 +34,7 @@ def make_app(label: str) -> App:
             index_url=url_for("index", _external=True),
             x_forwarded_for=request.environ.get("HTTP_X_FORWARDED_FOR"),
             x_forwarded_proto=request.environ.get("HTTP_X_FORWARDED_PROTO"),
+            probe=request.environ.get("HTTP_X_PROBE"),
             pid=os.getpid(),
             user=pwd.getpwuid(os.geteuid()).pw_name,
             python=sys.base_prefix,
@@ -74,7 +75,9 @@ def make_app(label: str) -> App:
             yield "end\n"
 
         # nginx buffers upstream responses unless told otherwise.
-        return Response(generate(), mimetype="text/plain", headers={"X-Accel-Buffering": "no"})
+        return Response(
+            generate(), mimetype="text/plain", headers={"X-Accel-Buffering": "no"}
+        )
 
     @app.route("/session/set")
     def session_set() -> str:
@@ -94,6 +97,13 @@ def make_app(label: str) -> App:
     def slow() -> str:
         time.sleep(float(request.args.get("seconds", "1")))
         return "slept"
+
+    @app.route("/g")
+    def g_probe() -> Response:
+        # Concurrent requests (threads or greenlets) each keep their own g.
+        g.value = request.args["value"]
+        time.sleep(float(request.args.get("seconds", "0.3")))
+        return jsonify(label=label, value=g.value)
 
     @app.route("/fail")
     def fail() -> str:

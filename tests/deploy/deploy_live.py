@@ -1,0 +1,158 @@
+"""Helpers of the live deploy tests: real front servers started on generated
+configuration, in front of small backends that report exactly what reached
+them (raw HTTP headers, FastCGI/CGI variables)."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+import ssl
+import sys
+import threading
+import typing as t
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from server_harness import (
+    ServerProcess,
+    free_port,
+    http_ready,
+    require_program,
+    tcp_ready,
+    unix_ready,
+)
+
+HERE = Path(__file__).parent
+
+#: The client's address in the live tests: not the front server's own
+#: (127.0.0.1), so a header that kept the client's claim would show.
+CLIENT = "127.0.0.2"
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        data = json.dumps(
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": [[k, v] for k, v in self.headers.items()],
+                "body": body.decode("latin-1"),
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: t.Any) -> None:
+        pass
+
+
+class Echo(t.NamedTuple):
+    port: int
+
+    @property
+    def bind(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def raw_echo() -> t.Iterator[Echo]:
+    """An HTTP backend on 127.0.0.1 answering with the request it received."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Echo(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def headers_of(seen: dict[str, t.Any]) -> dict[str, str]:
+    """The echoed headers, names lower-cased (each expected once)."""
+    out: dict[str, str] = {}
+    for name, value in seen["headers"]:
+        assert name.lower() not in out, f"{name} sent twice: {seen['headers']}"
+        out[name.lower()] = value
+    return out
+
+
+def start_fcgi_echo(
+    spawn: t.Callable[..., ServerProcess], socket: Path
+) -> ServerProcess:
+    process = spawn(
+        "fcgi-echo", [sys.executable, str(HERE / "fcgi_echo.py"), str(socket)]
+    )
+    return process.wait_ready(unix_ready(socket))
+
+
+def write_cgi_echo(path: Path) -> None:
+    """A shell CGI program printing its environment (runs as www-data)."""
+    path.write_text("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv\n")
+    path.chmod(0o755)
+
+
+def cgi_env(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def start_nginx(
+    spawn: t.Callable[..., ServerProcess],
+    conf: Path,
+    port: int,
+    address: str = "127.0.0.1",
+) -> ServerProcess:
+    nginx = require_program("nginx", "/usr/sbin/nginx")
+    process = spawn("nginx", [nginx, "-c", str(conf), "-g", "daemon off;"])
+    return process.wait_ready(tcp_ready(address, port))
+
+
+def start_apache(
+    spawn: t.Callable[..., ServerProcess], conf: Path, port: int
+) -> ServerProcess:
+    apache = require_program("apache2", "/usr/sbin/apache2")
+    process = spawn("apache2", [apache, "-f", str(conf), "-D", "FOREGROUND"])
+    return process.wait_ready(http_ready(port, host="unknown.invalid"))
+
+
+def start_lighttpd(
+    spawn: t.Callable[..., ServerProcess], conf: Path, port: int
+) -> ServerProcess:
+    lighttpd = require_program("lighttpd", "/usr/sbin/lighttpd")
+    process = spawn("lighttpd", [lighttpd, "-D", "-f", str(conf)])
+    return process.wait_ready(tcp_ready("127.0.0.1", port))
+
+
+def https_get(
+    port: int, path: str, host: str
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """A GET over TLS to 127.0.0.1 with SNI and Host ``host`` (the
+    certificate is self-signed: not verified)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    conn.sock = context.wrap_socket(raw, server_hostname=host.split(":")[0])
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        conn.putheader("Host", host)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+__all__ = ["CLIENT", "free_port"]

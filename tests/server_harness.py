@@ -181,6 +181,13 @@ class ServerProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signum)
 
+    def signal_leader(self, signum: int) -> None:
+        """Signal only the process started (``kill PID``), as a supervisor
+        with KillMode=mixed does; its workers hear it from it."""
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signum)
+
     def wait(self, timeout: float) -> int:
         assert self.proc is not None
         return self.proc.wait(timeout)
@@ -253,11 +260,21 @@ def http_request(
     source: str | None = None,
     timeout: float = 20.0,
     unix: str | None = None,
+    tls: bool = False,
 ) -> HTTPResult:
     """One HTTP/1.1 request with full control of the Host header, raw header
-    names (underscores included) and the client's source address."""
+    names (underscores included) and the client's source address. ``tls``
+    speaks HTTPS without verifying the (self-signed) certificate."""
     if unix is not None:
         conn: http.client.HTTPConnection = _UnixHTTPConnection(unix, timeout)
+    elif tls:
+        conn = _SNIConnection(
+            address,
+            port,
+            sni=(host or address).rsplit(":", 1)[0],
+            timeout=timeout,
+            source_address=(source, 0) if source else None,
+        )
     else:
         conn = http.client.HTTPConnection(
             address,
@@ -277,6 +294,28 @@ def http_request(
         return HTTPResult(response.status, response.headers, response.read())
     finally:
         conn.close()
+
+
+def _unverified_tls() -> t.Any:
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class _SNIConnection(http.client.HTTPConnection):
+    """HTTPS to an address, naming the virtual host in TLS SNI (as a browser
+    would for the Host it asks for); the certificate is not verified."""
+
+    def __init__(self, address: str, port: int, *, sni: str, **kwargs: t.Any) -> None:
+        super().__init__(address, port, **kwargs)
+        self.sni = sni
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock = _unverified_tls().wrap_socket(self.sock, server_hostname=self.sni)
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -335,9 +374,15 @@ class GatedStream:
         host: str | None = None,
         address: str = "127.0.0.1",
         timeout: float = 30.0,
+        tls: bool = False,
     ) -> None:
         self.gate = gate
-        self.conn = http.client.HTTPConnection(address, port, timeout=timeout)
+        if tls:
+            self.conn: http.client.HTTPConnection = _SNIConnection(
+                address, port, sni=(host or address).rsplit(":", 1)[0], timeout=timeout
+            )
+        else:
+            self.conn = http.client.HTTPConnection(address, port, timeout=timeout)
         separator = "&" if "?" in path else "?"
         self.conn.putrequest("GET", f"{path}{separator}gate={gate}", skip_host=True)
         self.conn.putheader("Host", host or f"{address}:{port}")

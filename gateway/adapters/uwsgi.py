@@ -2,7 +2,7 @@
 
 ``gateway serve --adapter uwsgi`` replaces itself (``exec``) with::
 
-    uwsgi --master --need-app --lazy-apps --die-on-term ... \\
+    uwsgi --master --need-app --die-on-term ... \\
           --module gateway.adapters.uwsgi_app:application --env GATEWAY_CONFIG=/abs/gateway.toml
 
 - ``--need-app``: a gateway that fails to import makes uWSGI exit (22)
@@ -11,7 +11,10 @@
   uWSGI 2.0 *reloads* on SIGTERM by default; here SIGTERM stops it after
   in-flight requests finish (``graceful_timeout`` as the mercy), as
   supervisors and systemd expect;
-- ``--lazy-apps``: each worker builds the gateway after the fork;
+- no ``--lazy-apps``: the master builds the gateway once and forks (the
+  dispatcher starts no threads, and tenant apps are created in the workers
+  on first use). With lazy apps, a SIGTERM arriving while a worker was still
+  loading left uWSGI 2.0.31 waiting for that worker forever;
 - the uwsgi protocol on ``[server].socket`` (mode 0666, removed on exit) for
   nginx ``uwsgi_pass``, or with ``--http`` uWSGI's own HTTP parser on ``bind``.
 
@@ -61,7 +64,6 @@ def uwsgi_argv(
         "--strict",
         "--master",
         "--need-app",
-        "--lazy-apps",
         "--enable-threads",
         "--single-interpreter",
         "--die-on-term",

@@ -176,7 +176,10 @@ def _nginx(site: Site, config: GatewayConfig) -> Plan:
             " `gateway config apache`, or choose an adapter nginx can reach"
             " (gunicorn, gevent, tornado, uwsgi, fastcgi, cgi)"
         )
-    assert site.upstream is not None  # every other adapter has one
+    if site.upstream is None:  # pragma: no cover - every other adapter has one
+        raise DeployError(
+            f'[server].adapter "{site.adapter}" cannot be reached by nginx'
+        )
     check_proxy_trust(config, site.upstream, "nginx")
     _single_process_cgi(site)
     files = []
@@ -195,6 +198,8 @@ def _nginx(site: Site, config: GatewayConfig) -> Plan:
         steps = [
             f"install: cp @{{{main}}} /etc/nginx/sites-available/{site.name}"
             f" && ln -sf ../sites-available/{site.name} /etc/nginx/sites-enabled/{site.name}",
+            "default: rm /etc/nginx/sites-enabled/default   (this site has its own"
+            " default server, refusing unknown hosts)",
             "check:   nginx -t",
             "reload:  systemctl reload nginx   (or: nginx -s reload)",
         ]
@@ -257,6 +262,8 @@ def _apache_files(site: Site, mode: str) -> tuple[list[OutputFile], list[str]]:
                 if mode == "wsgi"
                 else ""
             ),
+            "default: a2dissite 000-default   (the first virtual host of this site"
+            " refuses unknown hosts)",
             "check:   apache2ctl configtest",
             "reload:  systemctl reload apache2   (or: apache2ctl graceful)",
         ]
@@ -536,11 +543,17 @@ def _supervisor(site: Site, config: GatewayConfig) -> Plan:
     name = f"{site.name}.supervisor.conf"
     steps = [
         f"install: cp @{{{name}}} /etc/supervisor/conf.d/{site.name}.conf",
-        "check:   supervisord -n -c /etc/supervisor/supervisord.conf (parse errors are"
-        " printed at once; stop it with Ctrl-C)",
-        f"start:   supervisorctl reread && supervisorctl update {site.name}",
+        "check:   supervisorctl reread   (parses the configuration, lists what changed)",
+        f"start:   supervisorctl update {site.name}",
         f"restart: supervisorctl restart {site.name}",
     ]
+    if site.run_dir:
+        steps.insert(
+            0,
+            f"socket directory: install -d -o {site.user} -g {site.group} /run/{site.run_dir}"
+            f"  (at boot: echo 'd /run/{site.run_dir} 0755 {site.user} {site.group} -'"
+            f" > /etc/tmpfiles.d/{site.name}.conf)",
+        )
     if fcgi:
         steps.insert(
             0,

@@ -79,6 +79,8 @@ class DeployOptions:
     mime_types: str = ""
     #: Seconds browsers may cache static files served by the front server.
     static_max_age: int = 3600
+    #: Largest request body the front server accepts, in MiB (0 = no limit).
+    max_body_mb: int = 64
     #: Mode of unix sockets created by uWSGI, supervisor and systemd.
     socket_mode: str = "0660"
     #: nginx in front of the cgi adapter: the fcgiwrap socket.
@@ -133,6 +135,10 @@ class DeployOptions:
         if self.http_port == self.https_port:
             raise DeployError(
                 f"options http_port and https_port are both {self.http_port}: choose two ports"
+            )
+        if self.max_body_mb < 0:
+            raise DeployError(
+                f"option max_body_mb: expected MiB >= 0, got {self.max_body_mb}"
             )
         if self.static_max_age < 0:
             raise DeployError(

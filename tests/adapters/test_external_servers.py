@@ -59,8 +59,9 @@ def test_uwsgi_argv_has_the_options_a_gateway_needs():
     )
     argv = uwsgi_argv("/venv/bin/uwsgi", "/srv/gateway.toml", options, name="acme")
     assert argv[0] == "/venv/bin/uwsgi"
-    for flag in ("--master", "--need-app", "--die-on-term", "--lazy-apps", "--strict"):
+    for flag in ("--master", "--need-app", "--die-on-term", "--strict"):
         assert flag in argv
+    assert "--lazy-apps" not in argv  # see gateway/adapters/uwsgi.py
     assert _value(argv, "--hook-master-start") == [
         "unix_signal:15 gracefully_kill_them_all"
     ]

@@ -228,3 +228,86 @@ def assert_same_log(
     for index, (ours, theirs) in enumerate(zip(gateway_log, flask_log, strict=False)):
         assert ours == theirs, f"request #{index} {ours[0]} {ours[1]} differs"
     assert len(gateway_log) == len(flask_log)
+
+
+# -- table-driven cases: an app built inline, a list of steps -----------------
+
+
+class Step:
+    """One request of a :class:`Case` and the status it must get, or a
+    function called with ``(app, client, fw)`` and the value it must return
+    (``expect``) or the exception type it must raise (``raises``)."""
+
+    def __init__(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        kwargs: dict[str, t.Any] | t.Callable[[], dict[str, t.Any]] | None = None,
+        func: t.Callable[..., t.Any] | None = None,
+        expect: t.Any = None,
+        raises: type[BaseException] | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.kwargs = kwargs or {}
+        self.func = func
+        self.expect = expect
+        self.raises = raises
+
+    def __repr__(self) -> str:
+        if self.func is not None:
+            return f"<call {self.func.__name__}>"
+        return f"<{self.method} {self.path}>"
+
+
+def req(method: str, path: str, status: int, **kwargs: t.Any) -> Step:
+    """A request step; ``kwargs`` go to the test client (a callable
+    ``body=`` is called for fresh keyword arguments, e.g. new file objects)."""
+    fresh = kwargs.pop("fresh", None)
+    return Step(method, path, status, kwargs=fresh or kwargs)
+
+
+def call(
+    func: t.Callable[..., t.Any],
+    expect: t.Any = None,
+    raises: type[BaseException] | None = None,
+) -> Step:
+    """A step that calls ``func(app, client, fw)``."""
+    return Step(func=func, expect=expect, raises=raises)
+
+
+class Case:
+    """An application built by ``build(fw)`` and the steps run against it."""
+
+    def __init__(self, build: t.Callable[[Framework], t.Any], *steps: Step) -> None:
+        self.build = build
+        self.steps = steps
+
+    def run(self, fw: Framework) -> list[tuple[t.Any, ...]]:
+        """Run every step on ``fw``, asserting each expectation; return the
+        observations, comparable across frameworks."""
+        app = self.build(fw)
+        client = app.test_client()
+        out: list[tuple[t.Any, ...]] = []
+        for index, step in enumerate(self.steps):
+            where = f"step #{index} {step!r} on {fw.name}"
+            if step.func is not None:
+                if step.raises is not None:
+                    with pytest.raises(step.raises) as info:
+                        step.func(app, client, fw)
+                    out.append(("raised", type(info.value).__name__))
+                    continue
+                value = step.func(app, client, fw)
+                if step.expect is not None:
+                    assert value == step.expect, where
+                out.append(("call", value))
+                continue
+            kwargs = step.kwargs() if callable(step.kwargs) else dict(step.kwargs)
+            rv = client.open(step.path, method=step.method, **kwargs)
+            observed = observe(rv)
+            rv.close()
+            assert rv.status_code == step.status, f"{where}: {observed}"
+            out.append(observed)
+        return out

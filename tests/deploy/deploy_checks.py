@@ -110,13 +110,14 @@ def check_nginx(directory: Path, files: t.Mapping[str, str]) -> None:
 # -- Apache --------------------------------------------------------------------
 
 
-def mod_wsgi_module() -> str:
-    """The LoadModule path ``mod_wsgi-express module-config`` prints."""
-    try:
-        from mod_wsgi.express.platform import MOD_WSGI_SO
-    except ImportError:
-        missing("mod_wsgi is not installed: pip install -e '.[servers]'")
-    return str(MOD_WSGI_SO)
+def mod_wsgi_module_config() -> str:
+    """The LoadModule (and WSGIPythonHome) lines ``mod_wsgi-express
+    module-config`` prints for the pip-installed mod_wsgi."""
+    express = require_program("mod_wsgi-express")
+    result = run([express, "module-config"])
+    if result.returncode != 0 or "LoadModule wsgi_module" not in result.stdout:
+        missing(f"mod_wsgi-express module-config failed: {result.stderr.strip()}")
+    return result.stdout
 
 
 def _load(name: str, path: str) -> str:
@@ -156,7 +157,7 @@ def apache_harness(
     text += "".join(_load(m, f"{APACHE_MODULES_DIR}/mod_{m}.so") for m in modules)
     text += _load("log_config", f"{APACHE_MODULES_DIR}/mod_log_config.so")
     if mode == "wsgi":
-        text += f'LoadModule wsgi_module "{mod_wsgi_module()}"\n'
+        text += mod_wsgi_module_config()
         text += f'WSGISocketPrefix "{run_dir}/wsgi"\n'
     if mode == "cgi":
         text += f'ScriptSock "{run_dir}/cgid.sock"\n'

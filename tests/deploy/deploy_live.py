@@ -26,6 +26,8 @@ from server_harness import (
 
 HERE = Path(__file__).parent
 
+Spawn = t.Callable[..., ServerProcess]
+
 #: The client's address in the live tests: not the front server's own
 #: (127.0.0.1), so a header that kept the client's claim would show.
 CLIENT = "127.0.0.2"
@@ -116,6 +118,31 @@ def start_nginx(
     nginx = require_program("nginx", "/usr/sbin/nginx")
     process = spawn("nginx", [nginx, "-c", str(conf), "-g", "daemon off;"])
     return process.wait_ready(tcp_ready(address, port))
+
+
+def nginx_up(
+    spawn: Spawn, config: t.Any, directory: Path, port: int, **options: t.Any
+) -> ServerProcess:
+    """Render the standalone nginx.conf of ``config`` (workers as root, on
+    ``listen``/``port``) into ``directory`` and start nginx on it."""
+    run = directory / "run"
+    run.mkdir(exist_ok=True)
+    address = options.pop("address", "127.0.0.1")
+    from gateway.deploy import render
+
+    files = render(
+        "nginx",
+        config,
+        standalone=True,
+        runtime_dir=str(run),
+        listen=options.pop("listen", "127.0.0.1"),
+        http_port=port,
+        server_user="root",
+        **options,
+    )
+    conf = directory / "nginx.conf"
+    conf.write_text(files["nginx.conf"])
+    return start_nginx(spawn, conf, port, address=address)
 
 
 def start_apache(

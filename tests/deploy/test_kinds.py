@@ -323,7 +323,7 @@ def test_plan_names_files_and_executables(
             "supervisor",
             "uwsgi",
             {},
-            "supervisord -n",
+            "supervisorctl reread",
             "supervisorctl restart acme",
             id="supervisor",
         ),
@@ -356,3 +356,27 @@ def test_every_kind_is_documented() -> None:
 
     assert set(DESCRIPTIONS) == set(KINDS)
     assert KINDS[:2] == ("nginx", "apache")
+
+
+@pytest.mark.parametrize(
+    ("adapter", "expected"),
+    [
+        pytest.param(
+            "fastcgi",
+            "install -d -o www-data -g www-data /run/acme",
+            id="socket-in-run",
+        ),
+        pytest.param("gevent", None, id="tcp"),
+    ],
+)
+def test_supervisor_says_to_create_the_socket_directory(
+    make_config: t.Callable[..., GatewayConfig], adapter: str, expected: str | None
+) -> None:
+    steps = "\n".join(
+        make_plan("supervisor", make_config("tenants", adapter)).next_steps
+    )
+    if expected is None:
+        assert "install -d" not in steps
+    else:
+        assert expected in steps
+        assert "/etc/tmpfiles.d/acme.conf" in steps

@@ -19,6 +19,7 @@ from deploy_live import (
     CLIENT,
     cgi_env,
     headers_of,
+    https_get,
     raw_echo,
     start_apache,
     write_cgi_echo,
@@ -124,6 +125,37 @@ def test_mod_proxy_sets_exactly_the_headers_the_gateway_believes(
         assert static.headers["Cache-Control"] == "public, max-age=3600"
 
         assert http_request(port, "/gw/", host="evil.test").status == 403
+
+
+def test_tls_redirects_http_and_forwards_https(
+    make_config: t.Callable[..., t.Any],
+    server_dir: Path,
+    spawn_server: Spawn,
+    tls_pair: tuple[Path, Path],
+) -> None:
+    cert, key = tls_pair
+    with raw_echo() as echo:
+        config = make_config(
+            text=site_toml(
+                f'adapter = "gunicorn"\nbind = "{echo.bind}"\n'
+                f'tls_cert = "{cert}"\ntls_key = "{key}"'
+            ),
+            directory=server_dir / "site",
+        )
+        port, tls_port = free_port(), free_port()
+        apache_up(
+            spawn_server, "apache-proxy", config, server_dir, port, https_port=tls_port
+        )
+
+        plain = http_request(port, "/a?b=1", host=f"shop.example.com:{port}")
+        assert plain.status == 301
+        assert plain.headers["Location"] == f"https://shop.example.com:{tls_port}/a?b=1"
+
+        status, _, body = https_get(tls_port, "/a?b=1", f"shop.example.com:{tls_port}")
+        assert status == 200
+        headers = headers_of(json.loads(body))
+        assert headers["x-forwarded-proto"] == "https"
+        assert headers["host"] == f"shop.example.com:{tls_port}"
 
 
 def test_mod_proxy_balances_several_backends_and_sends_rfc7239(

@@ -1,6 +1,6 @@
 """Generated nginx configurations on a real nginx (127.0.0.1, free ports):
-what reaches the backend over HTTP, FastCGI and the uwsgi protocol, the
-refusal of unknown hosts, the sub-path, static files and TLS."""
+what reaches the backend over HTTP, FastCGI the refusal of unknown
+hosts, the sub-path, static files and TLS (the uwsgi protocol: test_live_uwsgi)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,16 @@ from deploy_live import (
     CLIENT,
     headers_of,
     https_get,
+    nginx_up,
     raw_echo,
     start_fcgi_echo,
-    start_nginx,
 )
 from server_harness import (
     ServerProcess,
     free_port,
     http_request,
     require_module,
-    require_program,
-    unix_ready,
 )
-
-from gateway.deploy import render
 
 pytestmark = pytest.mark.integration
 
@@ -57,27 +53,6 @@ url = "/static"
 path = "static"
 {extra}
 """
-
-
-def nginx_up(
-    spawn: Spawn, config: t.Any, directory: Path, port: int, **options: t.Any
-) -> ServerProcess:
-    run = directory / "run"
-    run.mkdir(exist_ok=True)
-    address = options.pop("address", "127.0.0.1")
-    files = render(
-        "nginx",
-        config,
-        standalone=True,
-        runtime_dir=str(run),
-        listen=options.pop("listen", "127.0.0.1"),
-        http_port=port,
-        server_user="root",
-        **options,
-    )
-    conf = directory / "nginx.conf"
-    conf.write_text(files["nginx.conf"])
-    return start_nginx(spawn, conf, port, address=address)
 
 
 def test_proxy_pass_sets_exactly_the_headers_the_gateway_believes(
@@ -271,51 +246,3 @@ def test_fastcgi_pass_gives_wsgi_its_script_name_and_path_info(
     assert env["HTTP_X_FORWARDED_FOR"] == CLIENT
     assert env.get("HTTP_X_FORWARDED_HOST", "") == ""  # not believed: blanked
     assert env["wsgi.url_scheme"] == "http"
-
-
-def test_uwsgi_ini_and_nginx_serve_the_gateway_under_a_sub_path(
-    make_config: t.Callable[..., t.Any], tmp_path: Path, spawn_server: Spawn
-) -> None:
-    """nginx (uwsgi_pass) -> uWSGI (the generated ini: mount +
-    manage-script-name) -> the real gateway -> a WSGI app reporting its
-    environ."""
-    uwsgi = require_program("uwsgi")
-    socket = tmp_path / "uwsgi.sock"
-    config = make_config(
-        text=site_toml(
-            f'adapter = "uwsgi"\nsocket = "{socket}"\nscript_name = "/gw"\n'
-            'user = "root"\ngroup = "root"\nworkers = 2\nthreads = 2'
-        )
-    )
-    (config.root / "echo.py").write_text(ECHO_APP)
-    (config.root / "tenants.py").write_text("def create(key):\n    return None\n")
-    ini = tmp_path / "live.uwsgi.ini"
-    ini.write_text(render("uwsgi", config)["live.uwsgi.ini"])
-    spawn_server("uwsgi", [uwsgi, "--ini", str(ini)]).wait_ready(unix_ready(socket))
-    port = free_port()
-    nginx_up(spawn_server, config, tmp_path, port)
-
-    response = http_request(
-        port,
-        "/gw/x/y?q=1",
-        host=f"example.com:{port}",
-        source=CLIENT,
-        headers={"X-Forwarded-For": "203.0.113.9"},
-    )
-    assert response.status == 200, response.text
-    seen = response.json()
-    assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/gw", "/x/y")
-    assert seen["REMOTE_ADDR"] == CLIENT
-    assert seen["HTTP_HOST"] == f"example.com:{port}"
-
-
-ECHO_APP = """
-import json
-
-
-def app(environ, start_response):
-    keys = ("SCRIPT_NAME", "PATH_INFO", "REMOTE_ADDR", "HTTP_HOST", "wsgi.url_scheme")
-    body = json.dumps({k: environ.get(k) for k in keys}).encode()
-    start_response("200 OK", [("Content-Type", "application/json")])
-    return [body]
-"""

@@ -453,7 +453,7 @@ def test_run_dir_only_for_sockets_in_run_name(
     assert site.run_dir == run_dir
 
 
-def test_config_replace_keeps_model_pure() -> None:
+def test_upstream_protocol_follows_the_adapter() -> None:
     cfg = config()
     changed = cfg.replace(server=dataclasses.replace(cfg.server, adapter="uwsgi"))
     assert build_site("nginx", changed, DeployOptions()).upstream.protocol == "uwsgi"  # type: ignore[union-attr]

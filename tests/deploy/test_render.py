@@ -157,6 +157,26 @@ def test_apache_proxy_headers_follow_trust(make_config: Make) -> None:
     assert "ProxyAddHeaders Off" in text
 
 
+@pytest.mark.parametrize(
+    ("kind", "adapter", "limit"),
+    [
+        pytest.param("nginx", "gevent", "client_max_body_size 8m;", id="nginx"),
+        pytest.param("apache-proxy", "gevent", "LimitRequestBody 8388608", id="apache"),
+        pytest.param(
+            "apache-fcgid", "fastcgi", "FcgidMaxRequestLen 8388608", id="fcgid"
+        ),
+        pytest.param(
+            "lighttpd", "fastcgi", "server.max-request-size = 8192", id="lighttpd"
+        ),
+    ],
+)
+def test_request_body_limit_is_the_same_everywhere(
+    make_config: Make, kind: str, adapter: str, limit: str
+) -> None:
+    (text,) = render(kind, make_config("tenants", adapter), max_body_mb=8).values()
+    assert limit in text
+
+
 def test_static_cache_can_be_turned_off(make_config: Make) -> None:
     (text,) = render(
         "nginx", make_config("tenants", "gevent"), static_max_age=0

@@ -60,6 +60,8 @@ class Deployment:
     processes: list[ServerProcess] = field(default_factory=list)
     #: Whether the response body reaches the client while the app still runs.
     streams: bool = True
+    #: "https" when the client talks TLS to the front server.
+    scheme: str = "http"
     #: Whether request headers with "_" in their names are dropped before the
     #: app (uWSGI's own HTTP parser merges them into the dashed spelling).
     drops_underscore_headers: bool = True
@@ -324,6 +326,57 @@ def _behind_nginx(
     return build
 
 
+def _gunicorn_behind_nginx_tls(workdir: Path) -> Deployment:
+    """nginx terminating TLS: the app must see https (X-Forwarded-Proto from
+    its trusted proxy) and the client's address (X-Forwarded-For)."""
+    require_module("gunicorn")
+    openssl = require_program("openssl")
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={BASE_DOMAIN}",
+            "-addext",
+            f"subjectAltName=DNS:{BASE_DOMAIN},DNS:*.{BASE_DOMAIN}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    http_port, https_port, backend = free_port(), free_port(), free_port()
+    server = {
+        "adapter": "gunicorn",
+        "bind": f"127.0.0.1:{backend}",
+        "tls_cert": str(cert),
+        "tls_key": str(key),
+    }
+    toml = write_site(workdir, server, DIRECT_PROXY)
+    backend_process = gateway_serve(toml, workdir, "gunicorn")
+    nginx = start_nginx(toml, workdir, http_port, https_port=https_port)
+    deployment = Deployment(
+        "gunicorn+nginx-tls",
+        https_port,
+        processes=[backend_process, nginx],
+        workdir=workdir,
+        scheme="https",
+    )
+    backend_process.wait_ready(tcp_ready("127.0.0.1", backend))
+    nginx.wait_ready(tcp_ready("127.0.0.1", https_port))
+    return deployment
+
+
 def _cgi_behind_nginx(workdir: Path) -> Deployment:
     fcgiwrap = require_program("fcgiwrap", "/usr/sbin/fcgiwrap")
     port = free_port()
@@ -417,6 +470,7 @@ DEPLOYMENTS: dict[str, t.Callable[[Path], Deployment]] = {
     "uwsgi-http": _direct("uwsgi", None, "--http", drops_underscore_headers=False),
     "mod_wsgi-express": _mod_wsgi_express,
     "gunicorn+nginx": _behind_nginx("gunicorn", "gunicorn"),
+    "gunicorn+nginx-tls": _gunicorn_behind_nginx_tls,
     "gevent+nginx-subpath": _behind_nginx("gevent", "gevent", "/site"),
     "uwsgi+nginx": _behind_nginx("uwsgi", None, program="uwsgi"),
     "uwsgi+nginx-subpath": _behind_nginx("uwsgi", None, "/site", program="uwsgi"),

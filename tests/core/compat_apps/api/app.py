@@ -7,14 +7,7 @@ import dataclasses
 import datetime
 import decimal
 
-from flask import Blueprint
-from flask import Flask
-from flask import abort
-from flask import current_app
-from flask import g
-from flask import jsonify
-from flask import request
-from flask import url_for
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, request, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask.views import MethodView
 from werkzeug.exceptions import HTTPException

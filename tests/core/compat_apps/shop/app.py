@@ -7,9 +7,23 @@ import csv
 import io
 from functools import wraps
 
-from flask import Blueprint, Flask, abort, after_this_request, flash, g, make_response
-from flask import redirect, render_template, request, send_file, session
-from flask import stream_template, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    after_this_request,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    stream_template,
+    stream_with_context,
+    url_for,
+)
 from markupsafe import Markup
 
 PRODUCTS = {

@@ -9,9 +9,21 @@ import re
 import threading
 
 import click
-from flask import Flask, Request, Response, abort, current_app, g, request
-from flask import copy_current_request_context, redirect, render_template
-from flask import send_from_directory, template_rendered, url_for
+from flask import (
+    Flask,
+    Request,
+    Response,
+    abort,
+    copy_current_request_context,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    template_rendered,
+    url_for,
+)
 from flask.cli import AppGroup
 from flask.views import View
 from markupsafe import escape

@@ -85,6 +85,8 @@ def _server_classes() -> tuple[type, type]:
         server is stopping."""
 
         def read_requestline(self) -> str:
+            if self.server.stopping:
+                return ""  # no new request on a kept-alive connection: close it
             self.server.mark(idle=True)
             line = super().read_requestline()
             self.server.mark(idle=False)

@@ -8,7 +8,7 @@ up by it (the registry lock only guards dict bookkeeping, never a factory).
 
 Lifecycle of an instance: created -> live (served, last-use time recorded) ->
 retired (by :meth:`~AppRegistry.evict`, :meth:`~AppRegistry.reload`, the LRU
-bound, idle timeout or a lookup refresh) -> drained (the last in-flight
+bound, idle timeout or a ``lookup`` refresh) -> drained (the last in-flight
 response was closed) -> ``on_evict(key, app)`` called exactly once, in the
 thread that finished the last request (or the evicting one when idle).
 
@@ -16,6 +16,20 @@ In-flight requests are counted from the app call until the server calls the
 response iterable's ``close()``, which PEP 3333 requires of every server; an
 instance whose responses are never closed is torn down anyway after
 ``drain_timeout`` seconds, with a warning.
+
+``lookup`` tells the registry which keys exist, for :meth:`~AppRegistry.exists`
+and for the refresh polled every ``refresh_interval`` seconds. It returns
+either an iterable of keys (the refresh retires instances whose key is gone)
+or a mapping of key to *version* (any value compared with ``==``: a counter,
+a timestamp, a row hash). With a mapping, the refresh also retires instances
+whose version changed, which reloads them: the next request builds a fresh
+instance while requests inside the old one finish there, and its
+``on_evict`` runs after them. An instance records the version the last poll
+gave its key *before* its factory ran, so it is never marked newer than what
+the factory read; one built before any poll listed its key (a tenant added
+since) is rebuilt once at the next poll, because its version is unknown.
+That is how several processes sharing a database notice an edited row
+within ``refresh_interval`` seconds, without shared memory.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ import math
 import threading
 import time
 import typing as t
+from collections.abc import Mapping
 
 from werkzeug.wsgi import ClosingIterator
 
@@ -34,10 +49,14 @@ from .responses import respond
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-K = t.TypeVar("K", bound=t.Hashable)
 Factory = t.Callable[[t.Any], t.Any]
+#: ``lookup()``: the keys that exist, or a mapping of key to version.
+Lookup = t.Callable[[], t.Iterable[t.Any] | Mapping[t.Any, t.Any]]
 
 logger = logging.getLogger("gateway.dispatch")
+
+#: The version of an instance built while no poll of ``lookup`` listed its key.
+UNKNOWN: t.Final = object()
 
 
 def close_app(key: t.Hashable, app: t.Any) -> None:
@@ -86,6 +105,7 @@ class _Entry:
         "key",
         "app",
         "served",
+        "version",
         "last",
         "active",
         "retired",
@@ -102,12 +122,14 @@ class _Entry:
         served: t.Any,
         now: float,
         registry: AppRegistry,
+        version: t.Any = UNKNOWN,
     ) -> None:
         self.key = key
         self.registry = registry
         self.release = self._release  # bound once: appended to close callbacks
         self.app = app  # what the factory returned
         self.served = served  # what requests call (app, possibly wrapped)
+        self.version = version  # the key's version in the poll before the build
         self.last = now
         self.active: list[None] = []  # one item per request in flight
         self.retired = False
@@ -180,8 +202,11 @@ class AppRegistry:
         per-tenant defaults and mounts) before it is served.
     :param on_evict: ``on_evict(key, app)`` after a retired instance drained;
         default :func:`close_app`; None disables.
-    :param lookup: ``lookup() -> iterable of live keys``, polled every
-        ``refresh_interval`` seconds to evict keys that no longer exist.
+    :param lookup: ``lookup() -> iterable of keys`` or ``-> mapping of key to
+        version``: the keys that exist. Polled every ``refresh_interval``
+        seconds to retire instances whose key is gone or, with a mapping,
+        whose version changed (see the module docs), and asked by
+        :meth:`exists`.
     :param clock: monotonic clock in seconds (tests inject a fake one).
     """
 
@@ -196,7 +221,7 @@ class AppRegistry:
         max_concurrent_factories: int = 0,
         prepare: t.Callable[[t.Any, t.Any], t.Any] | None = None,
         on_evict: t.Callable[[t.Any, t.Any], None] | None = close_app,
-        lookup: t.Callable[[], t.Iterable[t.Any]] | None = None,
+        lookup: Lookup | None = None,
         refresh_interval: float = 0,
         drain_timeout: float = 300,
         negative_limit: int = 10_000,
@@ -243,6 +268,10 @@ class AppRegistry:
         self._negative: dict[t.Any, float] = {}
         self._failed: dict[t.Any, float] = {}
         self._draining: set[_Entry] = set()
+        #: key -> version from the last successful poll that returned a
+        #: mapping (None: no poll yet, or it returned plain keys).
+        self._versions: dict[t.Any, t.Any] | None = None
+        self._polled = False
         self._lock = threading.Lock()
         self._sweep_lock = threading.Lock()
         self._slots = (
@@ -290,26 +319,19 @@ class AppRegistry:
         entry.last = now
         if now >= self._next_sweep:
             self.sweep(now)
-        active = entry.active
-        active.append(None)
+        entry.active.append(None)
         if entry.retired:  # evicted between the lookup and here: go again
-            active.pop()
-            if not active:
-                self._finish(entry)
+            entry.release()
             return self.serve(key, environ, start_response, fallback)
         next(self._hits)
         try:
             result = entry.served(environ, start_response)
         except BaseException:
-            active.pop()
-            if entry.retired and not active:
-                self._finish(entry)
+            entry.release()
             raise
         if type(result) is list:
             # A list body is complete: the app is done with this request.
-            active.pop()
-            if entry.retired and not active:
-                self._finish(entry)
+            entry.release()
             return result
         if type(result) is ClosingIterator:
             # What gateway.App (any Werkzeug response) returns: add our close
@@ -341,11 +363,14 @@ class AppRegistry:
     def exists(self, key: t.Any) -> bool:
         """Whether ``key`` has an application: live, listed by ``lookup``, or
         created now by the factory (so a TLS front end can ask before issuing
-        a certificate). A failing factory counts as existing."""
+        a certificate). A failing factory counts as existing; a failing
+        ``lookup`` is logged and the factory asked instead."""
         if key in self._entries:
             return True
         if self.lookup is not None:
-            return key in set(self.lookup())
+            keys = self._poll()
+            if keys is not None:
+                return key in keys
         try:
             return self._resolve(key) is not None
         except FactoryFailed:
@@ -385,8 +410,13 @@ class AppRegistry:
             return flight.entry
         return self._create(key, flight)
 
-    def _build(self, key: t.Any) -> tuple[t.Any, t.Any]:
-        """Run the factory (inside the concurrency bound) and ``prepare``."""
+    def _build(self, key: t.Any) -> tuple[t.Any, t.Any, t.Any]:
+        """Run the factory (inside the concurrency bound) and ``prepare``.
+
+        Returns ``(app, served, version)``; the version is read before the
+        factory runs (see the module docs).
+        """
+        version = self._version_of(key)
         if self._slots is not None:
             self._slots.acquire()
         try:
@@ -394,15 +424,33 @@ class AppRegistry:
             served = app
             if app is not None and self.prepare is not None:
                 served = self.prepare(key, app)
-            return app, served
+            return app, served, version
         finally:
             if self._slots is not None:
                 self._slots.release()
 
-    def _create(self, key: t.Any, flight: _Flight) -> _Entry | None:
+    def _install(
+        self, key: t.Any, app: t.Any, served: t.Any, version: t.Any, now: float
+    ) -> tuple[_Entry | None, _Entry | None, list[_Entry]]:
+        """Record a factory result (lock held): a new live entry, or a
+        negative record for None. Returns ``(new entry, replaced entry, LRU
+        victims)``; the caller retires the last two outside the lock."""
+        old = self._entries.pop(key, None)
+        if app is None:
+            if self.negative_ttl:
+                self._negative[key] = now + self.negative_ttl
+                self._bound(self._negative)
+            return None, old, []
+        next(self._creations)
+        entry = self._entries[key] = _Entry(key, app, served, now, self, version)
         victims: list[_Entry] = []
+        if self.max_instances and len(self._entries) > self.max_instances:
+            victims = self._pop_lru(len(self._entries) - self.max_instances, entry)
+        return entry, old, victims
+
+    def _create(self, key: t.Any, flight: _Flight) -> _Entry | None:
         try:
-            app, served = self._build(key)
+            app, served, version = self._build(key)
         except Exception as exc:
             next(self._failures)
             failed = FactoryFailed(key, self.retry_after)
@@ -431,23 +479,13 @@ class AppRegistry:
             flight.done.set()
             raise
         now = self.clock()
-        entry = None
         with self._lock:
-            if app is None:
-                if self.negative_ttl:
-                    self._negative[key] = now + self.negative_ttl
-                    self._bound(self._negative)
-            else:
-                next(self._creations)
-                entry = _Entry(key, app, served, now, self)
-                self._entries[key] = entry
-                if self.max_instances and len(self._entries) > self.max_instances:
-                    victims = self._pop_lru(
-                        len(self._entries) - self.max_instances, entry
-                    )
+            entry, old, victims = self._install(key, app, served, version, now)
             del self._flights[key]
         flight.entry = entry
         flight.done.set()
+        if old is not None:  # a concurrent reload() installed one meanwhile
+            victims.append(old)
         for victim in victims:
             self._retire(victim, now)
         return entry
@@ -520,17 +558,14 @@ class AppRegistry:
         if key not in self._entries:
             self.evict(key)
             return self.get(key)
-        app, served = self._build(key)
+        app, served, version = self._build(key)
         now = self.clock()
         with self._lock:
-            old = self._entries.pop(key, None)
-            if app is not None:
-                next(self._creations)
-                self._entries[key] = _Entry(key, app, served, now, self)
-            elif self.negative_ttl:
-                self._negative[key] = now + self.negative_ttl
+            _, old, victims = self._install(key, app, served, version, now)
         if old is not None:
-            self._retire(old, now)
+            victims.append(old)
+        for victim in victims:
+            self._retire(victim, now)
         return app
 
     def clear(self) -> None:
@@ -544,8 +579,9 @@ class AppRegistry:
             self._retire(entry)
 
     def sweep(self, now: float | None = None) -> None:
-        """Evict idle instances, poll ``lookup`` when due and force the
-        teardown of instances that overran ``drain_timeout``. Runs on the
+        """Evict idle instances, poll ``lookup`` when due (retiring removed
+        keys and changed versions) and force the teardown of instances that
+        overran ``drain_timeout``. Runs on the
         request path at most every few seconds; one thread at a time."""
         if not self._sweep_lock.acquire(blocking=False):
             return
@@ -582,21 +618,63 @@ class AppRegistry:
         finally:
             self._sweep_lock.release()
 
-    def _refresh(self) -> list[_Entry]:
-        if self.lookup is None:
-            return []
+    def _version_of(self, key: t.Any) -> t.Any:
+        """The version the last poll gave ``key`` (:data:`UNKNOWN` if none).
+
+        The first build of a refreshing registry polls ``lookup`` once, so
+        instances built before the first periodic refresh know their version
+        too (instead of all being rebuilt by it).
+        """
+        if not self._polled and self.refresh_interval:
+            if self._sweep_lock.acquire(blocking=False):
+                try:
+                    if not self._polled:
+                        self._poll()
+                finally:
+                    self._sweep_lock.release()
+        versions = self._versions
+        return UNKNOWN if versions is None else versions.get(key, UNKNOWN)
+
+    def _poll(self) -> t.Container[t.Any] | None:
+        """Call ``lookup`` and record its versions. Returns the listed keys,
+        or None when it failed (logged; the caller keeps what it has)."""
+        self._polled = True
         try:
-            live = set(self.lookup())
+            listed = self.lookup()  # type: ignore[misc]
+            if isinstance(listed, Mapping):
+                versions: dict[t.Any, t.Any] | None = dict(listed)
+                keys: t.Container[t.Any] = versions  # type: ignore[assignment]
+            else:
+                versions, keys = None, set(listed)
         except Exception:
-            logger.error(
-                "%s lookup failed; keeping current instances", self.name, exc_info=True
-            )
+            logger.error("%s lookup failed", self.name, exc_info=True)
+            return None
+        self._versions = versions
+        return keys
+
+    def _refresh(self) -> list[_Entry]:
+        """Poll ``lookup``: remove (and return, to be retired) the entries
+        whose key is gone or whose version changed, and forget "no such key"
+        records of listed keys (lock taken here)."""
+        keys = self._poll()
+        if keys is None:
             return []
+        versions = self._versions
         with self._lock:
-            gone = [e for k, e in self._entries.items() if k not in live]
-            for entry in gone:
+            stale = [
+                entry
+                for key, entry in self._entries.items()
+                if key not in keys
+                or (
+                    versions is not None
+                    and (entry.version is UNKNOWN or entry.version != versions[key])
+                )
+            ]
+            for entry in stale:
                 del self._entries[entry.key]
-        return gone
+            for key in [k for k in self._negative if k in keys]:
+                del self._negative[key]
+        return stale
 
     # -- introspection -----------------------------------------------------
 

@@ -61,7 +61,8 @@ class TenantsConfig:
     max_concurrent_factories: int = 0
     #: Seconds between polls of ``lookup``; 0 = off.
     refresh_interval: float = 0
-    #: Optional import string of ``callable() -> iterable of live keys``.
+    #: Optional import string of ``callable() -> iterable of live keys`` or
+    #: ``-> mapping of key to version`` (a changed version reloads the tenant).
     lookup: str = ""
 
     @property

@@ -13,9 +13,12 @@ from gateway.cli import cli
 
 
 @pytest.fixture
-def invoke():
+def invoke(monkeypatch):
     from click.testing import CliRunner
 
+    # The gateway group sets GATEWAY_RUN_FROM_CLI in os.environ; let
+    # monkeypatch restore it so later app.run() tests are not affected.
+    monkeypatch.setenv("GATEWAY_RUN_FROM_CLI", "")
     runner = CliRunner()
 
     def run(*args: str):

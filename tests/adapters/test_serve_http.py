@@ -135,3 +135,25 @@ def test_gevent_keeps_connections_alive(serve_plain):
         ports.append(json.loads(conn.getresponse().read())["REMOTE_PORT"])
     conn.close()
     assert len(set(ports)) == 1
+
+
+def test_gevent_stop_closes_kept_alive_connections_after_their_response(
+    serve_plain, server_dir
+):
+    # A keep-alive client whose request is in flight at SIGTERM gets its
+    # response, then the connection closes: the server exits well before
+    # the (long) graceful timeout instead of waiting for the idle client.
+    import http.client
+
+    server = serve_plain("gevent", graceful_timeout=600)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    gate = server_dir / "gate"
+    conn.request("GET", f"/stream?gate={gate}")
+    response = conn.getresponse()
+    assert response.readline() == b"chunk-1\n"
+    server.process.send_signal(signal.SIGTERM)
+    gate.touch()
+    assert response.read() == b"released\n"
+    # Without closing the kept-alive connection it would wait out the 600 s.
+    assert server.process.wait(30) == 0
+    conn.close()

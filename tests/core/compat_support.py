@@ -17,8 +17,10 @@ happens.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import os
 import re
 import sys
 import types
@@ -69,9 +71,7 @@ def port_source(source: str) -> str:
     through ``as``). Nothing but import lines changes."""
 
     def from_import(m: re.Match[str]) -> str:
-        return (
-            f"{m['indent']}from gateway{m['sub']} import ({_rename(m['names'])})"
-        )
+        return f"{m['indent']}from gateway{m['sub']} import ({_rename(m['names'])})"
 
     source = _FROM_IMPORT.sub(from_import, source)
     return _IMPORT.sub(lambda m: f"{m['indent']}import gateway as flask", source)
@@ -311,3 +311,16 @@ class Case:
             assert rv.status_code == step.status, f"{where}: {observed}"
             out.append(observed)
         return out
+
+
+@contextlib.contextmanager
+def environ_restored() -> t.Iterator[None]:
+    """Undo what the code inside changes in ``os.environ``: invoking a CLI
+    group marks the process as run from the CLI (``*_RUN_FROM_CLI``), which
+    would make later ``app.run()`` calls in the same process return at once."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

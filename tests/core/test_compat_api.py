@@ -129,7 +129,11 @@ SUBMODULE_NAMES = {
     "testing": ["EnvironBuilder", "AppClient", "AppCliRunner"],
     "views": ["View", "MethodView", "http_method_funcs"],
     "wrappers": ["Request", "Response"],
-    "cli": ["AppGroup", "GatewayGroup", "ScriptInfo", "with_appcontext", "NoAppException"],
+    "cli": [
+        "AppGroup", "GatewayGroup", "ScriptInfo", "with_appcontext", "NoAppException",
+        "load_dotenv", "pass_script_info", "run_command", "shell_command",
+        "routes_command",
+    ],
     "debughelpers": ["FormDataRoutingRedirect", "DebugFilesKeyError", "UnexpectedUnicodeError"],
 }  # fmt: skip
 
@@ -207,7 +211,7 @@ def test_obsolete_modules_are_not_provided() -> None:
 REFERENCE_MODULES = [
     "", "app", "blueprints", "config", "ctx", "globals", "helpers", "json",
     "json.provider", "json.tag", "logging", "sessions", "signals",
-    "templating", "testing", "views", "wrappers", "debughelpers",
+    "templating", "testing", "views", "wrappers", "debughelpers", "cli",
 ]  # fmt: skip
 
 

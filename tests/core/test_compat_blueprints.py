@@ -149,9 +149,7 @@ def blueprints_app(fw: Framework) -> t.Any:
 
     @bp.record
     def on_register(state):
-        log.append(
-            f"record:{state.name}:{state.url_prefix}:{state.first_registration}"
-        )
+        log.append(f"record:{state.name}:{state.url_prefix}:{state.first_registration}")
 
     @bp.record_once
     def once(state):
@@ -270,7 +268,9 @@ def nested_app(fw: Framework) -> t.Any:
 
     @grandchild.route("/gc/<int:v>")
     def gc(v):
-        return f"{F.request.blueprint} {F.request.blueprints} {v} {F.url_for('.gc', v=2)}"
+        return (
+            f"{F.request.blueprint} {F.request.blueprints} {v} {F.url_for('.gc', v=2)}"
+        )
 
     @child.route("/")
     def child_index(v):
@@ -425,7 +425,9 @@ def views_app(fw: Framework) -> t.Any:
     app.add_url_rule("/decorated", view_func=decorated)
     app.add_url_rule("/users/", view_func=UserList.as_view("users"))
     api = ItemAPIWithDelete.as_view("items")
-    app.add_url_rule("/items/", defaults={"item_id": None}, view_func=api, methods=["GET"])
+    app.add_url_rule(
+        "/items/", defaults={"item_id": None}, view_func=api, methods=["GET"]
+    )
     app.add_url_rule("/items/", view_func=api, methods=["POST"])
     app.add_url_rule("/items/<int:item_id>", view_func=api, methods=["GET", "DELETE"])
 
@@ -463,12 +465,48 @@ VIEWS = Case(
     req("GET", "/info", 200),
 )
 
+
+def _blueprint_resources(app: t.Any, client: t.Any, fw: Framework) -> list[t.Any]:
+    bp = fw.F.Blueprint(
+        "res", __name__, static_folder="bp_static", root_path=str(ROOT),
+        template_folder="templates",
+    )  # fmt: skip
+    with bp.open_resource("bp_static/b.css", "r") as f:
+        text = f.read()
+    with bp.open_resource("bp_static/b.css") as f:
+        data = f.read()
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 120
+    with app.app_context():
+        max_age = bp.get_send_file_max_age("b.css")
+    return [
+        text, data, max_age, bp.has_static_folder, bp.root_path == str(ROOT),
+        type(bp.jinja_loader).__name__, bp.static_url_path,
+    ]  # fmt: skip
+
+
+BLUEPRINT_RESOURCES = Case(
+    lambda fw: fw.App(f"compat_bp_resources_{fw.name}"),
+    call(
+        _blueprint_resources,
+        expect=[
+            "bp css\n",
+            b"bp css\n",
+            120,
+            True,
+            True,
+            "FileSystemLoader",
+            "/bp_static",
+        ],
+    ),
+)
+
 CASES = [
     pytest.param(BLUEPRINTS, id="blueprints"),
     pytest.param(REGISTRATION_ERRORS, id="registration-errors"),
     pytest.param(NESTED, id="nested-blueprints"),
     pytest.param(URL_PROCESSORS, id="url-processors"),
     pytest.param(VIEWS, id="class-based-views"),
+    pytest.param(BLUEPRINT_RESOURCES, id="blueprint-resources"),
 ]
 
 

@@ -749,13 +749,13 @@ def _captured_templates(app: t.Any, client: t.Any, fw: Framework) -> list[t.Any]
 def render_app(fw: Framework) -> t.Any:
     app = fw.App(f"compat_render_{fw.name}")
     app.jinja_env.loader = __import__("jinja2").DictLoader({"t.html": "{{ x }}"})
-    app.add_url_rule(
-        "/render", "render", lambda: fw.F.render_template("t.html", x="v")
-    )
+    app.add_url_rule("/render", "render", lambda: fw.F.render_template("t.html", x="v"))
     return app
 
 
-CAPTURED_TEMPLATES = Case(render_app, call(_captured_templates, expect=[("t.html", "v")]))
+CAPTURED_TEMPLATES = Case(
+    render_app, call(_captured_templates, expect=[("t.html", "v")])
+)
 
 
 def _logging(app: t.Any, client: t.Any, fw: Framework) -> tuple[t.Any, ...]:
@@ -780,7 +780,9 @@ def logging_app(fw: Framework) -> t.Any:
     def index():
         logger = F.current_app.logger
         logger.warning("warned %s", 1)
-        return repr((logger.name, logger.level, [type(h).__name__ for h in logger.handlers]))
+        return repr(
+            (logger.name, logger.level, [type(h).__name__ for h in logger.handlers])
+        )
 
     @app.route("/boom")
     def boom():

@@ -29,6 +29,7 @@ from compat_support import (
     Framework,
     Recorder,
     assert_same_log,
+    environ_restored,
     needs_flask,
 )
 
@@ -41,7 +42,8 @@ def blog_scenario(fw: Framework, tmp_path: Path) -> Recorder:
     # As ``flask --app blog init-db`` runs it: through the CLI group, which
     # pushes an app context for the app's commands.
     group = fw.get("cli.FlaskGroup")(create_app=lambda: app)
-    result = app.test_cli_runner().invoke(group, ["init-db"])
+    with environ_restored():
+        result = app.test_cli_runner().invoke(group, ["init-db"])
     assert result.exit_code == 0
     assert "Initialized the database." in result.output
 
@@ -143,7 +145,8 @@ def api_scenario(fw: Framework, tmp_path: Path) -> Recorder:
 
     for name, price in [("pen", 1.5), ("ink", 3), ("pad", 2.25)]:
         rv = rec.post(
-            "/api/v1/items/", json={"name": name, "price": price, "tags": ["b", "a"]},
+            "/api/v1/items/",
+            json={"name": name, "price": price, "tags": ["b", "a"]},
             headers=KEY,
         )
         assert rv.status_code == 201
@@ -158,7 +161,9 @@ def api_scenario(fw: Framework, tmp_path: Path) -> Recorder:
     rv = rec.post("/api/v1/items/", json=[1], headers=KEY)
     assert rv.status_code == 422
     rv = rec.post(
-        "/api/v1/items/", data="{not json", content_type="application/json",
+        "/api/v1/items/",
+        data="{not json",
+        content_type="application/json",
         headers=KEY,
     )
     assert rv.status_code == 400
@@ -198,7 +203,11 @@ def api_scenario(fw: Framework, tmp_path: Path) -> Recorder:
     assert set(rv.allow) == {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 
     rv = rec.get("/api/v1/admin/stats")
-    assert rv.json == {"items": 2, "total": "3.75", "generated": "Wed, 31 Jan 2024 00:00:00 GMT"}
+    assert rv.json == {
+        "items": 2,
+        "total": "3.75",
+        "generated": "Wed, 31 Jan 2024 00:00:00 GMT",
+    }
     assert rec.get("/api/v1/admin/tags").json == [["a", "b"], ["a", "b"]]
     rv = rec.get("/api/v1/whoami", headers={"X-Api-Key": "k1"})
     assert rv.json["blueprints"] == ["api.admin", "api"][1:]
@@ -285,7 +294,11 @@ def wiki_scenario(fw: Framework, tmp_path: Path) -> Recorder:
     rec = Recorder(app.test_client())
 
     runner = app.test_cli_runner()
-    for args in (["wiki", "stats"], ["wiki", "create", "HelpPage"], ["wiki", "create", "bad"]):
+    for args in (
+        ["wiki", "stats"],
+        ["wiki", "create", "HelpPage"],
+        ["wiki", "create", "bad"],
+    ):
         result = runner.invoke(args=args)
         rec.note(" ".join(args), (result.exit_code, result.output))
     verbose = runner.invoke(args=["wiki", "stats", "--verbose"]).output
@@ -339,9 +352,7 @@ def wiki_scenario(fw: Framework, tmp_path: Path) -> Recorder:
     rv = rec.get("/static/wiki.css")
     assert rv.data == b"h1 { color: green; }\n"
     rv = rec.get("/renders")
-    assert rv.json["renders"] == [
-        "page.html", "missing.html", "page.html", "list.html"
-    ]
+    assert rv.json["renders"] == ["page.html", "missing.html", "page.html", "list.html"]
     return rec
 
 

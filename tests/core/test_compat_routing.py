@@ -119,9 +119,7 @@ def routing_app(fw: Framework) -> t.Any:
 
     required.required_methods = ["POST"]
     app.add_url_rule("/required", view_func=required)
-    app.add_url_rule(
-        "/pao", "pao", lambda: "pao", provide_automatic_options=False
-    )
+    app.add_url_rule("/pao", "pao", lambda: "pao", provide_automatic_options=False)
 
     @app.route("/urls")
     def urls():
@@ -307,7 +305,12 @@ def hosts_app(fw: Framework) -> t.Any:
 
     @app.route("/", host="a.test")
     def a():
-        return "a " + F.url_for("b", user="ann") + " " + F.url_for("static", filename="hello.txt")
+        return (
+            "a "
+            + F.url_for("b", user="ann")
+            + " "
+            + F.url_for("static", filename="hello.txt")
+        )
 
     @app.route("/", host="<user>.b.test")
     def b(user):
@@ -430,7 +433,12 @@ SETUP_ERRORS = Case(
     lambda fw: fw.App(f"compat_setup_{fw.name}"),
     call(
         _setup_errors,
-        expect=["AssertionError", "TypeError", "TypeError", "late registration refused"],
+        expect=[
+            "AssertionError",
+            "TypeError",
+            "TypeError",
+            "late registration refused",
+        ],
     ),
 )
 

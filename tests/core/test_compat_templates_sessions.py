@@ -12,7 +12,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-from compat_support import FLASK, FRAMEWORKS, GATEWAY, Case, Framework, call, needs_flask, req
+from compat_support import (
+    FLASK,
+    FRAMEWORKS,
+    GATEWAY,
+    Case,
+    Framework,
+    call,
+    needs_flask,
+    req,
+)
 from markupsafe import Markup
 
 ROOT = Path(__file__).resolve().parent / "compat_apps" / "tpl_root"
@@ -451,6 +460,58 @@ CUSTOM_INTERFACE = Case(
     custom_interface_app, req("GET", "/set", 200), req("GET", "/get", 200)
 )
 
+
+def session_subclass_app(fw: Framework) -> t.Any:
+    F = fw.F
+    sessions = fw.sub("sessions")
+
+    class AlwaysSet(sessions.SecureCookieSessionInterface):  # type: ignore[misc]
+        salt = "another-salt"
+
+        def should_set_cookie(self, app, session):
+            return True
+
+        def get_expiration_time(self, app, session):
+            return datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+
+    app = fw.App(f"compat_session_subclass_{fw.name}")
+    app.secret_key = "k"
+    app.session_interface = AlwaysSet()
+
+    @app.route("/set")
+    def set_():
+        F.session["a"] = 1
+        return "set"
+
+    @app.route("/get")
+    def get():
+        return repr(dict(F.session))
+
+    @app.route("/untouched")
+    def untouched():
+        return "untouched"
+
+    return app
+
+
+SESSION_SUBCLASS = Case(
+    session_subclass_app,
+    req("GET", "/untouched", 200),
+    req("GET", "/set", 200),
+    req("GET", "/get", 200),
+    req("GET", "/untouched", 200),
+)
+
+
+def _oversized_cookie(app: t.Any, client: t.Any, fw: Framework) -> tuple[t.Any, ...]:
+    app.config["MAX_COOKIE_SIZE"] = 100
+    with pytest.warns(UserWarning) as record:
+        rv = client.get("/set?user=" + "y" * 200)
+    return (rv.status_code, str(record[0].message).split(" ")[0:4])
+
+
+OVERSIZED_COOKIE = Case(sessions_app, call(_oversized_cookie))
+
 # -- flashing ---------------------------------------------------------------------
 
 
@@ -660,7 +721,11 @@ def json_provider_app(fw: Framework) -> t.Any:
     def tagged():
         serializer = tag.TaggedJSONSerializer()
         value = {"a": (1, b"x", {" di": 2}), "u": uuid.UUID(int=1)}
-        return serializer.dumps(value) + " " + repr(serializer.loads(serializer.dumps(value)) == value)
+        return (
+            serializer.dumps(value)
+            + " "
+            + repr(serializer.loads(serializer.dumps(value)) == value)
+        )
 
     @app.route("/echo", methods=["POST"])
     def echo():
@@ -742,6 +807,8 @@ CASES = [
     pytest.param(NO_SECRET_KEY, id="no-secret-key"),
     pytest.param(SESSION_TRANSACTION, id="session-transaction"),
     pytest.param(CUSTOM_INTERFACE, id="custom-session-interface"),
+    pytest.param(SESSION_SUBCLASS, id="session-interface-subclass"),
+    pytest.param(OVERSIZED_COOKIE, id="oversized-cookie"),
     pytest.param(FLASHING, id="flashing"),
     pytest.param(JSON, id="json"),
     pytest.param(JSON_DEBUG, id="json-debug"),

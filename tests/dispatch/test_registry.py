@@ -416,6 +416,197 @@ def test_lookup_refresh_evicts_removed_tenants(factory, clock) -> None:
     assert registry.exists("a") and not registry.exists("b")
 
 
+class Versions:
+    """A ``lookup`` returning key -> version (or plain keys), counting polls;
+    ``fail`` makes it raise."""
+
+    def __init__(self, versions: dict[str, t.Any], plain: bool = False) -> None:
+        self.versions = versions
+        self.plain = plain
+        self.fail = False
+        self.polls = 0
+
+    def __call__(self) -> t.Any:
+        self.polls += 1
+        if self.fail:
+            raise OSError("database unreachable")
+        return set(self.versions) if self.plain else dict(self.versions)
+
+
+@pytest.mark.parametrize(
+    ("plain", "before", "after", "rebuilt"),
+    [
+        pytest.param(False, {"a": 1}, {"a": 1}, False, id="same-version-kept"),
+        pytest.param(False, {"a": 1}, {"a": 2}, True, id="new-version-reloaded"),
+        pytest.param(
+            False, {"a": (7, 1)}, {"a": (8, 1)}, True, id="removed-and-added-again"
+        ),
+        pytest.param(False, {}, {"a": 1}, True, id="built-before-listed-unknown"),
+        pytest.param(True, {"a": 1}, {"a": 2}, False, id="plain-keys-ignore-versions"),
+    ],
+)
+def test_versioned_lookup_reloads_instances_whose_version_changed(
+    factory, clock, plain: bool, before: dict, after: dict, rebuilt: bool
+) -> None:
+    lookup = Versions(before, plain)
+    registry = AppRegistry(factory, lookup=lookup, refresh_interval=30, clock=clock)
+    first = registry.get("a")
+    lookup.versions = after
+    clock.advance(31)
+    registry.sweep()
+    assert ("a" in registry) is not rebuilt
+    assert (registry.get("a") is first) is not rebuilt
+    assert factory.count("a") == (2 if rebuilt else 1)
+    clock.advance(31)
+    registry.sweep()  # the rebuilt instance knows its version: no more rebuilds
+    assert factory.count("a") == (2 if rebuilt else 1)
+
+
+def test_versioned_lookup_keeps_others_and_retires_removed(factory, clock) -> None:
+    lookup = Versions({"a": 1, "b": 1, "c": 1})
+    registry = AppRegistry(factory, lookup=lookup, refresh_interval=30, clock=clock)
+    apps = {key: registry.get(key) for key in "abc"}
+    lookup.versions = {"a": 2, "b": 1}
+    clock.advance(31)
+    registry.sweep()
+    assert registry.keys() == ["b"] and registry.peek("b") is apps["b"]
+    assert registry.stats()["evictions"] == 2
+    assert registry.get("a") is not apps["a"] and factory.count("a") == 2
+
+
+def test_first_build_polls_once_so_early_instances_know_their_version(
+    factory, clock
+) -> None:
+    lookup = Versions({"a": 1, "b": 1})
+    registry = AppRegistry(factory, lookup=lookup, refresh_interval=30, clock=clock)
+    registry.get("a")
+    registry.get("b")
+    assert lookup.polls == 1
+    clock.advance(31)
+    registry.sweep()
+    assert lookup.polls == 2
+    assert (factory.count("a"), factory.count("b")) == (1, 1)
+
+
+def test_version_is_the_one_polled_before_the_factory_ran(clock) -> None:
+    """An edit and a poll that land while the factory is building must not
+    mark the instance as built from the new version."""
+    rows = {"a": 1}
+    lookup = Versions(dict(rows))
+    built_from: list[int] = []
+    registry: AppRegistry
+
+    def make(key: str) -> t.Any:
+        built_from.append(rows[key])
+        if len(built_from) == 1:  # meanwhile: the row changes, a poll sees it
+            rows[key] = lookup.versions[key] = 2
+            clock.advance(31)
+            registry.sweep()
+        return object()
+
+    registry = AppRegistry(make, lookup=lookup, refresh_interval=30, clock=clock)
+    registry.get("a")
+    clock.advance(31)
+    registry.sweep()
+    registry.get("a")
+    assert built_from == [1, 2]
+
+
+def test_reload_by_version_drains_the_request_in_flight(clock) -> None:
+    apps: list[StreamingApp] = []
+
+    def make(key: str) -> StreamingApp:
+        apps.append(StreamingApp(key))
+        return apps[-1]
+
+    lookup = Versions({"acme": 1})
+    registry = AppRegistry(
+        make,
+        lookup=lookup,
+        refresh_interval=30,
+        on_evict=lambda k, a: a.teardown(),
+        clock=clock,
+    )
+    old_result, _ = start(registry, "acme")
+    lookup.versions = {"acme": 2}
+    clock.advance(31)
+    registry.sweep()
+    new_result, _ = start(registry, "acme")  # a fresh instance for new requests
+    assert len(apps) == 2 and apps[1].in_flight == 1
+    assert not apps[0].torn_down  # still serving the older request
+    assert finish(old_result) == b"acme"
+    assert apps[0].torn_down and apps[0].violations == []
+    finish(new_result)
+    assert not apps[1].torn_down
+
+
+def test_refresh_forgets_unknown_keys_the_lookup_now_lists(factory, clock) -> None:
+    factory.unknown = {"new"}
+    lookup = Versions({"a": 1})
+    registry = AppRegistry(
+        factory, lookup=lookup, refresh_interval=5, negative_ttl=60, clock=clock
+    )
+    assert registry.get("new") is None  # remembered as unknown for 60 s
+    factory.unknown = set()
+    assert registry.get("new") is None and factory.count("new") == 1
+    lookup.versions = {"a": 1, "new": 1}
+    clock.advance(6)
+    registry.sweep()
+    assert registry.get("new") is not None and factory.count("new") == 2
+
+
+def test_failing_lookup_keeps_instances_and_exists_asks_the_factory(
+    factory, clock, caplog
+) -> None:
+    factory.unknown = {"ghost"}
+    lookup = Versions({"a": 1})
+    registry = AppRegistry(factory, lookup=lookup, refresh_interval=30, clock=clock)
+    app = registry.get("a")
+    lookup.fail = True
+    clock.advance(31)
+    with caplog.at_level(logging.ERROR, "gateway.dispatch"):
+        registry.sweep()
+        assert registry.exists("b") and not registry.exists("ghost")
+    assert registry.peek("a") is app
+    assert "lookup failed" in caplog.text and "database unreachable" in caplog.text
+
+
+def test_reload_during_a_creation_flight_retires_the_replaced_instance() -> None:
+    """reload() builds while an evict lets a request start a new flight: the
+    instance installed first is torn down when the other replaces it."""
+    gates = [threading.Event(), threading.Event(), threading.Event()]
+    entered = [threading.Event(), threading.Event(), threading.Event()]
+    built: list[object] = []
+    torn: list[object] = []
+    lock = threading.Lock()
+
+    def make(key: str) -> object:
+        with lock:
+            index = len(built)
+            built.append(app := object())
+        entered[index].set()
+        gates[index].wait(10)
+        return app
+
+    registry = AppRegistry(make, on_evict=lambda k, a: torn.append(a))
+    gates[0].set()
+    registry.get("a")  # instance 0 live
+    reloader = threading.Thread(target=registry.reload, args=("a",))
+    reloader.start()
+    entered[1].wait(10)  # reload() is building instance 1
+    registry.evict("a")  # instance 0 retired
+    requester = threading.Thread(target=registry.get, args=("a",))
+    requester.start()
+    entered[2].wait(10)  # a request's flight is building instance 2
+    gates[1].set()
+    reloader.join(10)
+    assert registry.peek("a") is built[1]
+    gates[2].set()
+    requester.join(10)
+    assert registry.peek("a") is built[2]
+    assert torn == [built[0], built[1]]
+
+
 def test_evict_waits_for_the_request_in_flight(clock) -> None:
     apps: list[StreamingApp] = []
 

@@ -206,13 +206,31 @@ def test_other_process_rebuilds_an_edited_tenant_after_its_next_poll(
         {"name": "Acme Orbital", "tagline": "", "theme": "sunset"},
     )
     old = other.registry.peek("acme")
-    poll_now(other)
-    # The instance notices on its next request, serves it, and retires.
-    assert "<h1>Acme Rockets</h1>" in other.get("acme", "/").text
+    assert "<h1>Acme Rockets</h1>" in other.get("acme", "/").text  # no poll yet
+    poll_now(other)  # the version changed: the old instance is retired
     assert other.registry.peek("acme") is None
     assert "<h1>Acme Orbital</h1>" in other.get("acme", "/").text
     assert other.registry.peek("acme") is not old
     assert "--primary: #c2410c" in other.get("acme", "/static/theme.css").text
+
+
+def test_other_process_keeps_unchanged_tenants_across_polls(
+    site: SiteClient, other: SiteClient
+) -> None:
+    other.get("acme", "/")
+    other.get("bistro", "/")
+    kept = other.registry.peek("bistro")
+    site.form(
+        "",
+        "/admin/tenants/acme/edit",
+        "/admin/tenants/acme/edit",
+        {"name": "Acme Orbital", "tagline": "", "theme": "sunset"},
+    )
+    poll_now(other)
+    poll_now(other)
+    assert other.registry.keys() == ["bistro"]
+    assert other.registry.peek("bistro") is kept
+    assert other.registry.stats()["creations"] == 2
 
 
 def test_other_process_keeps_sessions_across_processes(

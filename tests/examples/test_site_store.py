@@ -1,12 +1,11 @@
-"""The example's pure rules (validation, redirects, networks, staleness) and
-its SQLite tenant store."""
+"""The example's pure rules (validation, redirects, networks) and its SQLite
+tenant store."""
 
 from __future__ import annotations
 
 import sqlite3
 
 import pytest
-from hosting import sync
 from hosting.admin import client_allowed, parse_networks
 from hosting.store import (
     SEED,
@@ -112,33 +111,6 @@ def test_admin_client_allowed_by_network(address: str | None, allowed: bool) -> 
 def test_admin_networks_name_the_bad_entry() -> None:
     with pytest.raises(ValueError, match="'10.0.0.0/33' is not a network"):
         parse_networks("127.0.0.1/32,10.0.0.0/33")
-
-
-@pytest.mark.parametrize(
-    ("poll", "built_from", "built_at", "stale"),
-    [
-        pytest.param(
-            (5.0, {"acme": (1, 2)}), (1, 1), 1.0, True, id="newer-version-after-build"
-        ),
-        pytest.param((5.0, {"acme": (1, 1)}), (1, 1), 1.0, False, id="same-version"),
-        pytest.param(
-            (5.0, {"acme": (7, 1)}), (1, 1), 1.0, True, id="removed-and-added-again"
-        ),
-        pytest.param(
-            (0.5, {"acme": (1, 2)}), (1, 1), 1.0, False, id="poll-older-than-instance"
-        ),
-        pytest.param((5.0, {}), (1, 1), 1.0, False, id="removed-left-to-the-registry"),
-    ],
-)
-def test_is_stale_compares_with_later_polls_only(
-    monkeypatch: pytest.MonkeyPatch,
-    poll: tuple[float, dict[str, tuple[int, int]]],
-    built_from: tuple[int, int],
-    built_at: float,
-    stale: bool,
-) -> None:
-    monkeypatch.setattr(sync, "_seen", {"url": poll})
-    assert sync.is_stale("url", "acme", built_from, built_at) is stale
 
 
 @pytest.mark.parametrize(

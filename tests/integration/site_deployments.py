@@ -23,6 +23,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,9 +72,14 @@ class Deployment:
         name = f"{tenant}.{BASE_DOMAIN}" if tenant else BASE_DOMAIN
         return f"{name}:{self.port}"
 
+    #: Directories a server created outside ``workdir``, removed after it stops.
+    leftovers: list[Path] = field(default_factory=list)
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+        for path in self.leftovers:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # -- writing the site ---------------------------------------------------------------
@@ -219,7 +225,8 @@ def start_apache(
     kind: str, toml: Path, workdir: Path, port: int, **options: t.Any
 ) -> ServerProcess:
     apache = require_program("apache2", *APACHE_CANDIDATES)
-    require_www_data_reaches_python()
+    if kind != "apache-proxy":  # the others run Python as Apache's user
+        require_www_data_reaches_python()
     runtime = workdir / "apache"
     files = render_files(
         kind,
@@ -288,10 +295,16 @@ def _direct(
 
 
 def _behind_nginx(
-    adapter: str, module: str | None, prefix: str = "", *, program: str | None = None
+    adapter: str,
+    module: str | None,
+    prefix: str = "",
+    *,
+    program: str | None = None,
+    front: str = "nginx",
 ) -> t.Callable[[Path], Deployment]:
     """An adapter behind a generated nginx: proxy_pass (gevent, gunicorn),
-    uwsgi_pass (uwsgi) or fastcgi_pass (flup)."""
+    uwsgi_pass (uwsgi) or fastcgi_pass (flup); or, with ``front=
+    "apache-proxy"``, behind Apache's mod_proxy."""
 
     def build(workdir: Path) -> Deployment:
         if module:
@@ -306,9 +319,12 @@ def _behind_nginx(
             server["script_name"] = prefix
         toml = write_site(workdir, server, DIRECT_PROXY)
         backend_process = gateway_serve(toml, workdir, adapter)
-        nginx = start_nginx(toml, workdir, port)
+        if front == "nginx":
+            nginx = start_nginx(toml, workdir, port)
+        else:
+            nginx = start_apache(front, toml, workdir, port)
         deployment = Deployment(
-            f"{adapter}+nginx{prefix}",
+            f"{adapter}+{front}{prefix}",
             port,
             prefix,
             processes=[backend_process, nginx],
@@ -414,18 +430,20 @@ def _cgi_behind_nginx(workdir: Path) -> Deployment:
 
 
 def _behind_apache(
-    kind: str, adapter: str, name: str
+    kind: str, adapter: str, name: str, prefix: str = ""
 ) -> t.Callable[[Path], Deployment]:
     """Apache running the gateway itself: mod_wsgi daemon processes, mod_fcgid
-    spawning the .fcgi entry, or mod_cgid running the .cgi entry."""
+    spawning the .fcgi entry, or mod_cgid running the .cgi entry; at the
+    root or under ``prefix`` (WSGIScriptAlias / ScriptAlias /prefix)."""
 
     def build(workdir: Path) -> Deployment:
         if adapter == "fastcgi":
             require_module("flup")
         port = free_port()
-        toml = write_site(
-            workdir, {"adapter": adapter, "bind": "127.0.0.1:1"}, DIRECT_PROXY
-        )
+        server = {"adapter": adapter, "bind": "127.0.0.1:1"}
+        if prefix:
+            server["script_name"] = prefix
+        toml = write_site(workdir, server, DIRECT_PROXY)
         entry_dir = workdir / "www"
         entry_kind = {
             "mod_wsgi": "wsgi-file",
@@ -439,7 +457,103 @@ def _behind_apache(
             kind, toml, workdir, port, toml_path=str(toml), entry_dir=str(entry_dir)
         )
         deployment = Deployment(
-            name, port, user="www-data", processes=[apache], workdir=workdir
+            name, port, prefix, user="www-data", processes=[apache], workdir=workdir
+        )
+        apache.wait_ready(http_ready(port, f"{prefix}/", host=deployment.host()))
+        return deployment
+
+    return build
+
+
+#: What a shared host's Apache provides (not ours to generate: on shared hosting
+#: the user only uploads the .htaccess and the entry file that render() writes).
+SHARED_HOST_CONF = """\
+ServerRoot "{run}"
+DefaultRuntimeDir "{run}"
+PidFile "{run}/httpd.pid"
+ErrorLog "{run}/httpd.error.log"
+LogLevel warn
+ServerName {host}
+Listen 127.0.0.1:{port}
+<IfModule !mpm_event_module>
+    LoadModule mpm_event_module {modules}/mod_mpm_event.so
+</IfModule>
+<IfModule !unixd_module>
+    LoadModule unixd_module {modules}/mod_unixd.so
+</IfModule>
+<IfModule !log_config_module>
+    LoadModule log_config_module {modules}/mod_log_config.so
+</IfModule>
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule mime_module {modules}/mod_mime.so
+LoadModule headers_module {modules}/mod_headers.so
+LoadModule rewrite_module {modules}/mod_rewrite.so
+LoadModule cgid_module {modules}/mod_cgid.so
+LoadModule fcgid_module {modules}/mod_fcgid.so
+User www-data
+Group www-data
+TypesConfig /etc/mime.types
+ScriptSock "{run}/cgid.sock"
+FcgidIPCDir "{run}/fcgid"
+FcgidProcessTableFile "{run}/fcgid_shm"
+# mod_fcgid refuses bodies over 128 KiB by default; hosts raise it here.
+FcgidMaxRequestLen 67108864
+DocumentRoot "{docroot}"
+<Directory "/">
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory "{docroot}">
+    AllowOverride All
+    Options +FollowSymLinks
+    Require all granted
+</Directory>
+"""
+
+
+def _shared_hosting(kind: str, adapter: str) -> t.Callable[[Path], Deployment]:
+    """A shared host's Apache with AllowOverride All: the generated .htaccess
+    rewrites every URL to the generated entry file (mod_fcgid or mod_cgid).
+    The app must be published at the root, not under the entry's file name."""
+
+    def build(workdir: Path) -> Deployment:
+        apache_bin = require_program("apache2", *APACHE_CANDIDATES)
+        require_www_data_reaches_python()
+        if adapter == "fastcgi":
+            require_module("flup")
+        port = free_port()
+        toml = write_site(
+            workdir, {"adapter": adapter, "bind": "127.0.0.1:1"}, DIRECT_PROXY
+        )
+        docroot = workdir / "public"
+        render_files(kind, toml, docroot, toml_path=str(toml), entry_dir=str(docroot))
+        run = workdir / "apache"
+        run.mkdir()
+        conf = run / "httpd.conf"
+        conf.write_text(
+            SHARED_HOST_CONF.format(
+                run=run,
+                host=BASE_DOMAIN,
+                port=port,
+                docroot=docroot,
+                modules="/usr/lib/apache2/modules",
+            )
+        )
+        check_config([apache_bin, "-t", "-f", str(conf)], "apache2 -t")
+        apache = ServerProcess(
+            "apache-shared",
+            [apache_bin, "-f", str(conf), "-DFOREGROUND"],
+            workdir,
+            extra_logs=[run / "httpd.error.log"],
+        ).start()
+        deployment = Deployment(
+            f"{kind}",
+            port,
+            user="www-data",
+            processes=[apache],
+            workdir=workdir,
+            # mod_fcgid buffers by default and a .htaccess cannot change it.
+            streams=adapter != "fastcgi",
         )
         apache.wait_ready(http_ready(port, "/", host=deployment.host()))
         return deployment
@@ -459,6 +573,10 @@ def _mod_wsgi_express(workdir: Path) -> Deployment:
     deployment = Deployment(
         "mod_wsgi-express", port, user="www-data", processes=[process], workdir=workdir
     )
+    # mod_wsgi-express's server root (see gateway/adapters/mod_wsgi.py).
+    deployment.leftovers.append(
+        Path(tempfile.gettempdir()) / f"gateway-mod_wsgi-gwsite-{port}"
+    )
     process.wait_ready(http_ready(port, "/", host=deployment.host()), timeout=60)
     return deployment
 
@@ -471,6 +589,12 @@ DEPLOYMENTS: dict[str, t.Callable[[Path], Deployment]] = {
     "mod_wsgi-express": _mod_wsgi_express,
     "gunicorn+nginx": _behind_nginx("gunicorn", "gunicorn"),
     "gunicorn+nginx-tls": _gunicorn_behind_nginx_tls,
+    "gunicorn+apache-proxy": _behind_nginx(
+        "gunicorn", "gunicorn", front="apache-proxy"
+    ),
+    "gevent+apache-proxy-subpath": _behind_nginx(
+        "gevent", "gevent", "/site", front="apache-proxy"
+    ),
     "gevent+nginx-subpath": _behind_nginx("gevent", "gevent", "/site"),
     "uwsgi+nginx": _behind_nginx("uwsgi", None, program="uwsgi"),
     "uwsgi+nginx-subpath": _behind_nginx("uwsgi", None, "/site", program="uwsgi"),
@@ -482,4 +606,15 @@ DEPLOYMENTS: dict[str, t.Callable[[Path], Deployment]] = {
         "apache-fcgid", "fastcgi", "fastcgi+apache-fcgid"
     ),
     "cgi+apache": _behind_apache("apache-cgi", "cgi", "cgi+apache"),
+    "mod_wsgi+apache-subpath": _behind_apache(
+        "apache", "mod_wsgi", "mod_wsgi+apache/site", "/site"
+    ),
+    "fastcgi+apache-fcgid-subpath": _behind_apache(
+        "apache-fcgid", "fastcgi", "fastcgi+apache-fcgid/site", "/site"
+    ),
+    "htaccess-cgi": _shared_hosting("htaccess-cgi", "cgi"),
+    "htaccess-fcgi": _shared_hosting("htaccess-fcgi", "fastcgi"),
+    "cgi+apache-subpath": _behind_apache(
+        "apache-cgi", "cgi", "cgi+apache/site", "/site"
+    ),
 }

@@ -5,14 +5,15 @@ None for a sub-domain nobody has (the gateway answers 404 and remembers that
 for ``[tenants].negative_ttl`` seconds). ``tenant_versions()`` is polled every
 ``[tenants].refresh_interval`` seconds by every gateway process: a tenant that
 disappeared (removed or renamed) is evicted from that process's registry, and
-one whose version changed is rebuilt, without a restart or shared memory.
+one whose version changed is reloaded by it, without a restart or shared
+memory.
 """
 
 from __future__ import annotations
 
 from gateway import App
 
-from . import get_store, sync
+from . import get_store
 from .tenant_site import create_site
 
 
@@ -29,12 +30,8 @@ def tenant_versions() -> dict[str, tuple[int, int]]:
     """``{sub-domain: (row id, version)}`` of every tenant, for
     ``[tenants].lookup``.
 
-    Iterating the mapping gives the live keys, which is what the registry
-    needs to evict removed and renamed tenants. The versions are recorded for
-    :func:`hosting.sync.is_stale`, with which a tenant instance notices that
-    its row changed (edited, or removed and added again) in another process.
+    The registry retires the instances of sub-domains missing from it, and
+    reloads those whose version differs from the one they were built at: a
+    row edited, or removed and added again, in any process.
     """
-    store = get_store()
-    versions = store.versions()
-    sync.record(store.url, versions)
-    return versions
+    return get_store().versions()

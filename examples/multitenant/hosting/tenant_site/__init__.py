@@ -18,8 +18,7 @@ from pathlib import Path
 
 from gateway import App, current_app, g, render_template, session
 
-from .. import sync
-from ..links import app_url, current_gateway
+from ..links import app_url
 from ..store import Store, Tenant
 from ..themes import THEMES
 from ..ui import bp as ui_bp
@@ -47,30 +46,11 @@ def create_site(tenant: Tenant, store: Store) -> App:
     app.register_blueprint(pages.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(members.bp, url_prefix="/members")
-    app.before_request(_retire_if_stale)
     app.before_request(_load_member)
     app.context_processor(_site_context)
     for code in (400, 404, 405):
         app.register_error_handler(code, _error_page)
     return app
-
-
-def _retire_if_stale() -> None:
-    """Evict this instance from the registry once a store poll shows that its
-    row changed; this request is still served by it, the next one is not."""
-    site = state()
-    tenant = site.tenant
-    if not sync.is_stale(
-        site.store.url, tenant.slug, (tenant.id, tenant.version), site.built_at
-    ):
-        return
-    gw = current_gateway()
-    registry = gw.registry if gw is not None else None
-    if (
-        registry is not None
-        and registry.peek(tenant.slug) is current_app._get_current_object()
-    ):
-        registry.evict(tenant.slug)
 
 
 def _load_member() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import typing as t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +20,6 @@ class SiteState:
     tenant: Tenant
     store: Store
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
-    #: ``time.monotonic()`` at creation, compared with the store polls.
-    built_at: float = field(default_factory=time.monotonic)
     pid: int = field(default_factory=os.getpid)
 
 

@@ -100,10 +100,12 @@ def index():
 def product(slug):
     if slug not in PRODUCTS:
         abort(404)
+
     @after_this_request
     def remember(response):
         response.set_cookie("last_seen", slug, httponly=True, samesite="Lax")
         return response
+
     return {"slug": slug, "product": PRODUCTS[slug]}
 
 
@@ -123,7 +125,8 @@ def add_to_cart(slug):
 @templated()
 def cart():
     items = [
-        (slug, PRODUCTS[slug], qty) for slug, qty in sorted(session.get("cart", {}).items())
+        (slug, PRODUCTS[slug], qty)
+        for slug, qty in sorted(session.get("cart", {}).items())
     ]
     total = sum(p["price"] * qty for _, p, qty in items)
     return {"items": items, "total": total}

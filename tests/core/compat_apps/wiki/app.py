@@ -42,7 +42,10 @@ class DefaultConfig:
 class WikiRequest(Request):
     @property
     def wants_raw(self):
-        return self.args.get("format") == "raw" or self.accept_mimetypes.best == "text/plain"
+        return (
+            self.args.get("format") == "raw"
+            or self.accept_mimetypes.best == "text/plain"
+        )
 
 
 class WikiResponse(Response):
@@ -102,7 +105,10 @@ def link_words(text):
 
 
 def history_view(name):
-    return {"page": name, "revisions": len(current_app.extensions["wiki_pages"].get(name, []))}
+    return {
+        "page": name,
+        "revisions": len(current_app.extensions["wiki_pages"].get(name, [])),
+    }
 
 
 def create_app(upload_dir, **config):
@@ -110,7 +116,9 @@ def create_app(upload_dir, **config):
     app.url_map.converters["wikiword"] = WikiWordConverter
     app.config.from_object(DefaultConfig)
     app.config.from_mapping(config, UPLOAD_DIR=upload_dir)
-    app.extensions["wiki_pages"] = {"FrontPage": ["Welcome to the WikiWiki. See HelpPage."]}
+    app.extensions["wiki_pages"] = {
+        "FrontPage": ["Welcome to the WikiWiki. See HelpPage."]
+    }
     renders = app.extensions["wiki_renders"] = []
 
     @template_rendered.connect_via(app)
@@ -205,7 +213,9 @@ def create_app(upload_dir, **config):
     @wiki_cli.command("create")
     @click.argument("name")
     def create(name):
-        if not WikiWordConverter.regex or not re.fullmatch(WikiWordConverter.regex, name):
+        if not WikiWordConverter.regex or not re.fullmatch(
+            WikiWordConverter.regex, name
+        ):
             raise click.BadParameter(f"{name!r} is not a WikiWord")
         current_app.extensions["wiki_pages"].setdefault(name, ["New page."])
         click.echo(f"created {name}")

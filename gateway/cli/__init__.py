@@ -237,8 +237,17 @@ class GatewayGroup(AppGroup):
         **extra: t.Any,
     ) -> click.Context:
         # Makes a stray module-level app.run() a no-op instead of starting a
-        # server in the middle of loading the app for some other command.
+        # server in the middle of loading the app for some other command. The
+        # previous value comes back when the context closes, so commands
+        # invoked in-process (tests) leave the environment as they found it.
+        previous = os.environ.get("GATEWAY_RUN_FROM_CLI")
         os.environ["GATEWAY_RUN_FROM_CLI"] = "true"
+
+        def restore() -> None:
+            if previous is None:
+                os.environ.pop("GATEWAY_RUN_FROM_CLI", None)
+            else:
+                os.environ["GATEWAY_RUN_FROM_CLI"] = previous
 
         if "obj" not in extra and "obj" not in self.context_settings:
             extra["obj"] = ScriptInfo(
@@ -246,8 +255,13 @@ class GatewayGroup(AppGroup):
                 set_debug_flag=self.set_debug_flag,
                 load_dotenv_defaults=self.load_dotenv,
             )
-
-        return super().make_context(info_name, args, parent=parent, **extra)
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except BaseException:
+            restore()
+            raise
+        ctx.call_on_close(restore)
+        return ctx
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if (not args and self.no_args_is_help) or (

@@ -278,3 +278,22 @@ def test_programs_start(run_gateway, args, expected, script):
     result = run_gateway(*args, script=script)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
+
+
+def test_run_from_cli_flag_is_restored_after_an_in_process_invocation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    monkeypatch.delenv("GATEWAY_RUN_FROM_CLI", raising=False)
+    seen = []
+    group = GatewayGroup(add_default_commands=False)
+
+    @group.command("probe")
+    def probe() -> None:
+        seen.append(os.environ.get("GATEWAY_RUN_FROM_CLI"))
+
+    result = CliRunner().invoke(group, ["probe"])
+    assert result.exit_code == 0, result.output
+    assert seen == ["true"]
+    assert "GATEWAY_RUN_FROM_CLI" not in os.environ

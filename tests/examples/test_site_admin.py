@@ -214,7 +214,7 @@ def test_other_process_rebuilds_an_edited_tenant_after_its_next_poll(
     assert "--primary: #c2410c" in other.get("acme", "/static/theme.css").text
 
 
-def test_other_process_keeps_unchanged_tenants_across_polls(
+def test_other_process_keeps_unchanged_tenants_at_its_poll(
     site: SiteClient, other: SiteClient
 ) -> None:
     other.get("acme", "/")

@@ -150,11 +150,6 @@ def test_gateway_group_debug_option_reaches_factory(
     assert result.output == f"{seen_by_factory} {debug}\n"
 
 
-def test_gateway_group_marks_the_process_as_run_from_cli(runner, group):
-    runner.invoke(group, ["--help"])
-    assert os.environ["GATEWAY_RUN_FROM_CLI"] == "true"
-
-
 def test_app_run_at_import_is_a_no_op_under_the_cli(runner, group):
     result = runner.invoke(group, ["--app", "cliapp.runs_at_import", "routes"])
     assert result.exit_code == 0, result.output
@@ -280,7 +275,7 @@ def test_programs_start(run_gateway, args, expected, script):
     assert expected in result.stdout
 
 
-def test_run_from_cli_flag_is_restored_after_an_in_process_invocation(
+def test_run_from_cli_flag_is_set_while_a_command_runs_and_restored_after(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from click.testing import CliRunner
@@ -289,7 +284,7 @@ def test_run_from_cli_flag_is_restored_after_an_in_process_invocation(
     seen = []
     group = GatewayGroup(add_default_commands=False)
 
-    @group.command("probe")
+    @group.command("probe", with_appcontext=False)
     def probe() -> None:
         seen.append(os.environ.get("GATEWAY_RUN_FROM_CLI"))
 

@@ -45,6 +45,7 @@ __version__ = "0.1.0"
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .dispatch.urls import url_for_app as url_for_app
+    from .dispatch.urls import url_for_tenant as url_for_tenant
     from .templating import render_template as render_template
     from .templating import render_template_string as render_template_string
     from .templating import stream_template as stream_template
@@ -57,6 +58,7 @@ _lazy = {
     "stream_template": ".templating",
     "stream_template_string": ".templating",
     "url_for_app": ".dispatch.urls",
+    "url_for_tenant": ".dispatch.urls",
 }
 
 

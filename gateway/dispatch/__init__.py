@@ -7,7 +7,9 @@ The stages (each a plain WSGI callable, usable alone) and their composition:
 patterns keep their names and signatures: :class:`SubdomainDispatcher`,
 :class:`PathDispatcher`, :class:`DispatcherMiddleware`, :class:`ProxyFix`.
 ``gateway.toml`` is read by :func:`load_config` and built by
-:func:`build_gateway`.
+:func:`build_gateway`. Inside a request, :func:`current_gateway` is the
+gateway serving it, and :func:`url_for_app` / :func:`url_for_tenant` build
+URLs to the other applications.
 """
 
 from .gateway import Gateway as Gateway
@@ -33,4 +35,6 @@ from .settings import ServerConfig as ServerConfig
 from .settings import StaticConfig as StaticConfig
 from .settings import TenantsConfig as TenantsConfig
 from .tenant import derive_secret as derive_secret
+from .urls import current_gateway as current_gateway
 from .urls import url_for_app as url_for_app
+from .urls import url_for_tenant as url_for_tenant

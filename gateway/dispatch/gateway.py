@@ -13,6 +13,7 @@ defaults of :mod:`.tenant` and builds URLs across applications
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 import weakref
 
@@ -140,15 +141,7 @@ class Gateway:
         self.nested = nested
         self._trusted_hosts = None if trusted_hosts is None else tuple(trusted_hosts)
         if isinstance(proxy, ProxyConfig):
-            proxy = {
-                "x_for": proxy.x_for,
-                "x_proto": proxy.x_proto,
-                "x_host": proxy.x_host,
-                "x_port": proxy.x_port,
-                "x_prefix": proxy.x_prefix,
-                "trusted": proxy.trusted,
-                "forwarded": proxy.forwarded,
-            }
+            proxy = dataclasses.asdict(proxy)  # the ProxyFix keyword arguments
         self.proxy = dict(proxy) if proxy is not None else None
         self.health = HealthConfig() if health is None else health
         self.host_dispatcher: HostDispatcher | None = None
@@ -337,6 +330,7 @@ class Gateway:
         if allowed is None:
             allowed = self._derived_trusted_hosts()
         self.trusted_hosts = tuple(allowed)
+        self._allow_list = HostAllowList(self.trusted_hosts)
         if self.trusted_hosts:
             app = TrustedHosts(app, self.trusted_hosts)
         if self.health:
@@ -391,9 +385,7 @@ class Gateway:
         """Whether ``host`` reaches an application (for TLS front ends)."""
         if self.host_dispatcher is None:
             parsed = parse_host(host)
-            return parsed is not None and HostAllowList(self.trusted_hosts).allows(
-                parsed
-            )
+            return parsed is not None and self._allow_list.allows(parsed)
         return self.host_dispatcher.host_exists(host)
 
     def iter_apps(self) -> t.Iterator[tuple[str, str, t.Any]]:
@@ -441,6 +433,20 @@ class Gateway:
             anchor=_anchor,
             method=_method,
         )
+
+    def url_for_tenant(
+        self,
+        key: str,
+        path: str = "/",
+        *,
+        environ: WSGIEnvironment | None = None,
+        scheme: str | None = None,
+    ) -> str:
+        """The URL of ``path`` on tenant ``key``'s host, without creating the
+        tenant; see :func:`gateway.dispatch.urls.url_for_tenant`."""
+        from .urls import tenant_url
+
+        return tenant_url(self, key, path, environ, scheme=scheme)
 
     def __repr__(self) -> str:
         parts = [repr(self.name)]

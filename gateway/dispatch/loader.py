@@ -117,13 +117,7 @@ _DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 def _show(value: t.Any) -> str:
     """A value as the user wrote it in TOML (strings in double quotes)."""
-    try:
-        return json.dumps(value, default=str)
-    except (
-        TypeError,
-        ValueError,
-    ):  # pragma: no cover - tomllib yields JSON-able values
-        return repr(value)
+    return json.dumps(value, default=str)
 
 
 def _suggest(word: str, choices: t.Iterable[str]) -> str:

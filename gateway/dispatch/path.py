@@ -15,8 +15,15 @@ with the query string kept, or served as ``/`` when ``redirect_slash`` is off.
 from __future__ import annotations
 
 import typing as t
+from collections import Counter
 
-from .prefixes import canonical_path, normalize_prefix, to_wsgi
+from .prefixes import (
+    PrefixTable,
+    canonical_path,
+    is_canonical,
+    normalize_prefix,
+    to_wsgi,
+)
 from .registry import AppRegistry
 from .responses import not_found, redirect
 
@@ -72,6 +79,33 @@ class Mount:
         return f"<Mount {self.prefix!r} -> {self.app!r}{host}>"
 
 
+def _first_segment(path: str) -> str:
+    end = path.find("/", 1)
+    return path if end == -1 else path[:end]
+
+
+def _enter(
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    app: WSGIApplication,
+    prefix: str,
+    rest: str,
+    redirect_slash: bool,
+    bare_path: str = "/",
+) -> t.Iterable[bytes]:
+    """Call ``app`` with ``prefix`` moved from the path into ``SCRIPT_NAME``
+    (``rest`` is what follows it); a bare prefix redirects to ``prefix/``
+    or is served as ``bare_path``."""
+    script = environ.get("SCRIPT_NAME", "") + prefix
+    if not rest:
+        if redirect_slash:
+            return redirect(environ, start_response, script + "/")
+        rest = bare_path
+    environ["SCRIPT_NAME"] = script
+    environ["PATH_INFO"] = rest
+    return app(environ, start_response)
+
+
 class PathDispatcher:
     """Dispatch on path prefixes: static :class:`Mount` objects, then an
     optional dynamic first segment, then ``default_app``.
@@ -107,7 +141,7 @@ class PathDispatcher:
             )
         self.create_app = create_app
         self._mounts: dict[str, Mount] = {}
-        self._by_first: dict[str, tuple[Mount, ...]] = {}
+        self._table: PrefixTable[Mount] = PrefixTable()
         self._single: dict[str, WSGIApplication] = {}
         if isinstance(mounts, t.Mapping):
             mounts = [
@@ -126,22 +160,12 @@ class PathDispatcher:
             )
         mounts = dict(self._mounts)
         mounts[mount.prefix] = mount
-        by_first: dict[str, list[Mount]] = {}
-        for m in mounts.values():
-            end = m.wsgi_prefix.find("/", 1)
-            by_first.setdefault(
-                m.wsgi_prefix if end == -1 else m.wsgi_prefix[:end], []
-            ).append(m)
         # Swap in whole new tables: readers never see a half-built one.
-        self._by_first = {
-            k: tuple(sorted(v, key=lambda m: len(m.wsgi_prefix), reverse=True))
-            for k, v in by_first.items()
-        }
+        self._table = PrefixTable((m.wsgi_prefix, m) for m in mounts.values())
         # One-segment prefixes alone on their first segment: one dict lookup.
+        firsts = Counter(_first_segment(m.wsgi_prefix) for m in mounts.values())
         self._single = {
-            k: v[0].app
-            for k, v in self._by_first.items()
-            if len(v) == 1 and v[0].wsgi_prefix == k
+            m.wsgi_prefix: m.app for m in mounts.values() if firsts[m.wsgi_prefix] == 1
         }
         self._mounts = mounts
         return mount
@@ -157,18 +181,10 @@ class PathDispatcher:
 
     def match(self, path: str) -> tuple[Mount, str] | None:
         """The mount for a WSGI path and the rest of the canonical path."""
-        if "//" in path or "/." in path:
+        if not is_canonical(path):
             path = canonical_path(path)
-        end = path.find("/", 1)
-        candidates = self._by_first.get(path if end == -1 else path[:end])
-        if candidates:
-            for mount in candidates:
-                prefix = mount.wsgi_prefix
-                if path.startswith(prefix) and (
-                    len(path) == len(prefix) or path[len(prefix)] == "/"
-                ):
-                    return mount, path[len(prefix) :]
-        return None
+        found = self._table.match(path)
+        return (found[0], found[2]) if found is not None else None
 
     # -- the request path --------------------------------------------------
 
@@ -189,27 +205,22 @@ class PathDispatcher:
     def _dispatch(
         self, environ: WSGIEnvironment, start_response: StartResponse, path: str
     ) -> t.Iterable[bytes]:
-        if "//" in path or "/." in path:
+        if not is_canonical(path):
             path = canonical_path(path)
-        end = path.find("/", 1)
-        candidates = self._by_first.get(path if end == -1 else path[:end])
-        if candidates is not None:
-            for mount in candidates:
-                prefix = mount.wsgi_prefix
-                if path.startswith(prefix):
-                    size = len(prefix)
-                    if len(path) == size:
-                        script = environ.get("SCRIPT_NAME", "") + prefix
-                        if mount.redirect_slash:
-                            return redirect(environ, start_response, script + "/")
-                        environ["SCRIPT_NAME"] = script
-                        environ["PATH_INFO"] = mount.bare_path
-                        return mount.app(environ, start_response)
-                    if path[size] == "/":
-                        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-                        environ["PATH_INFO"] = path[size:]
-                        return mount.app(environ, start_response)
+        found = self._table.match(path)
+        if found is not None:
+            mount, prefix, rest = found
+            return _enter(
+                environ,
+                start_response,
+                mount.app,
+                prefix,
+                rest,
+                mount.redirect_slash,
+                mount.bare_path,
+            )
         if self.registry is not None and len(path) > 1 and path[0] == "/":
+            end = path.find("/", 1)
             segment = path[1:] if end == -1 else path[1:end]
             return self.registry.serve(
                 segment, environ, start_response, self.default_app
@@ -226,17 +237,10 @@ class PathDispatcher:
             environ: WSGIEnvironment, start_response: StartResponse
         ) -> t.Iterable[bytes]:
             path = environ.get("PATH_INFO", "")
-            if "//" in path or "/." in path:
+            if not is_canonical(path):
                 path = canonical_path(path)
             rest = path[len(prefix) :]
-            script = environ.get("SCRIPT_NAME", "") + prefix
-            if not rest:
-                if redirect_slash:
-                    return redirect(environ, start_response, script + "/")
-                rest = "/"
-            environ["SCRIPT_NAME"] = script
-            environ["PATH_INFO"] = rest
-            return app(environ, start_response)
+            return _enter(environ, start_response, app, prefix, rest, redirect_slash)
 
         prefixed.__wrapped__ = app  # type: ignore[attr-defined]
         return prefixed

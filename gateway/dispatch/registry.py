@@ -29,7 +29,8 @@ gave its key *before* its factory ran, so it is never marked newer than what
 the factory read; one built before any poll listed its key (a tenant added
 since) is rebuilt once at the next poll, because its version is unknown.
 That is how several processes sharing a database notice an edited row
-within ``refresh_interval`` seconds, without shared memory.
+within ``refresh_interval`` seconds, without shared memory. A key a poll
+lists also loses its remembered "no application" (``negative_ttl``) record.
 """
 
 from __future__ import annotations
@@ -319,7 +320,8 @@ class AppRegistry:
         entry.last = now
         if now >= self._next_sweep:
             self.sweep(now)
-        entry.active.append(None)
+        active = entry.active
+        active.append(None)
         if entry.retired:  # evicted between the lookup and here: go again
             entry.release()
             return self.serve(key, environ, start_response, fallback)
@@ -331,7 +333,10 @@ class AppRegistry:
             raise
         if type(result) is list:
             # A list body is complete: the app is done with this request.
-            entry.release()
+            # (entry.release() inlined: this is the hot path of plain apps.)
+            active.pop()
+            if entry.retired and not active:
+                self._finish(entry)
             return result
         if type(result) is ClosingIterator:
             # What gateway.App (any Werkzeug response) returns: add our close

@@ -12,7 +12,12 @@
 The ``"target:endpoint"`` form in one string is accepted too. Inside a
 request the URL keeps the request's scheme and port and is relative when the
 target is on the same host; outside one it is absolute. The target app must
-have a Werkzeug ``url_map`` (a :class:`gateway.App` does).
+have a Werkzeug ``url_map`` (a :class:`gateway.App` does), so a tenant's
+application is created (or reused) to build it.
+
+``url_for_tenant(key, path)`` needs no application: it builds the absolute
+URL of a path on a tenant's host from the tenant pattern alone, so a page
+listing many tenants does not start them all.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import typing as t
 from urllib.parse import quote
 
 from .hostnames import host_port, parse_host
+from .responses import wsgi_path_to_url
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIEnvironment
@@ -29,11 +35,59 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .path import Mount
 
 
+#: Characters kept as they are in a path given to :func:`url_for_tenant`.
+_PATH_SAFE = "/:@!$&'()*+,;=%?#[]~"
+
+
 def _current_environ() -> WSGIEnvironment | None:
     from ..globals import _cv_request
 
     ctx = _cv_request.get(None)
     return ctx.request.environ if ctx is not None else None
+
+
+def current_gateway() -> Gateway | None:
+    """The :class:`~gateway.dispatch.Gateway` serving the current request;
+    None outside a request or when the app is served without a gateway."""
+    environ = _current_environ()
+    return environ.get("gateway.gateway") if environ is not None else None
+
+
+def _find_gateway(
+    explicit: Gateway | None, caller: str
+) -> tuple[Gateway, WSGIEnvironment | None]:
+    """The gateway to build with (``explicit``, else the one serving this
+    request, else the most recently built one) and the request's environ."""
+    from .gateway import last_gateway
+
+    environ = _current_environ()
+    gateway = explicit
+    if gateway is None and environ is not None:
+        gateway = environ.get("gateway.gateway")
+    if gateway is None:
+        gateway = last_gateway()
+    if gateway is None:
+        raise RuntimeError(
+            f"{caller} needs a Gateway: none is serving this request or built"
+        )
+    return gateway, environ
+
+
+def _origin(
+    gateway: Gateway, environ: WSGIEnvironment | None, scheme: str | None
+) -> tuple[str | None, str, str, str | None]:
+    """``(current host, port, root, scheme)`` of URLs built now: the
+    request's, or outside a request no host or port, the gateway's
+    ``script_name`` and only an explicit scheme."""
+    if environ is None:
+        return None, "", gateway.script_name, scheme
+    raw = environ.get("HTTP_HOST")
+    return (
+        parse_host(raw),
+        host_port(raw),
+        environ.get("gateway.root", gateway.script_name),
+        scheme or environ.get("wsgi.url_scheme", "http"),
+    )
 
 
 def url_for_app(
@@ -50,22 +104,11 @@ def url_for_app(
 ) -> str:
     """Build the URL of ``endpoint`` in the application named by ``target``.
 
-    The gateway is the one serving the current request, else ``_gateway``,
+    The gateway is ``_gateway``, else the one serving the current request,
     else the most recently built one. Raises :class:`LookupError` for an
     unknown target and Werkzeug's ``BuildError`` for an unknown endpoint.
     """
-    from .gateway import last_gateway
-
-    environ = _current_environ()
-    gateway = _gateway
-    if gateway is None and environ is not None:
-        gateway = environ.get("gateway.gateway")
-    if gateway is None:
-        gateway = last_gateway()
-    if gateway is None:
-        raise RuntimeError(
-            "url_for_app needs a Gateway: none is serving this request or built"
-        )
+    gateway, environ = _find_gateway(_gateway, "url_for_app")
     return build_url(
         gateway,
         target,
@@ -177,19 +220,14 @@ def build_url(
     if url_map is None:
         raise TypeError(f"cannot build URLs for {app!r}: it has no url_map")
     config = getattr(app, "config", None) or {}
+    current, port, root, url_scheme = _origin(gateway, environ, scheme)
     if environ is not None:
-        current = parse_host(environ.get("HTTP_HOST"))
-        port = host_port(environ.get("HTTP_HOST"))
-        root = environ.get("gateway.root", gateway.script_name)
-        url_scheme = scheme or environ.get("wsgi.url_scheme", "http")
         if host is None:
             host = current
         if external is None:
             external = scheme is not None or host != current
     else:
-        port = ""
-        root = gateway.script_name
-        url_scheme = scheme or config.get("PREFERRED_URL_SCHEME") or "http"
+        url_scheme = url_scheme or config.get("PREFERRED_URL_SCHEME") or "http"
         external = True if external is None else external
     if host is None:
         host = config.get("SERVER_NAME")
@@ -200,7 +238,7 @@ def build_url(
         port = ""
     netloc = f"{host}:{port}" if port else host
     adapter = url_map.bind(
-        netloc, script_name=(root + prefix) or "/", url_scheme=url_scheme
+        netloc, script_name=(root + prefix) or "/", url_scheme=url_scheme or "http"
     )
     inject = getattr(app, "inject_url_defaults", None)
     if inject is not None:
@@ -209,3 +247,50 @@ def build_url(
     if anchor is not None:
         rv = f"{rv}#{quote(anchor, safe='%!#$&()*+,/:;=?@')}"
     return rv
+
+
+def url_for_tenant(
+    key: str,
+    path: str = "/",
+    *,
+    scheme: str | None = None,
+    gateway: Gateway | None = None,
+) -> str:
+    """The absolute URL of ``path`` on tenant ``key``'s host, without creating
+    (or even asking for) the tenant's application.
+
+    ``url_for_tenant("acme")`` is ``http://acme.example.com/``. Inside a
+    request the URL keeps the request's scheme, port and script root (the
+    tenant is served by the same server); outside one it has no port, the
+    gateway's ``script_name`` and ``scheme`` or ``http``. The gateway is
+    found as by :func:`url_for_app`. Raises :class:`LookupError` when there
+    are no tenants and :class:`ValueError` for a key the tenant pattern
+    would never route to (upper case, a dot without ``nested``, ...).
+    """
+    gateway, environ = _find_gateway(gateway, "url_for_tenant")
+    return tenant_url(gateway, key, path, environ, scheme=scheme)
+
+
+def tenant_url(
+    gateway: Gateway,
+    key: str,
+    path: str = "/",
+    environ: WSGIEnvironment | None = None,
+    *,
+    scheme: str | None = None,
+) -> str:
+    """The work of :func:`url_for_tenant` for a given gateway and environ."""
+    dispatcher = gateway.host_dispatcher
+    if dispatcher is None or dispatcher.pattern is None:
+        raise LookupError(f"no tenants are configured (looking up {key!r})")
+    host = dispatcher.host_for(key)
+    if parse_host(host) != host or dispatcher.pattern.match(host) != key:
+        raise ValueError(
+            f"{key!r} is not a tenant key: requests for {host!r} never reach it"
+        )
+    if not path.startswith("/"):
+        raise ValueError(f"expected a path starting with '/', got {path!r}")
+    _, port, root, url_scheme = _origin(gateway, environ, scheme)
+    netloc = f"{host}:{port}" if port else host
+    url_path = wsgi_path_to_url(root) + quote(path, safe=_PATH_SAFE)
+    return f"{url_scheme or 'http'}://{netloc}{url_path}"

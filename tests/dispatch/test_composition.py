@@ -17,7 +17,15 @@ from werkzeug.test import Client
 
 import gateway
 from gateway import current_app, g, redirect, request, session, url_for
-from gateway.dispatch import Gateway, Mount, ProxyConfig, derive_secret, url_for_app
+from gateway.dispatch import (
+    Gateway,
+    Mount,
+    ProxyConfig,
+    current_gateway,
+    derive_secret,
+    url_for_app,
+    url_for_tenant,
+)
 
 
 @pytest.fixture
@@ -67,6 +75,14 @@ def make_app(name: str, root: Path, **config) -> gateway.App:
             "admin_prefix": url_for_app("/admin", "index"),
             "beta_admin": url_for_app("beta/admin:index"),
             "main": url_for_app("", "index"),
+        }
+
+    @app.route("/tenant-links")
+    def tenant_links():
+        return {
+            "beta": url_for_tenant("beta"),
+            "ghost_login": url_for_tenant("ghost", "/login?next=/a b"),
+            "same_gateway": current_gateway() is not None,
         }
 
     return app
@@ -237,6 +253,78 @@ def test_url_for_app_outside_a_request(site) -> None:
 
 
 @pytest.mark.parametrize(
+    ("base_url", "headers", "expected"),
+    [
+        pytest.param("http://acme.example.com:8000", {}, "http://", id="port-kept"),
+        pytest.param(
+            "http://acme.example.com:8000/app", {}, "http://", id="script-root-kept"
+        ),
+        pytest.param(
+            "http://acme.example.com:8000",
+            {"X-Forwarded-Proto": "https"},
+            "https://",
+            id="scheme-after-proxy-fix",
+        ),
+    ],
+)
+def test_url_for_tenant_inside_a_request_creates_no_tenant(
+    site, base_url: str, headers: dict[str, str], expected: str
+) -> None:
+    gw, created = site[0], site[1]
+    root = "/app" if base_url.endswith("/app") else ""
+    response = Client(gw).get(
+        "/tenant-links",
+        base_url=base_url,
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert response.json == {
+        "beta": f"{expected}beta.example.com:8000{root}/",
+        "ghost_login": f"{expected}ghost.example.com:8000{root}/login?next=/a%20b",
+        "same_gateway": True,
+    }
+    assert sorted(created) == ["acme"]
+    assert gw.registry.keys() == ["acme"]
+
+
+def test_url_for_tenant_outside_a_request(site, site_root: Path) -> None:
+    gw = site[0]
+    assert url_for_tenant("acme", gateway=gw) == "http://acme.example.com/"
+    assert gw.url_for_tenant("acme", "/x", scheme="https") == (
+        "https://acme.example.com/x"
+    )
+    assert current_gateway() is None
+    prefixed = Gateway(
+        base_domain="example.com", tenants=lambda key: None, script_name="/app"
+    )
+    assert url_for_tenant("new") == "http://new.example.com/app/"  # the last built
+    assert prefixed.url_for_tenant("a-b", "/é") == "http://a-b.example.com/app/%C3%A9"
+    assert site[1] == {}
+
+
+@pytest.mark.parametrize(
+    ("key", "path", "error", "message"),
+    [
+        pytest.param("Acme", "/", ValueError, "not a tenant key", id="upper-case"),
+        pytest.param("a.b", "/", ValueError, "not a tenant key", id="dot-not-nested"),
+        pytest.param("", "/", ValueError, "not a tenant key", id="empty"),
+        pytest.param("a b", "/", ValueError, "not a tenant key", id="space"),
+        pytest.param("acme", "login", ValueError, "starting with '/'", id="rel-path"),
+    ],
+)
+def test_url_for_tenant_errors(
+    site, key: str, path: str, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        url_for_tenant(key, path, gateway=site[0])
+
+
+def test_url_for_tenant_without_tenants_is_a_lookup_error() -> None:
+    with pytest.raises(LookupError, match="no tenants are configured"):
+        Gateway(lambda e, s: [], base_domain="example.com").url_for_tenant("acme")
+
+
+@pytest.mark.parametrize(
     ("args", "error"),
     [
         pytest.param(("ghost", "index"), LookupError, id="unknown-tenant"),
@@ -309,6 +397,30 @@ def test_health_and_tenant_check_through_the_gateway(site) -> None:
         environ_base={"REMOTE_ADDR": "127.0.0.1"},
     )
     assert ask.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lookup", "host", "status"),
+    [
+        pytest.param(lambda: {"acme": 3}, "acme.example.com", 200, id="listed"),
+        pytest.param(lambda: {"acme": 3}, "beta.example.com", 404, id="not-listed"),
+        pytest.param(
+            lambda: 1 / 0, "acme.example.com", 200, id="failing-factory-knows"
+        ),
+        pytest.param(lambda: 1 / 0, "ghost.example.com", 404, id="failing-factory-not"),
+    ],
+)
+def test_tenant_check_asks_the_lookup_and_survives_its_failure(
+    echo, call, make_environ, lookup, host: str, status: int
+) -> None:
+    gw = Gateway(
+        base_domain="example.com",
+        tenants=lambda key: None if key == "ghost" else echo(key),
+        lookup=lookup,
+    )
+    environ = make_environ("/_gateway/health/tenant", query=f"host={host}")
+    result = call(gw, environ)
+    assert result.status == status and b"Traceback" not in result.body
 
 
 def test_mounts_on_exact_and_tenant_hosts(site_root, echo, call) -> None:

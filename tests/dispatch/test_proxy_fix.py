@@ -185,10 +185,11 @@ def test_proxy_fix_rejects_bad_networks(echo) -> None:
 )
 def test_trusted_hosts(echo, call, host: str | None, status: int) -> None:
     app = TrustedHosts(echo("app"), [".example.com", "localhost"])
-    result = call(app, path="/", host=host)
-    assert result.status == status
-    if status == 400:
-        assert result.text.startswith("Bad Request")
+    for _ in range(2):  # decided, then answered from the cache
+        result = call(app, path="/", host=host)
+        assert result.status == status
+        if status == 400:
+            assert result.text.startswith("Bad Request")
 
 
 def test_trusted_hosts_after_proxy_fix_sees_the_forwarded_host(

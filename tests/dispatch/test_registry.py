@@ -471,6 +471,7 @@ def test_versioned_lookup_keeps_others_and_retires_removed(factory, clock) -> No
     registry.sweep()
     assert registry.keys() == ["b"] and registry.peek("b") is apps["b"]
     assert registry.stats()["evictions"] == 2
+    assert registry.exists("a") and not registry.exists("c")
     assert registry.get("a") is not apps["a"] and factory.count("a") == 2
 
 

@@ -12,39 +12,30 @@ import weakref
 from datetime import timedelta
 from inspect import CO_COROUTINE
 from itertools import chain
-from types import FunctionType, TracebackType
-from urllib.parse import quote as _url_quote
+from types import FunctionType
 
 from werkzeug.datastructures import Headers, ImmutableDict
 from werkzeug.exceptions import (
     Aborter,
-    BadHost,
-    BadRequest,
-    BadRequestKeyError,
     HTTPException,
-    InternalServerError,
 )
 from werkzeug.routing import (
-    BuildError,
     Map,
-    MapAdapter,
     RequestRedirect,
-    RoutingException,
 )
 from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import cached_property
-from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
-from werkzeug.wsgi import get_host
 
 from . import typing as ft
+from .app_errors import ErrorsMixin
+from .app_templates import TemplatesMixin, _default_template_ctx_processor
+from .app_urls import URLsMixin
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .globals import _cv_app, _cv_request, g, request, session
+from .globals import _cv_app, _cv_request, g, request
 from .helpers import (
-    _split_blueprint_path,
     get_debug_flag,
-    get_flashed_messages,
     get_load_dotenv,
 )
 from .json.provider import DefaultJSONProvider, JSONProvider
@@ -53,7 +44,6 @@ from .routing import Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .signals import (
     appcontext_tearing_down,
-    got_request_exception,
     request_finished,
     request_started,
     request_tearing_down,
@@ -65,7 +55,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
     from .blueprints import Blueprint
     from .sessions import SessionInterface
-    from .templating import DispatchingJinjaLoader, Environment
+    from .templating import Environment
     from .testing import AppClient, AppCliRunner
 
 T_shell_context_processor = t.TypeVar(
@@ -110,28 +100,7 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
-def _is_websocket_upgrade(environ: WSGIEnvironment) -> bool:
-    connection = environ.get("HTTP_CONNECTION", "").lower().split(",")
-    return any(v.strip() == "upgrade" for v in connection) and (
-        environ.get("HTTP_UPGRADE", "").lower() == "websocket"
-    )
-
-
-def _default_template_ctx_processor() -> dict[str, t.Any]:
-    """Put the objects behind ``g`` and ``request`` into every template
-    context. ``session`` stays the proxy (a global of the environment):
-    resolving it here would open the session cookie for every render."""
-    appctx = _cv_app.get(None)
-    reqctx = _cv_request.get(None)
-    rv: dict[str, t.Any] = {}
-    if appctx is not None:
-        rv["g"] = appctx.g
-    if reqctx is not None:
-        rv["request"] = reqctx.request
-    return rv
-
-
-class App(Scaffold):
+class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
     """The central object of an application: it holds the configuration,
     the URL map, the registered views, hooks, error handlers and blueprints,
     and it is the WSGI application a server calls.
@@ -367,59 +336,6 @@ class App(Scaffold):
             return open(path, mode)  # type: ignore[return-value]
         return open(path, mode, encoding=encoding)  # type: ignore[return-value]
 
-    def create_jinja_environment(self) -> Environment:
-        """Create the Jinja environment from :attr:`jinja_options`, with the
-        app's globals (``url_for``, ``config``, ``request``, ...) and the
-        JSON provider behind the ``tojson`` filter."""
-        options = dict(self.jinja_options)
-        if "autoescape" not in options:
-            options["autoescape"] = self.select_jinja_autoescape
-        if "auto_reload" not in options:
-            auto_reload = self.config["TEMPLATES_AUTO_RELOAD"]
-            if auto_reload is None:
-                auto_reload = self.debug
-            options["auto_reload"] = auto_reload
-        rv = self.jinja_environment(self, **options)
-        rv.globals.update(
-            url_for=self.url_for,
-            get_flashed_messages=get_flashed_messages,
-            config=self.config,
-            request=request,
-            session=session,
-            g=g,
-        )
-        rv.policies["json.dumps_function"] = self.json.dumps
-        return rv
-
-    def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
-        """The loader of :attr:`jinja_env`: it searches the app's template
-        folder, then each blueprint's. To change where the app's own
-        templates come from, override :attr:`jinja_loader` instead."""
-        from .templating import DispatchingJinjaLoader
-
-        return DispatchingJinjaLoader(self)
-
-    def select_jinja_autoescape(self, filename: str | None) -> bool:
-        """Autoescape template strings and ``.html``, ``.htm``, ``.xml``,
-        ``.xhtml`` and ``.svg`` files."""
-        if filename is None:
-            return True
-        return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
-
-    def update_template_context(self, context: dict[str, t.Any]) -> None:
-        """Add what the context processors return (app first, then the
-        request's blueprints), without overriding values passed explicitly."""
-        names: t.Iterable[str | None] = (None,)
-        reqctx = _cv_request.get(None)
-        if reqctx is not None:
-            names = chain(names, reversed(reqctx.request.blueprints))
-        orig_ctx = context.copy()
-        for name in names:
-            if name in self.template_context_processors:
-                for func in self.template_context_processors[name]:
-                    context.update(self.ensure_sync(func)())
-        context.update(orig_ctx)
-
     def make_shell_context(self) -> dict[str, t.Any]:
         """The namespace of ``gateway shell``: ``app``, ``g`` and what the
         shell context processors add."""
@@ -491,63 +407,6 @@ class App(Scaffold):
                     f" endpoint function: {endpoint}"
                 )
             self.view_functions[endpoint] = view_func
-
-    @setupmethod
-    def template_filter(
-        self, name: str | None = None
-    ) -> t.Callable[[T_template_filter], T_template_filter]:
-        """Register the decorated function as a Jinja filter."""
-
-        def decorator(f: T_template_filter) -> T_template_filter:
-            self.add_template_filter(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_filter(
-        self, f: ft.TemplateFilterCallable, name: str | None = None
-    ) -> None:
-        """Register a Jinja filter, named after the function by default."""
-        self.jinja_env.filters[name or f.__name__] = f
-
-    @setupmethod
-    def template_test(
-        self, name: str | None = None
-    ) -> t.Callable[[T_template_test], T_template_test]:
-        """Register the decorated function as a Jinja test."""
-
-        def decorator(f: T_template_test) -> T_template_test:
-            self.add_template_test(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_test(
-        self, f: ft.TemplateTestCallable, name: str | None = None
-    ) -> None:
-        """Register a Jinja test, named after the function by default."""
-        self.jinja_env.tests[name or f.__name__] = f
-
-    @setupmethod
-    def template_global(
-        self, name: str | None = None
-    ) -> t.Callable[[T_template_global], T_template_global]:
-        """Register the decorated function as a Jinja global."""
-
-        def decorator(f: T_template_global) -> T_template_global:
-            self.add_template_global(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_global(
-        self, f: ft.TemplateGlobalCallable, name: str | None = None
-    ) -> None:
-        """Register a Jinja global, named after the function by default."""
-        self.jinja_env.globals[name or f.__name__] = f
 
     @setupmethod
     def teardown_appcontext(self, f: T_teardown) -> T_teardown:
@@ -691,178 +550,6 @@ class App(Scaffold):
                 " async views: pip install 'gateway[async]'"
             ) from None
         return asgiref_async_to_sync(func)
-
-    # -- URLs ------------------------------------------------------------------------
-
-    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
-        """Bind the URL map to a request, or (outside a request) to
-        ``SERVER_NAME``, ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME``;
-        None when there is neither. ``TRUSTED_HOSTS`` is checked here."""
-        if request is not None:
-            trusted_hosts = self.config["TRUSTED_HOSTS"]
-            if trusted_hosts is not None:
-                request.trusted_hosts = trusted_hosts
-                request.host = get_host(request.environ, trusted_hosts)  # type: ignore[misc]
-            subdomain = None
-            server_name = self.config["SERVER_NAME"]
-            if self.url_map.host_matching:
-                server_name = None
-            elif not self.subdomain_matching:
-                return self._bind_to_request(request, server_name)
-            return self.url_map.bind_to_environ(
-                request.environ, server_name=server_name, subdomain=subdomain
-            )
-        if self.config["SERVER_NAME"] is not None:
-            return self.url_map.bind(
-                self.config["SERVER_NAME"],
-                script_name=self.config["APPLICATION_ROOT"],
-                url_scheme=self.config["PREFERRED_URL_SCHEME"],
-            )
-        return None
-
-    def _bind_to_request(self, request: Request, server_name: str | None) -> MapAdapter:
-        """``url_map.bind_to_environ`` for the common case (no subdomain or
-        host matching), reusing what the request object already decoded and
-        caching the IDNA form of the few server names a process sees."""
-        environ = request.environ
-        scheme = environ["wsgi.url_scheme"]
-        if "HTTP_UPGRADE" in environ and _is_websocket_upgrade(environ):
-            scheme = "wss" if scheme == "https" else "ws"
-        if server_name is None:
-            server_name = request.host.lower()
-        else:
-            server_name = server_name.lower()
-            if scheme in {"http", "ws"} and server_name.endswith(":80"):
-                server_name = server_name[:-3]
-            elif scheme in {"https", "wss"} and server_name.endswith(":443"):
-                server_name = server_name[:-4]
-        cache = self._idna_cache
-        idna_name = cache.get(server_name)
-        if idna_name is None:
-            name, sep, port = server_name.partition(":")
-            try:
-                idna_name = f"{name.encode('idna').decode('ascii')}{sep}{port}"
-            except UnicodeError as e:
-                raise BadHost() from e
-            if len(cache) >= 256:
-                cache.clear()
-            cache[server_name] = idna_name
-        query = environ.get("QUERY_STRING")
-        if query:
-            query = query.encode("latin1").decode(errors="replace")
-        url_map = self.url_map
-        return MapAdapter(
-            url_map,
-            idna_name,
-            request.root_path or "/",
-            url_map.default_subdomain or "",
-            scheme,
-            request.path,
-            environ["REQUEST_METHOD"],
-            query,
-        )
-
-    def url_for(
-        self,
-        /,
-        endpoint: str,
-        *,
-        _anchor: str | None = None,
-        _method: str | None = None,
-        _scheme: str | None = None,
-        _external: bool | None = None,
-        **values: t.Any,
-    ) -> str:
-        """Build the URL of ``endpoint``.
-
-        Inside a request the URL is relative to it (``.name`` means an
-        endpoint of the current blueprint) and external only when asked or
-        when ``_scheme`` is given; outside one it needs ``SERVER_NAME`` and is
-        external. Unknown values become the query string; ``_anchor`` adds a
-        fragment, ``_method`` picks the rule for a method. A build error goes
-        through :meth:`handle_url_build_error`.
-        """
-        req_ctx = _cv_request.get(None)
-        if req_ctx is not None:
-            url_adapter = req_ctx.url_adapter
-            blueprint_name = req_ctx.request.blueprint
-            if endpoint[:1] == ".":
-                if blueprint_name is not None:
-                    endpoint = f"{blueprint_name}{endpoint}"
-                else:
-                    endpoint = endpoint[1:]
-            if _external is None:
-                _external = _scheme is not None
-        else:
-            app_ctx = _cv_app.get(None)
-            if app_ctx is not None:
-                url_adapter = app_ctx.url_adapter
-            else:
-                url_adapter = self.create_url_adapter(None)
-            if url_adapter is None:
-                raise RuntimeError(
-                    "Unable to build URLs outside an active request"
-                    " without 'SERVER_NAME' configured. Also configure"
-                    " 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as"
-                    " needed."
-                )
-            if _external is None:
-                _external = True
-        if _scheme is not None and not _external:
-            raise ValueError("When specifying '_scheme', '_external' must be True.")
-
-        self.inject_url_defaults(endpoint, values)
-        try:
-            rv = url_adapter.build(  # type: ignore[union-attr]
-                endpoint,
-                values,
-                method=_method,
-                url_scheme=_scheme,
-                force_external=_external,
-            )
-        except BuildError as error:
-            values.update(
-                _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external
-            )
-            return self.handle_url_build_error(error, endpoint, values)
-        if _anchor is not None:
-            _anchor = _url_quote(_anchor, safe="%!#$&'()*+,/:;=?@")
-            rv = f"{rv}#{_anchor}"
-        return rv
-
-    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
-        """Let the ``url_defaults`` functions of the app and of the
-        endpoint's blueprints fill in ``values``."""
-        names: t.Iterable[str | None] = (None,)
-        if "." in endpoint:
-            names = chain(
-                names, reversed(_split_blueprint_path(endpoint.rpartition(".")[0]))
-            )
-        for name in names:
-            if name in self.url_default_functions:
-                for func in self.url_default_functions[name]:
-                    func(endpoint, values)
-
-    def handle_url_build_error(
-        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
-    ) -> str:
-        """Ask each of :attr:`url_build_error_handlers` for a URL; re-raise
-        the error when none gives one."""
-        for handler in self.url_build_error_handlers:
-            try:
-                rv = handler(error, endpoint, values)
-            except BuildError as e:
-                error = e
-            else:
-                if rv is not None:
-                    return rv
-        if error is sys.exc_info()[1]:
-            raise
-        raise error
-
-    def redirect(self, location: str, code: int = 302) -> BaseResponse:
-        """A redirect response of this app's response class."""
-        return _wz_redirect(location, code=code, Response=self.response_class)
 
     # -- the request lifecycle ---------------------------------------------------
 
@@ -1117,117 +804,6 @@ class App(Scaffold):
             self.ensure_sync(func)(exc)
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
-
-    # -- errors ----------------------------------------------------------------------
-
-    def _find_error_handler(
-        self, e: Exception, blueprints: list[str]
-    ) -> ft.ErrorHandlerCallable | None:
-        """The handler for ``e``: by code, then by class along its MRO; the
-        request's blueprints (innermost first) before the app."""
-        exc_class, code = self._get_exc_class_and_code(type(e))
-        names = (*blueprints, None)
-        spec = self.error_handler_spec
-        for c in (code, None) if code is not None else (None,):
-            for name in names:
-                if name not in spec:
-                    continue
-                handler_map = spec[name].get(c)
-                if not handler_map:
-                    continue
-                for cls in exc_class.__mro__:
-                    handler = handler_map.get(cls)
-                    if handler is not None:
-                        return handler
-        return None
-
-    def trap_http_exception(self, e: Exception) -> bool:
-        """Whether an HTTP exception should propagate like any other error
-        instead of becoming its error page (``TRAP_HTTP_EXCEPTIONS``,
-        ``TRAP_BAD_REQUEST_ERRORS``; key errors of ``request.form`` are
-        trapped in debug mode)."""
-        if self.config["TRAP_HTTP_EXCEPTIONS"]:
-            return True
-        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
-        if (
-            trap_bad_request is None
-            and self.debug
-            and isinstance(e, BadRequestKeyError)
-        ):
-            return True
-        if trap_bad_request:
-            return isinstance(e, BadRequest)
-        return False
-
-    def handle_http_exception(
-        self, e: HTTPException
-    ) -> HTTPException | ft.ResponseReturnValue:
-        """Answer an HTTP exception with its registered handler, or with the
-        exception itself (its default error page). Redirects from routing
-        are never handled."""
-        if e.code is None:
-            return e
-        if isinstance(e, RoutingException):
-            return e
-        handler = self._find_error_handler(e, request.blueprints)
-        if handler is None:
-            return e
-        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
-
-    def handle_user_exception(
-        self, e: Exception
-    ) -> HTTPException | ft.ResponseReturnValue:
-        """Handle an exception raised by a hook or a view: HTTP exceptions
-        through :meth:`handle_http_exception`, others through a registered
-        handler; re-raised when there is none."""
-        if isinstance(e, BadRequestKeyError) and (
-            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
-        ):
-            e.show_exception = True
-        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
-            return self.handle_http_exception(e)
-        handler = self._find_error_handler(e, request.blueprints)
-        if handler is None:
-            raise
-        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
-
-    def handle_exception(self, e: Exception) -> Response:
-        """Handle an exception no user handler caught: re-raise it when
-        exceptions propagate (testing, debug, ``PROPAGATE_EXCEPTIONS``), else
-        log it and answer 500 (through a 500 handler if one is registered,
-        which gets an :class:`InternalServerError` with ``original_exception``)."""
-        exc_info = sys.exc_info()
-        if got_request_exception.receivers:
-            got_request_exception.send(
-                self, _async_wrapper=self.ensure_sync, exception=e
-            )
-        propagate = self.config["PROPAGATE_EXCEPTIONS"]
-        if propagate is None:
-            propagate = self.testing or self.debug
-        if propagate:
-            if exc_info[1] is e:
-                raise
-            raise e
-        self.log_exception(exc_info)
-        server_error: InternalServerError | ft.ResponseReturnValue
-        server_error = InternalServerError(original_exception=e)
-        handler = self._find_error_handler(server_error, request.blueprints)
-        if handler is not None:
-            server_error = self.ensure_sync(handler)(server_error)
-        return self.finalize_request(server_error, from_error_handler=True)
-
-    def log_exception(
-        self,
-        exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
-    ) -> None:
-        """Log an unhandled exception with the request's path and method."""
-        self.logger.error(
-            f"Exception on {request.path} [{request.method}]", exc_info=exc_info
-        )
-
-    def should_ignore_error(self, error: BaseException | None) -> bool:
-        """Whether teardown functions should not see ``error``."""
-        return False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

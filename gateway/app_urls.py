@@ -1,0 +1,203 @@
+"""How :class:`~gateway.App` binds its URL map to a request and builds URLs."""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from itertools import chain
+from urllib.parse import quote as _url_quote
+
+from werkzeug.exceptions import BadHost
+from werkzeug.routing import BuildError, MapAdapter
+from werkzeug.utils import redirect as _wz_redirect
+from werkzeug.wrappers import Response as BaseResponse
+from werkzeug.wsgi import get_host
+
+from .globals import _cv_app, _cv_request
+from .helpers import _split_blueprint_path
+from .wrappers import Request
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import WSGIEnvironment
+
+
+def _is_websocket_upgrade(environ: WSGIEnvironment) -> bool:
+    connection = environ.get("HTTP_CONNECTION", "").lower().split(",")
+    return any(v.strip() == "upgrade" for v in connection) and (
+        environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+    )
+
+
+class URLsMixin:
+    """URL matching set-up and URL building of an application (mixed into
+    :class:`~gateway.App`)."""
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Bind the URL map to a request, or (outside a request) to
+        ``SERVER_NAME``, ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME``;
+        None when there is neither. ``TRUSTED_HOSTS`` is checked here."""
+        if request is not None:
+            trusted_hosts = self.config["TRUSTED_HOSTS"]
+            if trusted_hosts is not None:
+                request.trusted_hosts = trusted_hosts
+                request.host = get_host(request.environ, trusted_hosts)  # type: ignore[misc]
+            subdomain = None
+            server_name = self.config["SERVER_NAME"]
+            if self.url_map.host_matching:
+                server_name = None
+            elif not self.subdomain_matching:
+                return self._bind_to_request(request, server_name)
+            return self.url_map.bind_to_environ(
+                request.environ, server_name=server_name, subdomain=subdomain
+            )
+        if self.config["SERVER_NAME"] is not None:
+            return self.url_map.bind(
+                self.config["SERVER_NAME"],
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+            )
+        return None
+
+    def _bind_to_request(self, request: Request, server_name: str | None) -> MapAdapter:
+        """``url_map.bind_to_environ`` for the common case (no subdomain or
+        host matching), reusing what the request object already decoded and
+        caching the IDNA form of the few server names a process sees."""
+        environ = request.environ
+        scheme = environ["wsgi.url_scheme"]
+        if "HTTP_UPGRADE" in environ and _is_websocket_upgrade(environ):
+            scheme = "wss" if scheme == "https" else "ws"
+        if server_name is None:
+            server_name = request.host.lower()
+        else:
+            server_name = server_name.lower()
+            if scheme in {"http", "ws"} and server_name.endswith(":80"):
+                server_name = server_name[:-3]
+            elif scheme in {"https", "wss"} and server_name.endswith(":443"):
+                server_name = server_name[:-4]
+        cache = self._idna_cache
+        idna_name = cache.get(server_name)
+        if idna_name is None:
+            name, sep, port = server_name.partition(":")
+            try:
+                idna_name = f"{name.encode('idna').decode('ascii')}{sep}{port}"
+            except UnicodeError as e:
+                raise BadHost() from e
+            if len(cache) >= 256:
+                cache.clear()
+            cache[server_name] = idna_name
+        query = environ.get("QUERY_STRING")
+        if query:
+            query = query.encode("latin1").decode(errors="replace")
+        url_map = self.url_map
+        return MapAdapter(
+            url_map,
+            idna_name,
+            request.root_path or "/",
+            url_map.default_subdomain or "",
+            scheme,
+            request.path,
+            environ["REQUEST_METHOD"],
+            query,
+        )
+
+    def url_for(
+        self,
+        /,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: t.Any,
+    ) -> str:
+        """Build the URL of ``endpoint``.
+
+        Inside a request the URL is relative to it (``.name`` means an
+        endpoint of the current blueprint) and external only when asked or
+        when ``_scheme`` is given; outside one it needs ``SERVER_NAME`` and is
+        external. Unknown values become the query string; ``_anchor`` adds a
+        fragment, ``_method`` picks the rule for a method. A build error goes
+        through :meth:`handle_url_build_error`.
+        """
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            url_adapter = req_ctx.url_adapter
+            blueprint_name = req_ctx.request.blueprint
+            if endpoint[:1] == ".":
+                if blueprint_name is not None:
+                    endpoint = f"{blueprint_name}{endpoint}"
+                else:
+                    endpoint = endpoint[1:]
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None:
+                url_adapter = app_ctx.url_adapter
+            else:
+                url_adapter = self.create_url_adapter(None)
+            if url_adapter is None:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request"
+                    " without 'SERVER_NAME' configured. Also configure"
+                    " 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as"
+                    " needed."
+                )
+            if _external is None:
+                _external = True
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+
+        self.inject_url_defaults(endpoint, values)
+        try:
+            rv = url_adapter.build(  # type: ignore[union-attr]
+                endpoint,
+                values,
+                method=_method,
+                url_scheme=_scheme,
+                force_external=_external,
+            )
+        except BuildError as error:
+            values.update(
+                _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external
+            )
+            return self.handle_url_build_error(error, endpoint, values)
+        if _anchor is not None:
+            _anchor = _url_quote(_anchor, safe="%!#$&'()*+,/:;=?@")
+            rv = f"{rv}#{_anchor}"
+        return rv
+
+    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
+        """Let the ``url_defaults`` functions of the app and of the
+        endpoint's blueprints fill in ``values``."""
+        names: t.Iterable[str | None] = (None,)
+        if "." in endpoint:
+            names = chain(
+                names, reversed(_split_blueprint_path(endpoint.rpartition(".")[0]))
+            )
+        for name in names:
+            if name in self.url_default_functions:
+                for func in self.url_default_functions[name]:
+                    func(endpoint, values)
+
+    def handle_url_build_error(
+        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
+    ) -> str:
+        """Ask each of :attr:`url_build_error_handlers` for a URL; re-raise
+        the error when none gives one."""
+        for handler in self.url_build_error_handlers:
+            try:
+                rv = handler(error, endpoint, values)
+            except BuildError as e:
+                error = e
+            else:
+                if rv is not None:
+                    return rv
+        if error is sys.exc_info()[1]:
+            raise
+        raise error
+
+    def redirect(self, location: str, code: int = 302) -> BaseResponse:
+        """A redirect response of this app's response class."""
+        return _wz_redirect(location, code=code, Response=self.response_class)

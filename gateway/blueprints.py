@@ -97,6 +97,46 @@ class BlueprintSetupState:
         )
 
 
+class _DeferredRule:
+    """A rule recorded on a blueprint, added to the app at registration.
+    (A small slotted object rather than a closure: factories that build a
+    blueprint per tenant keep one of these per rule.)"""
+
+    __slots__ = (
+        "rule",
+        "endpoint",
+        "view_func",
+        "provide_automatic_options",
+        "options",
+    )
+
+    def __init__(
+        self,
+        rule: str,
+        endpoint: str | None,
+        view_func: ft.RouteCallable | None,
+        provide_automatic_options: bool | None,
+        options: dict[str, t.Any],
+    ) -> None:
+        self.rule = rule
+        self.endpoint = endpoint
+        self.view_func = view_func
+        self.provide_automatic_options = provide_automatic_options
+        self.options = options or None
+
+    def __call__(self, state: BlueprintSetupState) -> None:
+        state.add_url_rule(
+            self.rule,
+            self.endpoint,
+            self.view_func,
+            provide_automatic_options=self.provide_automatic_options,
+            **(self.options or {}),
+        )
+
+    def __repr__(self) -> str:
+        return f"<deferred rule {self.rule!r} endpoint={self.endpoint!r}>"
+
+
 class Blueprint(Scaffold):
     """A group of views and hooks to register on an application.
 
@@ -317,13 +357,7 @@ class Blueprint(Scaffold):
         if view_func and hasattr(view_func, "__name__") and "." in view_func.__name__:
             raise ValueError("'view_func' name may not contain a dot '.' character.")
         self.record(
-            lambda s: s.add_url_rule(
-                rule,
-                endpoint,
-                view_func,
-                provide_automatic_options=provide_automatic_options,
-                **options,
-            )
+            _DeferredRule(rule, endpoint, view_func, provide_automatic_options, options)
         )
 
     # -- app-wide template helpers ---------------------------------------------

@@ -183,3 +183,30 @@ def https_get(
 
 
 __all__ = ["CLIENT", "free_port"]
+
+
+def site_toml(server: str, proxy: str = "", extra: str = "") -> str:
+    """The gateway.toml of the live tests: an echo app on the bare domain,
+    tenants, loopback trusted, a static folder; ``server``, ``proxy`` and
+    ``extra`` are spliced in."""
+    return f"""
+[gateway]
+name = "live"
+base_domain = "example.com"
+default_app = "echo:app"
+
+[tenants]
+factory = "tenants:create"
+
+[proxy]
+trusted = ["127.0.0.1/32"]
+{proxy}
+
+[server]
+{server}
+
+[[server.static]]
+url = "/static"
+path = "static"
+{extra}
+"""

@@ -21,6 +21,7 @@ from deploy_live import (
     headers_of,
     https_get,
     raw_echo,
+    site_toml,
     start_apache,
     write_cgi_echo,
 )
@@ -31,29 +32,6 @@ from gateway.deploy import render
 pytestmark = pytest.mark.integration
 
 Spawn = t.Callable[..., ServerProcess]
-
-
-def site_toml(server: str, proxy: str = "") -> str:
-    return f"""
-[gateway]
-name = "live"
-base_domain = "example.com"
-default_app = "echo:app"
-
-[tenants]
-factory = "tenants:create"
-
-[proxy]
-trusted = ["127.0.0.1/32"]
-{proxy}
-
-[server]
-{server}
-
-[[server.static]]
-url = "/static"
-path = "static"
-"""
 
 
 def apache_up(

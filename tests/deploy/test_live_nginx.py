@@ -17,6 +17,7 @@ from deploy_live import (
     https_get,
     nginx_up,
     raw_echo,
+    site_toml,
     start_fcgi_echo,
 )
 from server_harness import (
@@ -29,30 +30,6 @@ from server_harness import (
 pytestmark = pytest.mark.integration
 
 Spawn = t.Callable[..., ServerProcess]
-
-
-def site_toml(server: str, proxy: str = "", extra: str = "") -> str:
-    return f"""
-[gateway]
-name = "live"
-base_domain = "example.com"
-default_app = "echo:app"
-
-[tenants]
-factory = "tenants:create"
-
-[proxy]
-trusted = ["127.0.0.1/32"]
-{proxy}
-
-[server]
-{server}
-
-[[server.static]]
-url = "/static"
-path = "static"
-{extra}
-"""
 
 
 def test_proxy_pass_sets_exactly_the_headers_the_gateway_believes(

@@ -19,6 +19,7 @@ from jinja2 import Environment as BaseEnvironment
 
 from .globals import _cv_app, _cv_request, current_app, request
 from .signals import before_render_template, template_rendered
+from .template_globals import EnvironmentGlobals
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
@@ -74,7 +75,17 @@ class Environment(BaseEnvironment):
         self._string_lock = threading.Lock()
         self._string_templates: OrderedDict[str, Template] = OrderedDict()
         super().__init__(**options)
+        self.globals = EnvironmentGlobals(self.globals)
         self.app = app
+
+    def make_globals(
+        self, d: t.MutableMapping[str, t.Any] | None
+    ) -> t.MutableMapping[str, t.Any]:
+        """A template's globals: ``d`` over the environment's, as one flat
+        dict kept in step with both (see :mod:`gateway.template_globals`)."""
+        if type(self.globals) is EnvironmentGlobals:
+            return self.globals.derive(d)
+        return super().make_globals(d)
 
     def __setattr__(self, name: str, value: t.Any) -> None:
         object.__setattr__(self, name, value)

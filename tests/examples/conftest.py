@@ -3,8 +3,9 @@
 The site is exercised three ways: in process through Werkzeug's test client
 (:class:`~site_helpers.SiteClient`), over real HTTP from ``gateway serve`` on
 127.0.0.1 (test_site_http.py), and with two servers sharing a real PostgreSQL
-(test_site_postgres.py). Every test gets its own copy of a seeded SQLite
-store, made once per session because seeding hashes passwords.
+(test_site_postgres.py; behind a real nginx in test_site_scale_out.py). Every
+test gets its own copy of a seeded SQLite store, made once per session because
+seeding hashes passwords.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from site_helpers import DATABASE_URL_ENV, SiteClient, build_site, open_store
+from site_helpers import (
+    DATABASE_URL_ENV,
+    PostgresServer,
+    SiteClient,
+    build_site,
+    open_store,
+    postgres_bindir,
+)
 
 # -- the tenant store ---------------------------------------------------------
 
@@ -49,3 +57,23 @@ def store(db_url: str) -> t.Any:
 def site(db_url: str) -> SiteClient:
     """The example, built from its gateway.toml, on a fresh store."""
     return SiteClient(build_site())
+
+
+# -- a real PostgreSQL server ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> t.Iterator[PostgresServer]:
+    """One throw-away PostgreSQL server for the session (each module that
+    uses it creates its own database); skipped when it is not installed."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        reason = "PostgreSQL server programs not found: apt-get install postgresql"
+        print(f"SKIPPED: {reason}")
+        pytest.skip(reason)
+    server = PostgresServer(bindir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

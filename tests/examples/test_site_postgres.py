@@ -21,7 +21,6 @@ from site_helpers import (
     HttpClient,
     PostgresServer,
     Server,
-    postgres_bindir,
     server_env,
     wait_until,
 )
@@ -37,21 +36,6 @@ assert _TENANTS is not None
 PROPAGATION_BOUND = max(_TENANTS.refresh_interval, _TENANTS.negative_ttl) + 15
 
 _names = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def postgres() -> t.Iterator[PostgresServer]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        reason = "PostgreSQL server programs not found: apt-get install postgresql"
-        print(f"SKIPPED: {reason}")
-        pytest.skip(reason)
-    server = PostgresServer(bindir)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 class Pair(t.NamedTuple):

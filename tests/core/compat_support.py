@@ -324,3 +324,21 @@ def environ_restored() -> t.Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def case_tests(cases: list[t.Any]) -> tuple[t.Callable[..., None], ...]:
+    """The two tests of a compat module over its ``cases``: each case on each
+    framework (its own assertions), and gateway's observations equal to
+    Flask's (skipped without Flask)."""
+
+    @pytest.mark.parametrize("fw", FRAMEWORKS)
+    @pytest.mark.parametrize("case", cases)
+    def test_case(case: Case, fw: Framework) -> None:
+        case.run(fw)
+
+    @needs_flask
+    @pytest.mark.parametrize("case", cases)
+    def test_case_matches_flask(case: Case) -> None:
+        assert case.run(GATEWAY) == case.run(FLASK)
+
+    return test_case, test_case_matches_flask

@@ -14,13 +14,10 @@ from pathlib import Path
 import click
 import pytest
 from compat_support import (
-    FLASK,
-    FRAMEWORKS,
-    GATEWAY,
     Case,
     Framework,
     call,
-    needs_flask,
+    case_tests,
     req,
 )
 
@@ -626,13 +623,5 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("fw", FRAMEWORKS)
-@pytest.mark.parametrize("case", CASES)
-def test_case(case: Case, fw: Framework) -> None:
-    case.run(fw)
-
-
-@needs_flask
-@pytest.mark.parametrize("case", CASES)
-def test_case_matches_flask(case: Case) -> None:
-    assert case.run(GATEWAY) == case.run(FLASK)
+# Each case runs on both frameworks, then their observations are compared.
+test_case, test_case_matches_flask = case_tests(CASES)

@@ -24,10 +24,11 @@ from werkzeug.routing import (
     RequestRedirect,
 )
 from werkzeug.serving import is_running_from_reloader
-from werkzeug.utils import cached_property, get_content_type
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
+from ._responses import text_response
 from .app_errors import ErrorsMixin
 from .app_templates import TemplatesMixin, _default_template_ctx_processor
 from .app_urls import URLsMixin
@@ -92,23 +93,6 @@ class _ImportedDefault:
             value = value()
         setattr(self.owner, self.attr, value)
         return value
-
-
-_content_types: dict[str, str] = {}
-_base_response_init = BaseResponse.__init__
-
-
-def _text_response(cls: type[Response], body: str) -> Response:
-    """``cls(body)``, passing the default content type so Werkzeug does not
-    look it up in the empty headers and rebuild it for every response (same
-    headers; only for response classes that keep Werkzeug's ``__init__``)."""
-    mimetype = cls.default_mimetype
-    if mimetype is None or cls.__init__ is not _base_response_init:
-        return cls(body)
-    content_type = _content_types.get(mimetype)
-    if content_type is None:
-        content_type = _content_types[mimetype] = get_content_type(mimetype, "utf-8")
-    return cls(body, content_type=content_type)
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -710,7 +694,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         """
         cls = self.response_class
         if type(rv) is str:
-            return _text_response(cls, rv)
+            return text_response(cls, rv)
         status = headers = None
         if isinstance(rv, tuple):
             len_rv = len(rv)

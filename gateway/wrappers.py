@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
@@ -12,6 +13,7 @@ from . import json
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from werkzeug.routing import Rule
 
 
@@ -144,3 +146,88 @@ class Response(_WerkzeugResponse):
         if ctx is not None:
             return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
         return super().max_cookie_size
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        """Answer as a WSGI application.
+
+        The common case (a buffered body of bytes, no ``Location`` header, a
+        status with a body, no close callbacks) starts the response with a
+        copy of the headers and returns the body list itself: what
+        Werkzeug's method gives, byte for byte, without copying and
+        re-validating the headers and wrapping the body in two iterators.
+        Everything else, and every subclass that overrides a step of the
+        WSGI response, goes through Werkzeug.
+        """
+        cls = type(self)
+        if cls not in _checked_wsgi_classes:
+            _check_wsgi_class(cls)
+        body = self.response
+        if (
+            type(body) is list
+            and cls in _plain_wsgi_classes
+            and not self.direct_passthrough
+            and not self._on_close
+        ):
+            status = self.status_code
+            headers = self.headers
+            if (
+                status >= 200
+                and status != 204
+                and status != 304
+                and type(headers) is Headers
+                and environ["REQUEST_METHOD"] != "HEAD"
+            ):
+                wsgi_headers = _plain_wsgi_headers(headers, body, self)
+                if wsgi_headers is not None:
+                    start_response(self.status, wsgi_headers)
+                    return body
+        return super().__call__(environ, start_response)
+
+
+# The steps of Werkzeug's WSGI response; a class overriding none of them can
+# take the fast path of Response.__call__.
+_WSGI_STEPS = (
+    "get_wsgi_response",
+    "get_wsgi_headers",
+    "get_app_iter",
+    "iter_encoded",
+    "close",
+    "status",
+    "status_code",
+    "automatically_set_content_length",
+)
+_plain_wsgi_classes: set[type] = set()
+_checked_wsgi_classes: set[type] = set()
+
+
+def _check_wsgi_class(cls: type) -> None:
+    """Remember whether ``cls`` answers exactly as Werkzeug's steps do."""
+    if cls.__call__ is Response.__call__ and all(
+        getattr(cls, name) is getattr(_WerkzeugResponse, name) for name in _WSGI_STEPS
+    ):
+        _plain_wsgi_classes.add(cls)
+    _checked_wsgi_classes.add(cls)
+
+
+def _plain_wsgi_headers(
+    headers: Headers, body: list[t.Any], response: Response
+) -> list[tuple[str, str]] | None:
+    """The WSGI header list Werkzeug would send for this body, or None when
+    it would change a header (``Location``, ``Content-Location``) or the body
+    holds something other than bytes."""
+    has_length = False
+    for key, _value in headers._list:
+        lower = key.lower()
+        if lower == "content-length":
+            has_length = True
+        elif lower == "location" or lower == "content-location":
+            return None
+    for chunk in body:
+        if type(chunk) is not bytes:
+            return None
+    rv = headers._list.copy()
+    if not has_length and response.automatically_set_content_length:
+        rv.append(("Content-Length", str(sum(map(len, body)))))
+    return rv

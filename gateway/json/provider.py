@@ -19,6 +19,8 @@ from datetime import date
 
 from werkzeug.http import http_date
 
+from .._responses import text_response
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.sansio.response import Response
 
@@ -75,7 +77,9 @@ class JSONProvider:
         response of the application's ``response_class``.
         """
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(self.dumps(obj), mimetype="application/json")
+        return text_response(
+            self._app.response_class, self.dumps(obj), "application/json"
+        )
 
 
 def _default(o: t.Any) -> t.Any:
@@ -182,4 +186,4 @@ class DefaultJSONProvider(JSONProvider):
             body = self.dumps(obj, indent=2)
         else:
             body = self.dumps(obj, separators=(",", ":"))
-        return self._app.response_class(f"{body}\n", mimetype=self.mimetype)
+        return text_response(self._app.response_class, f"{body}\n", self.mimetype)

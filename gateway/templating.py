@@ -13,9 +13,12 @@ from __future__ import annotations
 import threading
 import typing as t
 from collections import OrderedDict
+from types import FunctionType, MethodType
 
 from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as BaseEnvironment
+from jinja2.runtime import Context as BaseContext
+from jinja2.utils import internalcode
 
 from .globals import _cv_app, _cv_request, current_app, request
 from .signals import before_render_template, template_rendered
@@ -45,6 +48,44 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     return rv
 
 
+# Names a plain dict answers as attributes (``items``, ``get``, dunders...):
+# ``{{ d.items }}`` is the method, any other ``{{ d.name }}`` is the key.
+_DICT_ATTRS = frozenset(dir(dict))
+_jinja_getattr = BaseEnvironment.getattr
+_jinja_call = BaseContext.call
+
+
+class Context(BaseContext):
+    """Jinja's template context, with a shorter way to call plain functions
+    and methods from a template (``{{ url_for(...) }}``, ``loop.cycle(...)``).
+
+    Such callables need no context, environment or eval context passed in
+    unless they carry Jinja's ``pass_*`` mark, which lives in the function's
+    ``__dict__``; the mark is checked there, and everything else (marked
+    functions, callable objects, builtins) goes through Jinja's own ``call``.
+    """
+
+    @internalcode
+    def call(__self, __obj: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:  # noqa: N805
+        kind = type(__obj)
+        if kind is MethodType:
+            func = __obj.__func__
+            if type(func) is not FunctionType or "jinja_pass_arg" in func.__dict__:
+                return _jinja_call(__self, __obj, *args, **kwargs)
+        elif kind is not FunctionType or "jinja_pass_arg" in __obj.__dict__:
+            return _jinja_call(__self, __obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a"
+                " StopIteration exception"
+            )
+
+
 # Attributes that only this class sets; assigning them must not reset the cache.
 _OWN_ATTRS = frozenset({"_string_templates", "_string_lock", "app"})
 
@@ -66,6 +107,8 @@ class Environment(BaseEnvironment):
     #: How many compiled template strings to keep; 0 turns the cache off.
     string_cache_size = 512
 
+    context_class = Context
+
     def __init__(self, app: App, **options: t.Any) -> None:
         if "loader" not in options:
             create = getattr(app, "create_global_jinja_loader", None)
@@ -86,6 +129,24 @@ class Environment(BaseEnvironment):
         if type(self.globals) is EnvironmentGlobals:
             return self.globals.derive(d)
         return super().make_globals(d)
+
+    def getattr(self, obj: t.Any, attribute: str) -> t.Any:
+        """``obj.attribute`` in a template: the attribute, else the item.
+
+        For a plain dict and a name that is not a dict attribute the answer
+        is known to be the item (or undefined), so it is looked up directly
+        instead of first failing an attribute lookup.
+        """
+        if (
+            type(obj) is dict
+            and type(attribute) is str
+            and attribute not in _DICT_ATTRS
+        ):
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return _jinja_getattr(self, obj, attribute)
 
     def __setattr__(self, name: str, value: t.Any) -> None:
         object.__setattr__(self, name, value)

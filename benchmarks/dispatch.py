@@ -222,7 +222,9 @@ def throughput(seconds: float) -> None:
                 result = app(dict(base), start_response)
                 for _chunk in result:
                     pass
-                result.close()
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
                 n += 1
             counts[i] = n
 

@@ -27,7 +27,6 @@ from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import typing as ft
 from ._responses import text_response
 from .app_errors import ErrorsMixin
 from .app_templates import TemplatesMixin, _default_template_ctx_processor
@@ -54,18 +53,19 @@ from .wrappers import Request, Response
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from . import typing as ft
     from .blueprints import Blueprint
     from .sessions import SessionInterface
     from .templating import Environment
     from .testing import AppClient, AppCliRunner
 
 T_shell_context_processor = t.TypeVar(
-    "T_shell_context_processor", bound=ft.ShellContextProcessorCallable
+    "T_shell_context_processor", bound="ft.ShellContextProcessorCallable"
 )
-T_teardown = t.TypeVar("T_teardown", bound=ft.TeardownCallable)
-T_template_filter = t.TypeVar("T_template_filter", bound=ft.TemplateFilterCallable)
-T_template_global = t.TypeVar("T_template_global", bound=ft.TemplateGlobalCallable)
-T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
+T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
+T_template_filter = t.TypeVar("T_template_filter", bound="ft.TemplateFilterCallable")
+T_template_global = t.TypeVar("T_template_global", bound="ft.TemplateGlobalCallable")
+T_template_test = t.TypeVar("T_template_test", bound="ft.TemplateTestCallable")
 
 _sentinel = object()
 _cookie_session_class: type | None = None

@@ -4,6 +4,7 @@ trapping, propagation, logging."""
 from __future__ import annotations
 
 import sys
+import typing as t
 from types import TracebackType
 
 from werkzeug.exceptions import (
@@ -14,10 +15,12 @@ from werkzeug.exceptions import (
 )
 from werkzeug.routing import RoutingException
 
-from . import typing as ft
 from .globals import request
 from .signals import got_request_exception
 from .wrappers import Response
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from . import typing as ft
 
 
 class ErrorsMixin:

@@ -6,17 +6,17 @@ from __future__ import annotations
 import typing as t
 from itertools import chain
 
-from . import typing as ft
 from .globals import _cv_app, _cv_request, g, request, session
 from .helpers import get_flashed_messages
 from .scaffold import setupmethod
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from . import typing as ft
     from .templating import DispatchingJinjaLoader, Environment
 
-T_template_filter = t.TypeVar("T_template_filter", bound=ft.TemplateFilterCallable)
-T_template_global = t.TypeVar("T_template_global", bound=ft.TemplateGlobalCallable)
-T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
+T_template_filter = t.TypeVar("T_template_filter", bound="ft.TemplateFilterCallable")
+T_template_global = t.TypeVar("T_template_global", bound="ft.TemplateGlobalCallable")
+T_template_test = t.TypeVar("T_template_test", bound="ft.TemplateTestCallable")
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:

@@ -9,26 +9,26 @@ import typing as t
 from collections import defaultdict
 from functools import update_wrapper
 
-from . import typing as ft
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from . import typing as ft
     from .app import App
 
 DeferredSetupFunction = t.Callable[["BlueprintSetupState"], None]
-T_after_request = t.TypeVar("T_after_request", bound=ft.AfterRequestCallable[t.Any])
-T_before_request = t.TypeVar("T_before_request", bound=ft.BeforeRequestCallable)
-T_error_handler = t.TypeVar("T_error_handler", bound=ft.ErrorHandlerCallable)
-T_teardown = t.TypeVar("T_teardown", bound=ft.TeardownCallable)
+T_after_request = t.TypeVar("T_after_request", bound="ft.AfterRequestCallable[t.Any]")
+T_before_request = t.TypeVar("T_before_request", bound="ft.BeforeRequestCallable")
+T_error_handler = t.TypeVar("T_error_handler", bound="ft.ErrorHandlerCallable")
+T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
 T_template_context_processor = t.TypeVar(
-    "T_template_context_processor", bound=ft.TemplateContextProcessorCallable
+    "T_template_context_processor", bound="ft.TemplateContextProcessorCallable"
 )
-T_template_filter = t.TypeVar("T_template_filter", bound=ft.TemplateFilterCallable)
-T_template_global = t.TypeVar("T_template_global", bound=ft.TemplateGlobalCallable)
-T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
-T_url_defaults = t.TypeVar("T_url_defaults", bound=ft.URLDefaultCallable)
+T_template_filter = t.TypeVar("T_template_filter", bound="ft.TemplateFilterCallable")
+T_template_global = t.TypeVar("T_template_global", bound="ft.TemplateGlobalCallable")
+T_template_test = t.TypeVar("T_template_test", bound="ft.TemplateTestCallable")
+T_url_defaults = t.TypeVar("T_url_defaults", bound="ft.URLDefaultCallable")
 T_url_value_preprocessor = t.TypeVar(
-    "T_url_value_preprocessor", bound=ft.URLValuePreprocessorCallable
+    "T_url_value_preprocessor", bound="ft.URLValuePreprocessorCallable"
 )
 
 _sentinel = t.cast(t.Any, object())

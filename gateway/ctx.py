@@ -17,13 +17,13 @@ from types import TracebackType
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request as _WerkzeugRequest
 
-from . import typing as ft
 from .globals import _cv_app, _cv_request
 from .signals import appcontext_popped, appcontext_pushed
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIEnvironment
 
+    from . import typing as ft
     from .app import App
     from .sessions import SessionMixin
     from .wrappers import Request

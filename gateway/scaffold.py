@@ -16,30 +16,30 @@ from functools import update_wrapper
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.utils import cached_property
 
-from . import typing as ft
 from .helpers import get_root_path, send_from_directory
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from click import Group
     from jinja2 import BaseLoader
 
+    from . import typing as ft
     from .wrappers import Response
 
 _sentinel = object()
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-T_after_request = t.TypeVar("T_after_request", bound=ft.AfterRequestCallable[t.Any])
-T_before_request = t.TypeVar("T_before_request", bound=ft.BeforeRequestCallable)
-T_error_handler = t.TypeVar("T_error_handler", bound=ft.ErrorHandlerCallable)
-T_teardown = t.TypeVar("T_teardown", bound=ft.TeardownCallable)
+T_after_request = t.TypeVar("T_after_request", bound="ft.AfterRequestCallable[t.Any]")
+T_before_request = t.TypeVar("T_before_request", bound="ft.BeforeRequestCallable")
+T_error_handler = t.TypeVar("T_error_handler", bound="ft.ErrorHandlerCallable")
+T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
 T_template_context_processor = t.TypeVar(
-    "T_template_context_processor", bound=ft.TemplateContextProcessorCallable
+    "T_template_context_processor", bound="ft.TemplateContextProcessorCallable"
 )
-T_url_defaults = t.TypeVar("T_url_defaults", bound=ft.URLDefaultCallable)
+T_url_defaults = t.TypeVar("T_url_defaults", bound="ft.URLDefaultCallable")
 T_url_value_preprocessor = t.TypeVar(
-    "T_url_value_preprocessor", bound=ft.URLValuePreprocessorCallable
+    "T_url_value_preprocessor", bound="ft.URLValuePreprocessorCallable"
 )
-T_route = t.TypeVar("T_route", bound=ft.RouteCallable)
+T_route = t.TypeVar("T_route", bound="ft.RouteCallable")
 
 
 def setupmethod(f: F) -> F:

@@ -9,11 +9,9 @@ assigning another :class:`JSONProvider` to ``app.json``.
 
 from __future__ import annotations
 
-import dataclasses
-import decimal
 import json
+import sys
 import typing as t
-import uuid
 import weakref
 from datetime import date
 
@@ -90,9 +88,21 @@ def _default(o: t.Any) -> t.Any:
     """
     if isinstance(o, date):
         return http_date(o)
-    if isinstance(o, (decimal.Decimal, uuid.UUID)):
+    # decimal, uuid and dataclasses are looked up, not imported: until a
+    # module is loaded no value can be one of its types, and not importing
+    # them keeps ``import gateway`` quicker.
+    modules = sys.modules
+    decimal, uuid = modules.get("decimal"), modules.get("uuid")
+    if (decimal is not None and isinstance(o, decimal.Decimal)) or (
+        uuid is not None and isinstance(o, uuid.UUID)
+    ):
         return str(o)
-    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+    dataclasses = modules.get("dataclasses")
+    if (
+        dataclasses is not None
+        and dataclasses.is_dataclass(o)
+        and not isinstance(o, type)
+    ):
         return dataclasses.asdict(o)
     if hasattr(o, "__html__"):
         return str(o.__html__())

@@ -19,6 +19,39 @@ def interleave(
     return {name: statistics.median(values) for name, values in results.items()}
 
 
+def paired(
+    anchor: t.Callable[[], float],
+    cases: dict[str, t.Callable[[], float]],
+    rounds: int,
+) -> tuple[float, dict[str, float], dict[str, list[float]]]:
+    """Run the anchor and each case back to back, ``rounds`` times, the order
+    reversed every other round. Returns the anchor's median, each case's
+    median, and each case's per-round ratios to the anchor of the same
+    round: on a shared machine a slow spell then hits both sides of a ratio,
+    so the median of those ratios is steadier than a ratio of medians."""
+    names = ["anchor", *cases]
+    calls = {"anchor": anchor, **cases}
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for round_no in range(rounds):
+        for name in names if round_no % 2 == 0 else reversed(names):
+            values[name].append(calls[name]())
+    ratios = {
+        name: [v / a for v, a in zip(values[name], values["anchor"], strict=True)]
+        for name in cases
+    }
+    medians = {name: statistics.median(values[name]) for name in cases}
+    return statistics.median(values["anchor"]), medians, ratios
+
+
+def spread(ratios: list[float]) -> str:
+    """``median (quartiles low-high, n rounds)`` of a list of ratios."""
+    q = statistics.quantiles(ratios, n=4)
+    return (
+        f"median {statistics.median(ratios):.3f}, quartiles {q[0]:.3f}-{q[2]:.3f},"
+        f" {len(ratios)} rounds"
+    )
+
+
 def per_call_us(fn: t.Callable[[], object], number: int) -> float:
     """Microseconds per call of ``fn`` over ``number`` calls."""
     start = time.perf_counter()
@@ -42,9 +75,11 @@ class Table:
         unit: str,
         target: str = "",
         higher_is_better: bool = False,
+        ratio: float | None = None,
     ) -> float | None:
-        ratio = None
-        if anchor:
+        """Add a row; the ratio is ``gateway / anchor`` unless given (as the
+        median of paired ratios from :func:`paired`)."""
+        if ratio is None and anchor:
             ratio = gateway / anchor
         self.rows.append(
             (

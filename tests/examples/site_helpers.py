@@ -246,6 +246,24 @@ class HttpClient:
         )
 
 
+def add_tenant(browser: HttpClient, slug: str, name: str) -> None:
+    """Add a tenant through the admin form (owner ``owner`` / ``pass1234``)."""
+    status, _, html = browser.submit(
+        "",
+        "/admin/",
+        "/admin/tenants",
+        {
+            "slug": slug,
+            "name": name,
+            "tagline": "",
+            "theme": "forest",
+            "username": "owner",
+            "password": "pass1234",
+        },
+    )
+    assert status == 302, html
+
+
 def wait_until(predicate: t.Callable[[], bool], timeout: float, what: str) -> float:
     """Poll ``predicate`` every 50 ms until true; returns the seconds it took.
     Fails (with ``what``) after ``timeout`` seconds: a bound, not a measure."""

@@ -21,6 +21,7 @@ from site_helpers import (
     HttpClient,
     PostgresServer,
     Server,
+    add_tenant,
     server_env,
     wait_until,
 )
@@ -68,23 +69,6 @@ def new_slug() -> str:
     return f"pg{next(_names)}"
 
 
-def add(browser: HttpClient, slug: str, name: str) -> None:
-    status, _, html = browser.submit(
-        "",
-        "/admin/",
-        "/admin/tenants",
-        {
-            "slug": slug,
-            "name": name,
-            "tagline": "",
-            "theme": "forest",
-            "username": "owner",
-            "password": "pass1234",
-        },
-    )
-    assert status == 302, html
-
-
 def status_of(browser: HttpClient, slug: str, path: str = "/") -> int:
     return browser.get(slug, path)[0]
 
@@ -112,7 +96,7 @@ def test_tenant_added_through_one_is_served_by_the_other(pair: Pair) -> None:
     slug = new_slug()
     a, b = HttpClient(pair.a.port), HttpClient(pair.b.port)
     assert status_of(b, slug) == 404  # b now remembers "no such tenant"
-    add(a, slug, "Postgres Co")
+    add_tenant(a, slug, "Postgres Co")
     assert status_of(a, slug) == 200  # at once in the process that added it
     took = wait_until(
         lambda: status_of(b, slug) == 200, PROPAGATION_BOUND, f"{slug} served by b"
@@ -124,7 +108,7 @@ def test_tenant_added_through_one_is_served_by_the_other(pair: Pair) -> None:
 def test_removed_tenant_stops_being_served_by_both(pair: Pair) -> None:
     slug = new_slug()
     a, b = HttpClient(pair.a.port), HttpClient(pair.b.port)
-    add(b, slug, "Short Lived")
+    add_tenant(b, slug, "Short Lived")
     assert status_of(a, slug) == 200 and status_of(b, slug) == 200
     status, _, _ = b.submit("", "/admin/", f"/admin/tenants/{slug}/delete", {})
     assert status == 302
@@ -138,7 +122,7 @@ def test_removed_tenant_stops_being_served_by_both(pair: Pair) -> None:
 def test_rename_moves_the_tenant_in_both(pair: Pair) -> None:
     slug, renamed = new_slug(), new_slug()
     a, b = HttpClient(pair.a.port), HttpClient(pair.b.port)
-    add(a, slug, "Moving Co")
+    add_tenant(a, slug, "Moving Co")
     assert status_of(b, slug) == 200
     status, _, _ = a.submit(
         "", "/admin/", f"/admin/tenants/{slug}/rename", {"new_slug": renamed}
@@ -153,7 +137,7 @@ def test_rename_moves_the_tenant_in_both(pair: Pair) -> None:
 def test_edit_reaches_the_other_process(pair: Pair) -> None:
     slug = new_slug()
     a, b = HttpClient(pair.a.port), HttpClient(pair.b.port)
-    add(a, slug, "Before Co")
+    add_tenant(a, slug, "Before Co")
     assert "<h1>Before Co</h1>" in b.get(slug, "/")[2]
     status, _, _ = a.submit(
         "",

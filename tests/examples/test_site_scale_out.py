@@ -34,6 +34,7 @@ from site_helpers import (
     ROOT,
     HttpClient,
     PostgresServer,
+    add_tenant,
     server_env,
     wait_until,
 )
@@ -136,23 +137,6 @@ def all_not_found(browser: HttpClient, slug: str) -> bool:
     return all(browser.get(slug, "/")[0] == 404 for _ in range(WINDOW))
 
 
-def add(browser: HttpClient, slug: str, name: str) -> None:
-    status, _, html = browser.submit(
-        "",
-        "/admin/",
-        "/admin/tenants",
-        {
-            "slug": slug,
-            "name": name,
-            "tagline": "",
-            "theme": "forest",
-            "username": "owner",
-            "password": "pass1234",
-        },
-    )
-    assert status == 302, html
-
-
 def test_nginx_spreads_a_tenant_over_both_backends(site: Site) -> None:
     browser = HttpClient(site.port)
     pids = set()
@@ -169,7 +153,7 @@ def test_added_tenant_is_served_by_both_backends(site: Site) -> None:
     browser = HttpClient(site.port)
     slug = f"scale{next(_names)}"
     assert all_not_found(browser, slug)  # both now remember "no such tenant"
-    add(browser, slug, "Scale Co")  # through the admin, on one of them
+    add_tenant(browser, slug, "Scale Co")  # through the admin, on one of them
     took = wait_until(
         lambda: pids_serving(browser, slug, "Scale Co") == site.backend_pids,
         PROPAGATION_BOUND,
@@ -181,7 +165,7 @@ def test_added_tenant_is_served_by_both_backends(site: Site) -> None:
 def test_removed_tenant_stops_being_served_by_both(site: Site) -> None:
     browser = HttpClient(site.port)
     slug = f"scale{next(_names)}"
-    add(browser, slug, "Short Lived")
+    add_tenant(browser, slug, "Short Lived")
     wait_until(
         lambda: pids_serving(browser, slug, "Short Lived") == site.backend_pids,
         PROPAGATION_BOUND,

@@ -9,7 +9,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from deploy_live import CLIENT, https_get, start_fcgi_echo, start_lighttpd
+from deploy_live import CLIENT, https_get, site_toml, start_fcgi_echo, start_lighttpd
 from server_harness import ServerProcess, free_port, http_request, require_module
 
 from gateway.deploy import render
@@ -29,24 +29,9 @@ def test_lighttpd_fastcgi_at_root_and_sub_path(
     require_module("flup")
     socket = tmp_path / "fcgi.sock"
     config = make_config(
-        text=f"""
-[gateway]
-name = "live"
-base_domain = "example.com"
-default_app = "echo:app"
-
-[tenants]
-factory = "tenants:create"
-
-[server]
-adapter = "fastcgi"
-socket = "{socket}"
-script_name = "{script_name}"
-
-[[server.static]]
-url = "/static"
-path = "static"
-"""
+        text=site_toml(
+            f'adapter = "fastcgi"\nsocket = "{socket}"\nscript_name = "{script_name}"'
+        )
     )
     (config.root / "static" / "app.css").write_text("body {}")
     start_fcgi_echo(spawn_server, socket)

@@ -18,7 +18,24 @@ import weakref
 _missing = object()
 
 
-class EnvironmentGlobals(dict):  # type: ignore[type-arg]
+class _WritesThrough(dict):  # type: ignore[type-arg]
+    """A dict whose compound writes go through its own ``__setitem__`` and
+    ``update``, so a subclass only overrides those to see every change."""
+
+    __slots__ = ()
+
+    def __ior__(self, other: t.Any) -> t.Self:  # type: ignore[override]
+        self.update(other)
+        return self
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        if key in self:
+            return self[key]
+        self[key] = default
+        return default
+
+
+class EnvironmentGlobals(_WritesThrough):
     """``Environment.globals``: a dict that tells the templates' flattened
     globals about each change."""
 
@@ -59,16 +76,6 @@ class EnvironmentGlobals(dict):  # type: ignore[type-arg]
         dict.update(self, items)
         self._changed(items)
 
-    def __ior__(self, other: t.Any) -> EnvironmentGlobals:  # type: ignore[override]
-        self.update(other)
-        return self
-
-    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
-        if key in self:
-            return self[key]
-        self[key] = default
-        return default
-
     def pop(self, key: str, default: t.Any = _missing) -> t.Any:
         if key not in self:
             if default is _missing:
@@ -89,7 +96,7 @@ class EnvironmentGlobals(dict):  # type: ignore[type-arg]
         self._changed(keys)
 
 
-class TemplateGlobals(dict):  # type: ignore[type-arg]
+class TemplateGlobals(_WritesThrough):
     """A template's globals, flattened: its own over the environment's.
 
     Writes and deletions act on the template's own layer, as they would on
@@ -125,16 +132,6 @@ class TemplateGlobals(dict):  # type: ignore[type-arg]
     def update(self, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
-
-    def __ior__(self, other: t.Any) -> TemplateGlobals:  # type: ignore[override]
-        self.update(other)
-        return self
-
-    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
-        if key in self:
-            return self[key]
-        self[key] = default
-        return default
 
     def pop(self, key: str, default: t.Any = _missing) -> t.Any:
         if key not in self._own:

@@ -30,34 +30,34 @@ _INIT_ATTRS = frozenset(
         "response",
     }
 )
-_status_prototypes: dict[type, dict[str, t.Any] | None] = {}
-_content_types: dict[str, str | None] = {}
+# (response class, mimetype) -> (status attributes, Content-Type value), or
+# None when that class must be called to build its responses.
+_recipes: dict[tuple[type, str], tuple[dict[str, t.Any], str] | None] = {}
 
 
-def _status_prototype(cls: type[Response]) -> dict[str, t.Any] | None:
-    """The status attributes of a fresh ``cls()``, or None when ``cls``
-    constructs itself in any way but Werkzeug's."""
-    try:
-        return _status_prototypes[cls]
-    except KeyError:
-        pass
-    proto = None
-    if (
+def _recipe(cls: type[Response], mimetype: str) -> tuple[dict[str, t.Any], str] | None:
+    """What a fresh ``cls(..., mimetype=mimetype)`` is made of, or None when
+    ``cls`` constructs itself in any way but Werkzeug's, or when Werkzeug
+    would refuse the header value (so that it raises there)."""
+    if not (
         cls.__init__ is _werkzeug_init
         and cls.set_data is _werkzeug_set_data
         and cls.__new__ is object.__new__
         and cls.__setattr__ is object.__setattr__
     ):
-        probe = cls(b"", content_type="text/plain")
-        attrs = vars(probe)
-        if attrs.keys() == _INIT_ATTRS:
-            proto = {
-                "_status": attrs["_status"],
-                "_status_code": attrs["_status_code"],
-                "direct_passthrough": False,
-            }
-    _status_prototypes[cls] = proto
-    return proto
+        return None
+    content_type = get_content_type(mimetype, "utf-8")
+    if "\n" in content_type or "\r" in content_type:
+        return None
+    attrs = vars(cls(b"", content_type="text/plain"))
+    if attrs.keys() != _INIT_ATTRS:
+        return None
+    status = {
+        "_status": attrs["_status"],
+        "_status_code": attrs["_status_code"],
+        "direct_passthrough": False,
+    }
+    return status, content_type
 
 
 def text_response(
@@ -67,19 +67,20 @@ def text_response(
     None), built directly when ``cls`` keeps Werkzeug's constructor: same
     attributes, same headers in the same order, a fraction of the time."""
     mime = cls.default_mimetype if mimetype is None else mimetype
-    proto = _status_prototype(cls) if mime is not None else None
-    content_type = _content_types.get(mime) if proto is not None else None  # type: ignore[arg-type]
-    if content_type is None and proto is not None:
-        value = get_content_type(mime, "utf-8")  # type: ignore[arg-type]
-        # A value Werkzeug would refuse goes the slow way, to raise there.
-        content_type = None if "\n" in value or "\r" in value else value
-        _content_types[mime] = content_type  # type: ignore[index]
-    if content_type is None:
+    recipe = None
+    if mime is not None:
+        key = (cls, mime)
+        try:
+            recipe = _recipes[key]
+        except KeyError:
+            recipe = _recipes[key] = _recipe(cls, mime)
+    if recipe is None:
         return cls(body) if mimetype is None else cls(body, mimetype=mimetype)
+    status, content_type = recipe
     data = body.encode()
     rv = object.__new__(cls)
     attrs = rv.__dict__
-    attrs.update(proto)  # type: ignore[arg-type]
+    attrs.update(status)
     headers = Headers()
     if cls.automatically_set_content_length:
         headers._list = [

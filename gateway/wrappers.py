@@ -161,12 +161,13 @@ class Response(_WerkzeugResponse):
         WSGI response, goes through Werkzeug.
         """
         cls = type(self)
-        if cls not in _checked_wsgi_classes:
-            _check_wsgi_class(cls)
+        plain = _plain_wsgi.get(cls)
+        if plain is None:
+            plain = _plain_wsgi[cls] = _is_plain_wsgi(cls)
         body = self.response
         if (
-            type(body) is list
-            and cls in _plain_wsgi_classes
+            plain
+            and type(body) is list
             and not self.direct_passthrough
             and not self._on_close
         ):
@@ -198,17 +199,15 @@ _WSGI_STEPS = (
     "status_code",
     "automatically_set_content_length",
 )
-_plain_wsgi_classes: set[type] = set()
-_checked_wsgi_classes: set[type] = set()
+# Response class -> whether it may take that fast path (decided on first use).
+_plain_wsgi: dict[type, bool] = {}
 
 
-def _check_wsgi_class(cls: type) -> None:
-    """Remember whether ``cls`` answers exactly as Werkzeug's steps do."""
-    if cls.__call__ is Response.__call__ and all(
+def _is_plain_wsgi(cls: type) -> bool:
+    """Whether ``cls`` answers exactly as Werkzeug's steps do."""
+    return cls.__call__ is Response.__call__ and all(
         getattr(cls, name) is getattr(_WerkzeugResponse, name) for name in _WSGI_STEPS
-    ):
-        _plain_wsgi_classes.add(cls)
-    _checked_wsgi_classes.add(cls)
+    )
 
 
 def _plain_wsgi_headers(

@@ -20,27 +20,18 @@ def interleave(
 
 
 def paired(
-    anchor: t.Callable[[], float],
-    cases: dict[str, t.Callable[[], float]],
-    rounds: int,
-) -> tuple[float, dict[str, float], dict[str, list[float]]]:
-    """Run the anchor and each case back to back, ``rounds`` times, the order
-    reversed every other round. Returns the anchor's median, each case's
-    median, and each case's per-round ratios to the anchor of the same
-    round: on a shared machine a slow spell then hits both sides of a ratio,
-    so the median of those ratios is steadier than a ratio of medians."""
-    names = ["anchor", *cases]
-    calls = {"anchor": anchor, **cases}
+    cases: dict[str, t.Callable[[], float]], rounds: int
+) -> dict[str, list[float]]:
+    """Run the cases back to back, ``rounds`` times, the order reversed every
+    other round; return each case's values, round by round. On a shared
+    machine a slow spell then hits the cases of one round alike, so the
+    median of per-round ratios is steadier than a ratio of medians."""
+    names = list(cases)
     values: dict[str, list[float]] = {name: [] for name in names}
     for round_no in range(rounds):
         for name in names if round_no % 2 == 0 else reversed(names):
-            values[name].append(calls[name]())
-    ratios = {
-        name: [v / a for v, a in zip(values[name], values["anchor"], strict=True)]
-        for name in cases
-    }
-    medians = {name: statistics.median(values[name]) for name in cases}
-    return statistics.median(values["anchor"]), medians, ratios
+            values[name].append(cases[name]())
+    return values
 
 
 def spread(ratios: list[float]) -> str:

@@ -248,23 +248,14 @@ def throughput_rounds(seconds: float, rounds: int) -> dict[str, list[float]]:
             thread.join()
         return sum(counts) / elapsed
 
-    values: dict[str, list[float]] = {}
-    paired(
-        lambda: _record(values, "direct", measure(lambda key: apps[key])),
+    return paired(
         {
-            "host": lambda: _record(values, "host", measure(lambda key: host)),
-            "documented": lambda: _record(
-                values, "documented", measure(lambda key: documented)
-            ),
+            "direct": lambda: measure(lambda key: apps[key]),
+            "host": lambda: measure(lambda key: host),
+            "documented": lambda: measure(lambda key: documented),
         },
         rounds,
     )
-    return values
-
-
-def _record(values: dict[str, list[float]], name: str, value: float) -> float:
-    values.setdefault(name, []).append(value)
-    return value
 
 
 def throughput(seconds: float, rounds: int, processes: int) -> None:

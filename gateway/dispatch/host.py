@@ -76,7 +76,6 @@ class HostDispatcher:
         self.unknown_tenant = unknown_tenant or not_found
         self._routes: dict[str | None, Route] = {}
         self._cache_size = cache_size
-        self._serve = self.registry.serve if self.registry is not None else None
 
     def route(self, host: str | None) -> Route:
         """Decide where a *normalised* host goes (None: invalid -> 400)."""
@@ -115,7 +114,8 @@ class HostDispatcher:
         if app is not None:
             return app(environ, start_response)
         environ["gateway.tenant"] = key
-        return self._serve(key, environ, start_response, self.unknown_tenant)  # type: ignore[misc]
+        registry: AppRegistry = self.registry  # type: ignore[assignment]
+        return registry.serve(key, environ, start_response, self.unknown_tenant)
 
     # -- helpers for the gateway, url building and TLS front ends ----------
 

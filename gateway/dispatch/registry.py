@@ -1,6 +1,6 @@
 """AppRegistry: application instances created on first use and cached.
 
-The read path for a cached key is a dict lookup plus two list operations to
+The read path for a cached key is a dict lookup plus two deque operations to
 count the request in flight; no lock is taken. Creation is *single flight per
 key*: the first request for a key runs the factory, concurrent requests for the
 same key wait for that one result, and requests for other keys are never held
@@ -41,7 +41,9 @@ import math
 import threading
 import time
 import typing as t
+from collections import deque
 from collections.abc import Mapping
+from types import FunctionType, MethodType
 
 from werkzeug.wsgi import ClosingIterator
 
@@ -69,6 +71,30 @@ def close_app(key: t.Hashable, app: t.Any) -> None:
     close = getattr(app, "close", None)
     if callable(close):
         close()
+
+
+def _unwrap_call(served: t.Any) -> tuple[t.Any, t.Any] | None:
+    """``(function, target)`` with ``function(target, environ, start_response)``
+    the very call ``served(environ, start_response)`` makes, or None.
+
+    That holds for an instance whose class defines ``__call__`` as a plain
+    Python function (a ``gateway.App``, most middleware) and for a bound
+    method. Calling the function itself lets CPython run it as a Python-to-
+    Python call, skipping the C-level slot call and the fresh interpreter
+    loop that calling the object costs. The class's ``__call__`` is read
+    when the instance is built; replacing it on a live class is not seen.
+    """
+    if type(served) is MethodType:
+        function = served.__func__
+        return (function, served.__self__) if type(function) is FunctionType else None
+    for klass in type(served).__mro__:
+        if "__call__" in vars(klass):
+            function = vars(klass)["__call__"]  # not a staticmethod, not a slot
+            return (function, served) if type(function) is FunctionType else None
+    return None
+
+
+_COUNTERS = ("hits", "misses", "creations", "failures", "evictions")
 
 
 def _counter_value(counter: itertools.count[int]) -> int:
@@ -106,6 +132,8 @@ class _Entry:
         "key",
         "app",
         "served",
+        "call",
+        "target",
         "version",
         "last",
         "active",
@@ -130,9 +158,14 @@ class _Entry:
         self.release = self._release  # bound once: appended to close callbacks
         self.app = app  # what the factory returned
         self.served = served  # what requests call (app, possibly wrapped)
+        # served(environ, sr) is call(target, environ, sr) when call is not None
+        self.call, self.target = _unwrap_call(served) or (None, None)
         self.version = version  # the key's version in the poll before the build
         self.last = now
-        self.active: list[None] = []  # one item per request in flight
+        # One item per request in flight. A deque, not a list: appending to
+        # an empty list allocates and popping its last item frees, while an
+        # empty deque keeps its block.
+        self.active: deque[None] = deque()
         self.retired = False
         self.retired_at = 0.0
         self._once = [None]  # popped by the single teardown
@@ -288,11 +321,12 @@ class AppRegistry:
         self._next_refresh = (
             clock() + refresh_interval if refresh_interval else math.inf
         )
-        self._hits = itertools.count()
-        self._misses = itertools.count()
-        self._creations = itertools.count()
-        self._failures = itertools.count()
-        self._evictions = itertools.count()
+        # Event counters for stats() (next() on an itertools.count is atomic).
+        # They share one dict so an instance keeps under CPython's limit of 30
+        # attributes with shared, specialisable keys: past it every attribute
+        # read on the request path becomes a dict lookup.
+        self._counters = {name: itertools.count() for name in _COUNTERS}
+        self._hits = self._counters["hits"]  # the request path's, held directly
 
     # -- the request path --------------------------------------------------
 
@@ -316,7 +350,11 @@ class AppRegistry:
                 return e.respond(environ, start_response)
             if entry is None:
                 return fallback(environ, start_response)
-        now = self.clock()
+        # Attributes holding callables are read into locals before the call:
+        # CPython 3.11 specialises a plain attribute read but not a method
+        # lookup that finds an instance attribute or a slot.
+        clock = self.clock
+        now = clock()
         entry.last = now
         if now >= self._next_sweep:
             self.sweep(now)
@@ -326,8 +364,13 @@ class AppRegistry:
             entry.release()
             return self.serve(key, environ, start_response, fallback)
         next(self._hits)
+        call = entry.call
         try:
-            result = entry.served(environ, start_response)
+            if call is not None:
+                result = call(entry.target, environ, start_response)
+            else:
+                served = entry.served
+                result = served(environ, start_response)
         except BaseException:
             entry.release()
             raise
@@ -386,7 +429,7 @@ class AppRegistry:
     def _resolve(self, key: t.Any) -> _Entry | None:
         """Slow path for a key that is not cached: negative cache, back-off,
         then join or lead the single flight that runs the factory."""
-        next(self._misses)
+        next(self._counters["misses"])
         now = self.clock()
         expires = self._negative.get(key)
         if expires is not None:
@@ -446,7 +489,7 @@ class AppRegistry:
                 self._negative[key] = now + self.negative_ttl
                 self._bound(self._negative)
             return None, old, []
-        next(self._creations)
+        next(self._counters["creations"])
         entry = self._entries[key] = _Entry(key, app, served, now, self, version)
         victims: list[_Entry] = []
         if self.max_instances and len(self._entries) > self.max_instances:
@@ -457,7 +500,7 @@ class AppRegistry:
         try:
             app, served, version = self._build(key)
         except Exception as exc:
-            next(self._failures)
+            next(self._counters["failures"])
             failed = FactoryFailed(key, self.retry_after)
             failed.__cause__ = exc  # waiters see the cause too
             logger.error(
@@ -519,7 +562,7 @@ class AppRegistry:
     def _retire(self, entry: _Entry, now: float | None = None) -> None:
         entry.retired_at = self.clock() if now is None else now
         entry.retired = True
-        next(self._evictions)
+        next(self._counters["evictions"])
         self._draining.add(entry)
         if not entry.active:
             self._finish(entry)
@@ -698,11 +741,7 @@ class AppRegistry:
         live, draining, pending (factories running), waiting (requests
         waiting for them), negative (remembered unknown keys)."""
         return {
-            "hits": _counter_value(self._hits),
-            "misses": _counter_value(self._misses),
-            "creations": _counter_value(self._creations),
-            "failures": _counter_value(self._failures),
-            "evictions": _counter_value(self._evictions),
+            **{name: _counter_value(c) for name, c in self._counters.items()},
             "live": len(self._entries),
             "draining": len(self._draining),
             "pending": len(self._flights),

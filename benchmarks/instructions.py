@@ -1,0 +1,141 @@
+"""What dispatch adds to a gateway.App request, counted by valgrind.
+
+Wall time on a shared VM moves by more than dispatch costs, so the
+8-thread row of dispatch.py needs many rounds to see a change of a few per
+cent. Cachegrind's counts do not move: instructions and simulated L1 misses
+per request, with a fixed hash seed and address layout. Each case runs
+twice (1,000 and 3,000 requests); the difference of the two runs divided by
+2,000 is the per-request figure, start-up cancelled out.
+
+    python benchmarks/instructions.py        # needs valgrind (apt-get install valgrind)
+
+Not part of run.py: it takes a few minutes and valgrind is optional.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _util import Table  # noqa: E402
+
+#: Simulated caches: 64 KiB L1i, 48 KiB L1d, 2 MiB L2, as on the CI machines.
+CACHES = ["--I1=65536,8,64", "--D1=49152,12,64", "--LL=2097152,16,64"]
+EVENTS = ("I   refs", "I1  misses", "D1  misses")
+CASES = ("direct", "host", "path")
+
+
+def child(case: str, number: int) -> None:
+    """Serve ``number`` requests through ``case`` (after a warm-up)."""
+    from dispatch import _environ_base, make_tenant
+
+    from gateway.dispatch import HostDispatcher, PathDispatcher
+
+    keys = [f"t{i}" for i in range(8)]
+    apps = {key: make_tenant(key) for key in keys}
+    host = HostDispatcher("example.com", lambda key: apps[key])
+    path = PathDispatcher(None, lambda key: apps.get(key))
+
+    def start_response(*args: t.Any) -> None:
+        pass
+
+    def loop(app: t.Any, environ: dict[str, t.Any], count: int) -> None:
+        for _ in range(count):
+            result = app(dict(environ), start_response)
+            for _chunk in result:
+                pass
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    base = _environ_base()
+    environs = {
+        "direct": {**base, "HTTP_HOST": "t3.example.com"},
+        "host": {**base, "HTTP_HOST": "t3.example.com"},
+        "path": {**base, "SCRIPT_NAME": "", "PATH_INFO": "/t3/"},
+    }
+    targets = {"direct": apps["t3"], "host": host, "path": path}
+    for name in CASES:  # every path warm and specialised, as in a server
+        loop(targets[name], environs[name], 50)
+    loop(targets[case], environs[case], number)
+
+
+def counts(case: str, number: int) -> list[int]:
+    """Cachegrind's totals for one child run."""
+    python = os.path.realpath(sys.executable)  # not a pyenv shim script
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=yes",
+            *CACHES,
+            f"--cachegrind-out-file={tmp}/out",
+            python,
+            os.path.abspath(__file__),
+            "--child",
+            case,
+            str(number),
+        ]
+        if shutil.which("setarch"):
+            command = ["setarch", "-R", *command]  # the same layout every run
+        run = subprocess.run(
+            command,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=True,
+        )
+    values = []
+    for event in EVENTS:
+        found = re.search(re.escape(event) + r":\s+([\d,]+)", run.stderr)
+        if found is None:
+            raise RuntimeError(f"no {event!r} in valgrind's output:\n{run.stderr}")
+        values.append(int(found.group(1).replace(",", "")))
+    return values
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--child", nargs=2, metavar=("CASE", "N"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]))
+        return 0
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: apt-get install valgrind", file=sys.stderr)
+        return 2
+    jobs = [(case, number) for case in CASES for number in (1000, 3000)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        totals = dict(zip(jobs, pool.map(lambda job: counts(*job), jobs), strict=True))
+    per_request = {
+        case: [
+            (b - a) / 2000
+            for a, b in zip(totals[case, 1000], totals[case, 3000], strict=True)
+        ]
+        for case in CASES
+    }
+    table = Table("Per request, counted by valgrind (cachegrind)")
+    direct = per_request["direct"]
+    for index, label in enumerate(("instructions", "L1i misses", "L1d misses")):
+        table.add(f"{label}: direct app", None, direct[index], "")
+        for case in ("host", "path"):
+            added = per_request[case][index] - direct[index]
+            table.add(f"{label}: added by {case} dispatch", None, added, "")
+    table.print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -36,7 +35,7 @@ CASES = ("direct", "host", "path")
 
 def child(case: str, number: int) -> None:
     """Serve ``number`` requests through ``case`` (after a warm-up)."""
-    from dispatch import _environ_base, make_tenant
+    from dispatch import _environ_base, make_tenant, runner
 
     from gateway.dispatch import HostDispatcher, PathDispatcher
 
@@ -44,18 +43,6 @@ def child(case: str, number: int) -> None:
     apps = {key: make_tenant(key) for key in keys}
     host = HostDispatcher("example.com", lambda key: apps[key])
     path = PathDispatcher(None, lambda key: apps.get(key))
-
-    def start_response(*args: t.Any) -> None:
-        pass
-
-    def loop(app: t.Any, environ: dict[str, t.Any], count: int) -> None:
-        for _ in range(count):
-            result = app(dict(environ), start_response)
-            for _chunk in result:
-                pass
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
 
     base = _environ_base()
     environs = {
@@ -65,8 +52,8 @@ def child(case: str, number: int) -> None:
     }
     targets = {"direct": apps["t3"], "host": host, "path": path}
     for name in CASES:  # every path warm and specialised, as in a server
-        loop(targets[name], environs[name], 50)
-    loop(targets[case], environs[case], number)
+        runner(targets[name], environs[name], 50)()
+    runner(targets[case], environs[case], number)()
 
 
 def counts(case: str, number: int) -> list[int]:

@@ -24,7 +24,7 @@ from .prefixes import (
     normalize_prefix,
     to_wsgi,
 )
-from .registry import AppRegistry
+from .registry import AppRegistry, _unwrap_call
 from .responses import not_found, redirect
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -106,6 +106,49 @@ def _enter(
     return app(environ, start_response)
 
 
+class _Prefixed:
+    """A ``create_app`` result, entered with its segment moved from
+    ``PATH_INFO`` into ``SCRIPT_NAME`` (the registry serves this wrapper, so
+    the move happens only once the app is known to exist)."""
+
+    __slots__ = ("__wrapped__", "prefix", "redirect_slash", "_call", "_target")
+
+    def __init__(self, prefix: str, app: WSGIApplication, redirect_slash: bool):
+        self.__wrapped__ = app
+        self.prefix = prefix
+        self.redirect_slash = redirect_slash
+        # app(environ, sr) is _call(_target, environ, sr) when _call is set.
+        self._call, self._target = _unwrap_call(app) or (None, None)
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if "//" in path or "/." in path:  # not is_canonical(path), inlined
+            path = canonical_path(path)
+        prefix = self.prefix
+        rest = path[len(prefix) :]
+        if not rest:  # the bare prefix: redirected, or served as "/"
+            return _enter(
+                environ,
+                start_response,
+                self.__wrapped__,
+                prefix,
+                rest,
+                self.redirect_slash,
+            )
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+        environ["PATH_INFO"] = rest
+        call = self._call
+        if call is not None:
+            return call(self._target, environ, start_response)
+        app = self.__wrapped__
+        return app(environ, start_response)
+
+    def __repr__(self) -> str:
+        return f"<prefixed {self.prefix!r} -> {self.__wrapped__!r}>"
+
+
 class PathDispatcher:
     """Dispatch on path prefixes: static :class:`Mount` objects, then an
     optional dynamic first segment, then ``default_app``.
@@ -143,6 +186,7 @@ class PathDispatcher:
         self._mounts: dict[str, Mount] = {}
         self._table: PrefixTable[Mount] = PrefixTable()
         self._single: dict[str, WSGIApplication] = {}
+        self._firsts: frozenset[str] = frozenset()
         if isinstance(mounts, t.Mapping):
             mounts = [
                 Mount(p, a, redirect_slash=redirect_slash) for p, a in mounts.items()
@@ -167,6 +211,8 @@ class PathDispatcher:
         self._single = {
             m.wsgi_prefix: m.app for m in mounts.values() if firsts[m.wsgi_prefix] == 1
         }
+        # First segments some mount starts with: such a path needs the table.
+        self._firsts = frozenset(firsts)
         self._mounts = mounts
         return mount
 
@@ -193,13 +239,24 @@ class PathDispatcher:
     ) -> t.Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         end = path.find("/", 1)
-        if end != -1:
-            # Fast path: a one-segment mount, a canonical path under it.
-            app = self._single.get(path[:end])
-            if app is not None and "/." not in path and "//" not in path:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[:end]
+        if end != -1 and "/." not in path and "//" not in path:
+            # Fast paths for a canonical path below its first segment: a
+            # one-segment mount, or a dynamic segment no static mount shares.
+            first = path[:end]
+            app = self._single.get(first)
+            if app is not None:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + first
                 environ["PATH_INFO"] = path[end:]
                 return app(environ, start_response)
+            registry = self.registry
+            if (
+                registry is not None
+                and path[0] == "/"  # a relative PATH_INFO goes to the default
+                and first not in self._firsts
+            ):
+                return registry.serve(
+                    path[1:end], environ, start_response, self.default_app
+                )
         return self._dispatch(environ, start_response, path)
 
     def _dispatch(
@@ -230,20 +287,7 @@ class PathDispatcher:
     def _prefixed(self, segment: str, app: WSGIApplication) -> WSGIApplication:
         """Wrap an app from ``create_app`` so it is entered with its segment
         moved into ``SCRIPT_NAME`` (only once the app is known to exist)."""
-        prefix = "/" + segment
-        redirect_slash = self.redirect_slash
-
-        def prefixed(
-            environ: WSGIEnvironment, start_response: StartResponse
-        ) -> t.Iterable[bytes]:
-            path = environ.get("PATH_INFO", "")
-            if not is_canonical(path):
-                path = canonical_path(path)
-            rest = path[len(prefix) :]
-            return _enter(environ, start_response, app, prefix, rest, redirect_slash)
-
-        prefixed.__wrapped__ = app  # type: ignore[attr-defined]
-        return prefixed
+        return _Prefixed("/" + segment, app, self.redirect_slash)
 
     def get_application(self, prefix: str) -> t.Any:
         """The application for a first segment, as in the documented class

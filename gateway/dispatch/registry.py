@@ -317,6 +317,10 @@ class AppRegistry:
             v for v in (idle_timeout / 4, refresh_interval, drain_timeout / 4) if v
         ]
         self._sweep_every = max(0.01, min(intervals)) if intervals else math.inf
+        # Whether requests read the clock: last use feeds the LRU bound and
+        # the idle timeout, and the sweep runs refreshes (and drain deadlines,
+        # while anything drains). Without them a request skips the clock.
+        self._timed = bool(max_instances or idle_timeout or refresh_interval)
         self._next_sweep = clock() + self._sweep_every
         self._next_refresh = (
             clock() + refresh_interval if refresh_interval else math.inf
@@ -350,14 +354,15 @@ class AppRegistry:
                 return e.respond(environ, start_response)
             if entry is None:
                 return fallback(environ, start_response)
-        # Attributes holding callables are read into locals before the call:
-        # CPython 3.11 specialises a plain attribute read but not a method
-        # lookup that finds an instance attribute or a slot.
-        clock = self.clock
-        now = clock()
-        entry.last = now
-        if now >= self._next_sweep:
-            self.sweep(now)
+        if self._timed or self._draining:
+            # Attributes holding callables are read into locals before the
+            # call: CPython 3.11 specialises a plain attribute read but not a
+            # method lookup that finds an instance attribute or a slot.
+            clock = self.clock
+            now = clock()
+            entry.last = now
+            if now >= self._next_sweep:
+                self.sweep(now)
         active = entry.active
         active.append(None)
         if entry.retired:  # evicted between the lookup and here: go again

@@ -207,6 +207,55 @@ def test_static_mounts_win_over_dynamic_segments(echo, call) -> None:
     assert call(application, path="/acme/x").seen["app"] == "dyn-acme"
 
 
+DYNAMIC_CASES = [
+    pytest.param("/acme/x", "dyn-acme", "/acme", "/x", id="dynamic segment"),
+    pytest.param("/acme/", "dyn-acme", "/acme", "/", id="segment root"),
+    pytest.param("/acme", "dyn-acme", "/acme", "/", id="bare segment served"),
+    pytest.param(
+        "/acme/admin/y", "acme-admin", "/acme/admin", "/y", id="static mount inside"
+    ),
+    pytest.param("/acme/admin", "acme-admin", "/acme/admin", "/", id="static bare"),
+    pytest.param(
+        "/acme/adminx", "dyn-acme", "/acme", "/adminx", id="shares first segment only"
+    ),
+    pytest.param("/acme/./x", "dyn-acme", "/acme", "/x", id="dot segment inside"),
+    pytest.param("//acme/x", "dyn-acme", "/acme", "/x", id="double slash first"),
+    pytest.param("/acme//x", "dyn-acme", "/acme", "/x", id="double slash inside"),
+    pytest.param("/acme/../static/x", "static", "/static", "/x", id="dotdot out"),
+    pytest.param("/static/x", "static", "/static", "/x", id="static"),
+    pytest.param("/nobody/x", "default", "", "/nobody/x", id="factory says none"),
+    pytest.param("acme/x", "default", "", "acme/x", id="relative PATH_INFO"),
+    pytest.param("/acme%2Fx/y", "dyn-acme%2Fx", "/acme%2Fx", "/y", id="encoded slash"),
+]
+
+
+@pytest.mark.parametrize(("path", "app", "script_name", "path_info"), DYNAMIC_CASES)
+def test_dynamic_segment_edge_cases(
+    echo, call, path: str, app: str, script_name: str, path_info: str
+) -> None:
+    application = PathDispatcher(
+        echo("default"),
+        lambda p: None if p == "nobody" else echo(f"dyn-{p}"),
+        redirect_slash=False,
+    )
+    application.mount("/static", echo("static"))
+    application.mount("/acme/admin", echo("acme-admin"))
+    for _ in range(2):  # the first request builds the app, the second hits it
+        seen = call(application, path=path).seen
+        assert (seen["app"], seen["script_name"], seen["path_info"]) == (
+            app,
+            script_name,
+            path_info,
+        )
+
+
+def test_dynamic_segment_under_an_existing_script_name(echo, call) -> None:
+    application = PathDispatcher(echo("default"), lambda p: echo(f"dyn-{p}"))
+    for _ in range(2):
+        seen = call(application, path="/acme/x", script_name="/gw").seen
+        assert (seen["script_name"], seen["path_info"]) == ("/gw/acme", "/x")
+
+
 def test_failing_path_factory_is_503(echo, call) -> None:
     def make_app(prefix: str):
         raise RuntimeError("db down")

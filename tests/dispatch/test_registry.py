@@ -357,7 +357,16 @@ def test_negative_cache_is_bounded(factory) -> None:
 # -- bounds and eviction ---------------------------------------------------------
 
 
-def test_lru_bound_evicts_least_recently_used(factory, clock) -> None:
+@pytest.mark.parametrize(
+    "touch",
+    [
+        pytest.param(lambda registry, key: registry.get(key), id="get"),
+        pytest.param(
+            lambda registry, key: finish(start(registry, key)[0]), id="request"
+        ),
+    ],
+)
+def test_lru_bound_evicts_least_recently_used(factory, clock, touch) -> None:
     evicted: list[str] = []
     registry = AppRegistry(
         factory, max_instances=2, clock=clock, on_evict=lambda k, a: evicted.append(k)
@@ -366,7 +375,7 @@ def test_lru_bound_evicts_least_recently_used(factory, clock) -> None:
     clock.advance(1)
     registry.get("b")
     clock.advance(1)
-    registry.get("a")  # a is now more recent than b
+    touch(registry, "a")  # a is now more recent than b
     clock.advance(1)
     registry.get("c")
     assert sorted(registry.keys()) == ["a", "c"]
@@ -414,6 +423,44 @@ def test_lookup_refresh_evicts_removed_tenants(factory, clock) -> None:
     registry.sweep()
     assert registry.keys() == ["a"]
     assert registry.exists("a") and not registry.exists("b")
+
+
+def test_refresh_runs_from_requests_when_due(factory, clock) -> None:
+    live = {"a", "b"}
+    registry = AppRegistry(
+        factory, lookup=lambda: live, refresh_interval=30, clock=clock
+    )
+    finish(start(registry, "a")[0])
+    finish(start(registry, "b")[0])
+    live.discard("b")
+    clock.advance(29)
+    finish(start(registry, "a")[0])
+    assert registry.keys() == ["a", "b"]  # not due yet
+    clock.advance(2)
+    finish(start(registry, "a")[0])  # no sweep() call: the request runs it
+    assert registry.keys() == ["a"]
+
+
+def test_drain_timeout_tears_down_a_response_never_closed(clock, caplog) -> None:
+    # Only the default drain_timeout (300 s): no idle timeout, LRU or refresh.
+    apps: dict[str, StreamingApp] = {}
+    torn: list[str] = []
+    registry = AppRegistry(
+        lambda k: apps.setdefault(k, StreamingApp(k)),
+        on_evict=lambda k, app: torn.append(k),
+        clock=clock,
+    )
+    start(registry, "leaky")  # its response is never closed
+    registry.evict("leaky")
+    clock.advance(200)
+    finish(start(registry, "other")[0])
+    assert torn == []  # still draining
+    clock.advance(101)
+    with caplog.at_level(logging.WARNING, logger="gateway.dispatch"):
+        finish(start(registry, "other")[0])  # the request path sweeps
+    assert torn == ["leaky"]
+    assert "'leaky': 1 response(s) never closed after 300s" in caplog.text
+    assert registry.stats()["draining"] == 0
 
 
 class Versions:

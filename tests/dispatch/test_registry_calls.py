@@ -1,6 +1,7 @@
-"""The registry calls what it serves exactly as ``served(environ,
-start_response)`` would, whatever kind of callable it is, even where it
-takes the shortcut of calling a class's ``__call__`` function itself."""
+"""The registry (and path dispatch entering a dynamic segment) calls what it
+serves exactly as ``served(environ, start_response)`` would, whatever kind of
+callable it is, even where it takes the shortcut of calling a class's
+``__call__`` function itself."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typing as t
 import pytest
 
 import gateway
-from gateway.dispatch import AppRegistry
+from gateway.dispatch import AppRegistry, PathDispatcher
 from gateway.dispatch.registry import _unwrap_call
 
 
@@ -146,3 +147,20 @@ def test_an_exception_from_an_unwrapped_call_ends_the_in_flight_count() -> None:
     assert registry.stats()["live"] == 1
     registry.evict("k")  # drained at once: no request is counted in flight
     assert registry.stats()["draining"] == 0
+
+
+@pytest.mark.parametrize(("make", "body", "unwrapped"), KINDS)
+def test_path_dispatch_enters_each_kind_of_callable_like_calling_it(
+    make: t.Callable[[], t.Any],
+    body: str,
+    unwrapped: bool,
+    call: t.Any,
+    make_environ: t.Any,
+) -> None:
+    served = make()
+    dispatcher = PathDispatcher(None, lambda segment: served)
+    for path in ("/k/", "/k/", "/./k/"):  # built, then cached; fast and slow path
+        environ = make_environ(path)
+        result = call(dispatcher, environ)
+        assert (result.status, result.text) == (200, body)
+        assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/k", "/")

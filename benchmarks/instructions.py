@@ -1,4 +1,5 @@
-"""What dispatch adds to a gateway.App request, counted by valgrind.
+"""What dispatch adds to a gateway.App request, counted: bytecodes (traced)
+and, by valgrind, machine instructions and cache misses.
 
 Wall time on a shared VM moves by more than dispatch costs, so the
 8-thread row of dispatch.py needs many rounds to see a change of a few per
@@ -7,9 +8,10 @@ per request, with a fixed hash seed and address layout. Each case runs
 twice (1,000 and 3,000 requests); the difference of the two runs divided by
 2,000 is the per-request figure, start-up cancelled out.
 
-    python benchmarks/instructions.py        # needs valgrind (apt-get install valgrind)
+    python benchmarks/instructions.py   # the cachegrind part needs valgrind
 
-Not part of run.py: it takes a few minutes and valgrind is optional.
+Not part of run.py: it takes a few minutes and valgrind is optional (the
+bytecode counts need nothing and come first).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,8 +36,9 @@ EVENTS = ("I   refs", "I1  misses", "D1  misses")
 CASES = ("direct", "host", "path")
 
 
-def child(case: str, number: int) -> None:
-    """Serve ``number`` requests through ``case`` (after a warm-up)."""
+def _cases() -> dict[str, tuple[t.Any, dict[str, t.Any]]]:
+    """Each case's WSGI callable and environ, every path warm and
+    specialised, as in a server."""
     from dispatch import _environ_base, make_tenant, runner
 
     from gateway.dispatch import HostDispatcher, PathDispatcher
@@ -45,15 +49,50 @@ def child(case: str, number: int) -> None:
     path = PathDispatcher(None, lambda key: apps.get(key))
 
     base = _environ_base()
-    environs = {
-        "direct": {**base, "HTTP_HOST": "t3.example.com"},
-        "host": {**base, "HTTP_HOST": "t3.example.com"},
-        "path": {**base, "SCRIPT_NAME": "", "PATH_INFO": "/t3/"},
+    cases = {
+        "direct": (apps["t3"], {**base, "HTTP_HOST": "t3.example.com"}),
+        "host": (host, {**base, "HTTP_HOST": "t3.example.com"}),
+        "path": (path, {**base, "SCRIPT_NAME": "", "PATH_INFO": "/t3/"}),
     }
-    targets = {"direct": apps["t3"], "host": host, "path": path}
-    for name in CASES:  # every path warm and specialised, as in a server
-        runner(targets[name], environs[name], 50)()
-    runner(targets[case], environs[case], number)()
+    for app, environ in cases.values():
+        runner(app, environ, 50)()
+    return cases
+
+
+def child(case: str, number: int) -> None:
+    """Serve ``number`` requests through ``case`` (after a warm-up)."""
+    from dispatch import runner
+
+    app, environ = _cases()[case]
+    runner(app, environ, number)()
+
+
+def bytecodes() -> dict[str, int]:
+    """Bytecode instructions the interpreter runs for one request of each case
+    (traced; the request loop's own are the same in every case). On these
+    machines the wall time dispatch adds follows this count more closely than
+    the machine instructions: each bytecode is a hard-to-predict jump."""
+    from dispatch import runner
+
+    executed = 0
+
+    def tracer(frame: t.Any, event: str, arg: t.Any) -> t.Any:
+        nonlocal executed
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            executed += 1
+        return tracer
+
+    result = {}
+    for name, (app, environ) in _cases().items():
+        executed = 0
+        sys.settrace(tracer)
+        try:
+            runner(app, environ, 1)()
+        finally:
+            sys.settrace(None)
+        result[name] = executed
+    return result
 
 
 def counts(case: str, number: int) -> list[int]:
@@ -100,6 +139,17 @@ def main() -> int:
     if args.child:
         child(args.child[0], int(args.child[1]))
         return 0
+    counted = bytecodes()
+    table = Table("Per request, bytecodes run (sys.settrace)")
+    table.add("bytecodes: direct app", None, counted["direct"], "")
+    for case in ("host", "path"):
+        table.add(
+            f"bytecodes: added by {case} dispatch",
+            None,
+            counted[case] - counted["direct"],
+            "",
+        )
+    table.print()
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: apt-get install valgrind", file=sys.stderr)
         return 2

@@ -113,7 +113,7 @@ class _Prefixed:
 
     __slots__ = ("__wrapped__", "prefix", "redirect_slash", "_call", "_target")
 
-    def __init__(self, prefix: str, app: WSGIApplication, redirect_slash: bool):
+    def __init__(self, prefix: str, app: WSGIApplication, redirect_slash: bool) -> None:
         self.__wrapped__ = app
         self.prefix = prefix
         self.redirect_slash = redirect_slash

@@ -229,7 +229,10 @@ def limits_app(fw: Framework) -> t.Any:
 
 LIMITS = Case(
     limits_app,
-    req("POST", "/", 413, data={"a": "x" * 20}),
+    # Werkzeug 3.1.9 stopped applying MAX_FORM_MEMORY_SIZE to urlencoded
+    # bodies (413 on 3.1.8, 200 on 3.1.9): gateway answers as Flask does on the
+    # Werkzeug installed.
+    req("POST", "/", None, data={"a": "x" * 20}),
     req("POST", "/", 200, data={"a": "x"}),
     req("POST", "/", 413, data={"a": "1", "b": "2", "c": "3"}, content_type="multipart/form-data"),
     req("POST", "/", 413, data={"a": "x" * 20}, content_type="multipart/form-data"),

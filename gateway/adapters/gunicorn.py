@@ -59,6 +59,11 @@ def gunicorn_settings(
     return settings
 
 
+#: Settings that older gunicorn releases lack, and that can go unset there:
+#: before 25.1 gunicorn had no control socket to disable.
+_NEWER_SETTINGS = frozenset({"control_socket_disable"})
+
+
 def _application_class() -> type:
     base = require("gunicorn.app.base", "gunicorn")
 
@@ -74,6 +79,8 @@ def _application_class() -> type:
 
         def load_config(self) -> None:
             for key, value in self._settings.items():
+                if key in _NEWER_SETTINGS and key not in self.cfg.settings:
+                    continue
                 self.cfg.set(key, value)
 
         def load(self) -> WSGIApplication:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 import typing as t
 from pathlib import Path
@@ -150,13 +152,27 @@ def environment() -> jinja2.Environment:
 
 
 def _mod_wsgi_module() -> str:
-    """The mod_wsgi module installed with pip, or "" (the path ``mod_wsgi-express
-    module-config`` prints)."""
-    try:
-        from mod_wsgi.express.platform import MOD_WSGI_SO  # type: ignore[import-not-found]
-    except Exception:  # not installed, or built for another Python
+    """The mod_wsgi module installed with pip beside this Python, or "".
+
+    Asks ``mod_wsgi-express module-config``, the command mod_wsgi documents for
+    this, rather than a module attribute that moved between mod_wsgi 5 and 6.
+    """
+    beside = Path(sys.executable).parent / "mod_wsgi-express"
+    express = str(beside) if beside.is_file() else shutil.which("mod_wsgi-express")
+    if not express:
         return ""
-    return str(MOD_WSGI_SO or "")
+    try:
+        result = subprocess.run(
+            [express, "module-config"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    found = re.search(r'^LoadModule\s+wsgi_module\s+"?([^"\n]+)"?', result.stdout, re.M)
+    return found.group(1).strip() if found else ""
 
 
 def _machine_defaults(

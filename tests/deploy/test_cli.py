@@ -3,6 +3,7 @@ next steps, and precise errors instead of tracebacks."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import stat
 import subprocess
@@ -20,6 +21,9 @@ Make = t.Callable[..., t.Any]
 
 @pytest.fixture
 def runner() -> CliRunner:
+    # click before 8.2 mixes stderr into the output unless told not to.
+    if "mix_stderr" in inspect.signature(CliRunner).parameters:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
     return CliRunner()
 
 

@@ -1,0 +1,428 @@
+"""Canaries: the private internals of Jinja, itsdangerous, click, blinker and
+the server libraries that gateway relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import inspect
+import typing as t
+from collections import ChainMap
+from concurrent.futures import ThreadPoolExecutor
+from inspect import Parameter
+
+import pytest
+from canary import require, upstream, wsgi_app
+
+# -- jinja2 --------------------------------------------------------------------
+
+
+def test_jinja_pass_arg_mark() -> None:
+    import jinja2
+
+    with upstream(
+        "jinja2",
+        "jinja2.utils._PassArg.from_obj (the pass_* mark)",
+        "pass_context, pass_eval_context and pass_environment store the mark"
+        " as 'jinja_pass_arg' in the function's __dict__, which"
+        " _PassArg.from_obj reads; an unmarked function has none",
+        "templating.py Context.call",
+    ):
+        from jinja2.utils import _PassArg
+
+        for decorator, member in [
+            (jinja2.pass_context, "context"),
+            (jinja2.pass_eval_context, "eval_context"),
+            (jinja2.pass_environment, "environment"),
+        ]:
+
+            def marked() -> None:
+                pass
+
+            decorator(marked)
+            assert "jinja_pass_arg" in marked.__dict__
+            assert _PassArg.from_obj(marked) is _PassArg[member]
+
+        def plain() -> None:
+            pass
+
+        assert _PassArg.from_obj(plain) is None
+
+
+def test_jinja_context_call() -> None:
+    import jinja2
+    from jinja2.runtime import Context
+
+    seen = []
+
+    class Probe(Context):
+        def call(__self, __obj: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            seen.append(sorted(kwargs))
+            return Context.call(__self, __obj, *args, **kwargs)
+
+    class Env(jinja2.Environment):
+        context_class = Probe
+
+    with upstream(
+        "jinja2",
+        "Context.call (_loop_vars, _block_vars)",
+        "Context.call(__self, __obj, *args, **kwargs); compiled templates call"
+        " it on the environment's context_class for every call, adding no"
+        " keyword but _loop_vars inside a loop and _block_vars inside a block",
+        "templating.py Context.call",
+    ):
+        kinds = [p.kind for p in inspect.signature(Context.call).parameters.values()]
+        assert kinds == [
+            Parameter.POSITIONAL_OR_KEYWORD,
+            Parameter.POSITIONAL_OR_KEYWORD,
+            Parameter.VAR_POSITIONAL,
+            Parameter.VAR_KEYWORD,
+        ]
+        template = Env().from_string(
+            "{{ f(1) }}{% for i in [1] %}{{ f(2) }}{% endfor %}"
+            "{% block b %}{{ f(3) }}{% endblock %}"
+        )
+        assert template.render(f=lambda n: n) == "123"
+        assert len(seen) == 3 and seen[0] == []
+        assert set(seen[1]) <= {"_loop_vars"}, seen[1]
+        assert set(seen[2]) <= {"_block_vars"}, seen[2]
+
+
+def test_jinja_internalcode() -> None:
+    from jinja2 import utils
+
+    def function() -> None:
+        pass
+
+    with upstream(
+        "jinja2",
+        "jinja2.utils.internalcode",
+        "a decorator returning the function itself and adding its __code__"
+        " to jinja2.utils.internal_code (frames hidden from template tracebacks)",
+        "templating.py Context.call",
+    ):
+        assert utils.internalcode(function) is function
+        assert function.__code__ in utils.internal_code
+
+
+def test_jinja_make_globals() -> None:
+    import jinja2
+
+    seen = []
+
+    class Env(jinja2.Environment):
+        def make_globals(self, d: t.Any) -> t.Any:
+            rv = {"x": "from make_globals"}
+            seen.append((d, rv))
+            return rv
+
+    with upstream(
+        "jinja2",
+        "Environment.make_globals",
+        "make_globals(d) gives ChainMap(d or {}, env.globals); Jinja calls it"
+        " for every template it creates (from_string, get_template with"
+        " globals=d) and renders with what it returns, kept as"
+        " template.globals",
+        "templating.py Environment.make_globals, template_globals.py",
+    ):
+        plain = jinja2.Environment()
+        chain = plain.make_globals({"a": 1})
+        assert isinstance(chain, ChainMap)
+        assert chain.maps == [{"a": 1}, plain.globals]
+        assert plain.make_globals(None).maps == [{}, plain.globals]
+
+        env = Env(loader=jinja2.DictLoader({"t.html": "{{ x }}"}))
+        template = env.from_string("{{ x }}")
+        assert template.render() == "from make_globals"
+        assert template.globals is seen[-1][1]
+        template = env.get_template("t.html", globals={"y": 1})
+        assert template.render() == "from make_globals"
+        assert seen[-1][0] == {"y": 1}
+
+
+def test_jinja_environment_getattr() -> None:
+    import jinja2
+
+    seen = []
+
+    class Env(jinja2.Environment):
+        def getattr(self, obj: t.Any, attribute: str) -> t.Any:
+            seen.append(attribute)
+            return super().getattr(obj, attribute)
+
+    with upstream(
+        "jinja2",
+        "Environment.getattr",
+        "compiled templates look up {{ a.b }} through environment.getattr(a, 'b')",
+        "templating.py Environment.getattr",
+    ):
+        assert Env().from_string("{{ d.key }}").render(d={"key": "v"}) == "v"
+        assert seen == ["key"]
+
+
+# -- itsdangerous --------------------------------------------------------------
+
+
+def test_itsdangerous_signer_key_derivation() -> None:
+    from itsdangerous import TimestampSigner
+
+    with upstream(
+        "itsdangerous",
+        "Signer.secret_keys / salt / key_derivation / digest_method",
+        "a signer keeps its keys as a list of bytes (newest last), salt as"
+        " bytes, key_derivation and digest_method as given; the 'hmac'"
+        " derivation is HMAC(secret_key, salt)",
+        "sessions.py _SessionSigner.derive_key",
+    ):
+        signer = TimestampSigner(
+            ["old", "new"],
+            salt="cookie-session",
+            key_derivation="hmac",
+            digest_method=hashlib.sha1,
+        )
+        assert signer.secret_keys == [b"old", b"new"]
+        assert signer.salt == b"cookie-session"
+        assert signer.key_derivation == "hmac"
+        assert signer.digest_method is hashlib.sha1
+        assert signer.derive_key() == hmac.digest(b"new", b"cookie-session", "sha1")
+        assert signer.derive_key(b"old") == hmac.digest(
+            b"old", b"cookie-session", "sha1"
+        )
+
+
+def test_itsdangerous_derive_key_calls() -> None:
+    from itsdangerous import TimestampSigner
+
+    calls = []
+
+    class Probe(TimestampSigner):
+        # Exactly the signature of gateway's override.
+        def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+            calls.append(secret_key)
+            return super().derive_key(secret_key)
+
+    with upstream(
+        "itsdangerous",
+        "Signer.derive_key (how it is called)",
+        "signing calls self.derive_key() or derive_key(key), verifying calls"
+        " it for each key, newest first, including the fallback keys",
+        "sessions.py _SessionSigner.derive_key",
+    ):
+        value = Probe("old", salt="s").sign("payload")
+        calls.clear()
+        assert Probe(["old", "new"], salt="s").unsign(value) == b"payload"
+        assert b"old" in calls
+
+
+def test_itsdangerous_hmac_algorithm() -> None:
+    from itsdangerous.signer import HMACAlgorithm
+
+    with upstream(
+        "itsdangerous",
+        "HMACAlgorithm.digest_method",
+        "HMACAlgorithm(digest) keeps it as .digest_method, and get_signature"
+        " is HMAC(key, value) with it",
+        "sessions.py _SessionHMAC.get_signature",
+    ):
+        algorithm = HMACAlgorithm(hashlib.sha1)
+        assert algorithm.digest_method is hashlib.sha1
+        assert algorithm.get_signature(b"key", b"value") == hmac.digest(
+            b"key", b"value", "sha1"
+        )
+
+
+# -- click ---------------------------------------------------------------------
+
+
+def test_click_handle_parse_result_outside_parsing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import click
+
+    seen = []
+    monkeypatch.setenv("CANARY_APP", "module:app")
+    with upstream(
+        "click",
+        "Parameter.handle_parse_result",
+        "called by hand as handle_parse_result(ctx, {}, []) before parsing,"
+        " it reads the option's auto envvar, runs its callback and returns"
+        " (value, args)",
+        "cli/__init__.py GatewayGroup.parse_args",
+    ):
+        option = click.Option(
+            ["--app"],
+            is_eager=True,
+            expose_value=False,
+            callback=lambda ctx, param, value: seen.append(value),
+        )
+        command = click.Command("canary", params=[option])
+        ctx = click.Context(command, auto_envvar_prefix="CANARY")
+        _value, args = option.handle_parse_result(ctx, {}, [])
+        assert args == []
+        assert seen == ["module:app"]
+
+
+# -- blinker -------------------------------------------------------------------
+
+
+def test_blinker_send_async_wrapper() -> None:
+    from blinker import Signal
+
+    async def receiver(sender: t.Any, **kwargs: t.Any) -> str:
+        return "async"
+
+    wrapped = []
+
+    def wrapper(func: t.Any) -> t.Any:
+        wrapped.append(func)
+        return lambda sender, **kwargs: "sync"
+
+    with upstream(
+        "blinker",
+        "Signal.send(_async_wrapper=...)",
+        "send(sender, *, _async_wrapper=f, **kwargs) calls"
+        " f(receiver)(sender, **kwargs) for a coroutine receiver",
+        "ctx.py AppContext.push, templating.py _render (every signal sent)",
+    ):
+        signal = Signal()
+        signal.connect(receiver)
+        param = inspect.signature(Signal.send).parameters["_async_wrapper"]
+        assert param.kind is Parameter.KEYWORD_ONLY
+        assert signal.send("app", _async_wrapper=wrapper, x=1) == [(receiver, "sync")]
+        assert wrapped == [receiver]
+
+
+# -- server libraries ----------------------------------------------------------
+
+
+def test_gevent_pywsgi_internals() -> None:
+    require("gevent")
+    with upstream(
+        "gevent",
+        "pywsgi.WSGIHandler.read_requestline / read_request / close_connection,"
+        " WSGIServer.pool",
+        "handle_one_request reads through self.read_requestline() and"
+        " self.read_request(line) and honours self.close_connection (False by"
+        " default); a server made with spawn=Pool() keeps it as .pool",
+        "adapters/gevent.py GatewayHandler, GatewayServer.graceful_stop",
+    ):
+        from gevent import pywsgi
+        from gevent.pool import Pool
+
+        source = inspect.getsource(pywsgi.WSGIHandler.handle_one_request)
+        assert "self.read_requestline()" in source
+        assert "self.read_request(" in source
+        assert pywsgi.WSGIHandler.close_connection is False
+        pool = Pool()
+        server = pywsgi.WSGIServer(
+            ("127.0.0.1", 0), wsgi_app, spawn=pool, log=None, error_log=None
+        )
+        assert server.pool is pool
+
+
+def test_tornado_wsgi_container_internals() -> None:
+    require("tornado")
+    seen = []
+
+    with upstream(
+        "tornado",
+        "WSGIContainer.wsgi_application / executor / handle_request",
+        "WSGIContainer(app, executor=e) keeps them as .wsgi_application and"
+        " .executor; calling the container schedules the coroutine"
+        " self.handle_request(request) on the IOLoop",
+        "adapters/tornado.py GatewayContainer.handle_request, _respond",
+    ):
+        from tornado.wsgi import WSGIContainer
+
+        class Probe(WSGIContainer):  # type: ignore[misc]
+            async def handle_request(self, request: t.Any) -> None:
+                seen.append(request)
+
+        executor = ThreadPoolExecutor(max_workers=1)
+        try:
+            container = WSGIContainer(wsgi_app, executor=executor)
+            assert container.wsgi_application is wsgi_app
+            assert container.executor is executor
+        finally:
+            executor.shutdown()
+        assert inspect.iscoroutinefunction(WSGIContainer.handle_request)
+
+        async def call_once() -> None:
+            Probe(wsgi_app)("request")
+            for _ in range(20):
+                if seen:
+                    break
+                await asyncio.sleep(0)
+
+        asyncio.run(call_once())
+        assert seen == ["request"]
+
+
+def test_gunicorn_custom_application() -> None:
+    require("gunicorn")
+    from gateway.adapters.gunicorn import _NEWER_SETTINGS, gunicorn_settings
+
+    settings = {
+        **gunicorn_settings(
+            bind=("127.0.0.1", 8000), workers=2, threads=4, graceful_timeout=5
+        ),
+        **gunicorn_settings(
+            bind="/tmp/gateway.sock", workers=1, threads=1, graceful_timeout=5
+        ),
+    }
+    with upstream(
+        "gunicorn",
+        "BaseApplication (load_config, load, cfg.set) and setting names",
+        "BaseApplication() calls self.load_config(), where self.cfg.set(name,"
+        f" value) accepts every setting gateway passes ({', '.join(settings)});"
+        " wsgi() returns self.load()",
+        "adapters/gunicorn.py GatewayApplication, gunicorn_settings",
+    ):
+        from gunicorn.app.base import BaseApplication
+        from gunicorn.config import Config
+
+        known = Config().settings
+        unknown = [n for n in settings if n not in known and n not in _NEWER_SETTINGS]
+        assert not unknown, f"no such settings: {unknown}"
+        calls = []
+
+        class Probe(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                calls.append("load_config")
+                for key, value in settings.items():
+                    if key in self.cfg.settings or key not in _NEWER_SETTINGS:
+                        self.cfg.set(key, value)
+
+            def load(self) -> t.Any:
+                return wsgi_app
+
+        application = Probe()
+        assert calls == ["load_config"]
+        assert application.cfg.header_map == "drop"
+        assert application.wsgi() is wsgi_app
+
+
+def test_flup_wsgi_server_arguments() -> None:
+    require("flup")
+    with upstream(
+        "flup",
+        "server.fcgi.WSGIServer / ThreadedServer / ThreadPool keywords",
+        "fcgi.WSGIServer(app, bindAddress=, umask=, multithreaded=,"
+        " multiprocess=, debug=, **kw) is a ThreadedServer that passes **kw"
+        " (maxThreads, maxSpare) on to ThreadPool",
+        "adapters/fastcgi.py serve",
+    ):
+        from flup.server import fcgi
+        from flup.server.threadedserver import ThreadedServer
+        from flup.server.threadpool import ThreadPool
+
+        params = inspect.signature(fcgi.WSGIServer.__init__).parameters
+        for name in ("bindAddress", "umask", "multithreaded", "multiprocess", "debug"):
+            assert name in params, name
+        assert any(p.kind is Parameter.VAR_KEYWORD for p in params.values())
+        assert issubclass(fcgi.WSGIServer, ThreadedServer)
+        threaded = inspect.signature(ThreadedServer.__init__).parameters.values()
+        assert any(p.kind is Parameter.VAR_KEYWORD for p in threaded)
+        pool = inspect.signature(ThreadPool.__init__).parameters
+        assert "maxThreads" in pool and "maxSpare" in pool

@@ -32,6 +32,7 @@ from .registry import AppRegistry
 from .responses import not_found
 from .settings import ConfigError, GatewayConfig, HealthConfig, ProxyConfig
 from .tenant import apply_defaults
+from .urls import serving_environ
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -365,7 +366,11 @@ class Gateway:
     ) -> t.Iterable[bytes]:
         environ["gateway.gateway"] = self
         environ["gateway.root"] = environ.get("SCRIPT_NAME", "")
-        return self._inner(environ, start_response)
+        token = serving_environ.set(environ)
+        try:
+            return self._inner(environ, start_response)
+        finally:
+            serving_environ.reset(token)
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -23,6 +23,7 @@ listing many tenants does not start them all.
 from __future__ import annotations
 
 import typing as t
+from contextvars import ContextVar
 from urllib.parse import quote
 
 from .hostnames import host_port, parse_host
@@ -39,11 +40,25 @@ if t.TYPE_CHECKING:  # pragma: no cover
 _PATH_SAFE = "/:@!$&'()*+,;=%?#[]~"
 
 
+#: The environ of the request a Gateway is dispatching in this thread or
+#: task, set by ``Gateway`` for the duration of the call into the app. It is
+#: how an app that is not a gateway.App (a real Flask app, any WSGI app) finds
+#: its request when it builds URLs across applications.
+serving_environ: ContextVar[WSGIEnvironment | None] = ContextVar(
+    "gateway.dispatch.serving_environ", default=None
+)
+
+
 def _current_environ() -> WSGIEnvironment | None:
+    """The environ of the current request: the gateway.App request context's
+    (kept while a streamed response runs), else the one the Gateway is
+    dispatching."""
     from ..globals import _cv_request
 
     ctx = _cv_request.get(None)
-    return ctx.request.environ if ctx is not None else None
+    if ctx is not None:
+        return ctx.request.environ
+    return serving_environ.get()
 
 
 def current_gateway() -> Gateway | None:

@@ -569,3 +569,39 @@ def test_tenants_are_isolated_under_greenlets() -> None:
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"errors": [], "live": 10}
+
+
+def test_a_real_flask_app_builds_cross_app_urls_from_its_own_request(
+    site_root: Path,
+) -> None:
+    """A mounted app that is not a gateway.App (here stock Flask, without the
+    compatibility switch) finds its request through the Gateway serving it:
+    links keep the request's port and are relative on the same host."""
+    flask = pytest.importorskip("flask")
+    legacy = flask.Flask("legacy_flask_app")
+
+    @legacy.route("/links")
+    def legacy_links():
+        return {
+            "blog": url_for_app("blog", "index"),
+            "tenant": url_for_tenant("acme"),
+            "same_gateway": current_gateway() is gw,
+        }
+
+    gw = Gateway(
+        make_app("main", site_root, TENANT="main"),
+        base_domain="eco.test",
+        tenants=lambda key: make_app(f"tenant_{key}", site_root, TENANT=key),
+        mounts=[
+            Mount("/blog", make_app("blog", site_root, TENANT="blog")),
+            Mount("/legacy", legacy),
+        ],
+    )
+    rv = Client(gw).get("/legacy/links", base_url="http://eco.test:8080/")
+    assert rv.json == {
+        "blog": "/blog/",
+        "tenant": "http://acme.eco.test:8080/",
+        "same_gateway": True,
+    }
+    # Outside any request the gateway is found again only when named.
+    assert url_for_app("blog", "index", _gateway=gw) == "http://eco.test/blog/"

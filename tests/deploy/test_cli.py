@@ -134,8 +134,8 @@ def test_errors_are_one_line_without_traceback(
     config = make_config("tenants", "gunicorn")
     result = runner.invoke(cli, [a.replace("{toml}", str(config.path)) for a in argv])
     assert result.exit_code != 0
-    assert message in result.output
-    assert "Traceback" not in result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_invalid_gateway_toml_names_the_key(
@@ -147,8 +147,8 @@ def test_invalid_gateway_toml_names_the_key(
     )
     result = runner.invoke(cli, ["config", "nginx", str(path)])
     assert result.exit_code == 1
-    assert "[server]" in result.output and "adaptr" in result.output
-    assert "Traceback" not in result.output
+    assert "[server]" in result.stderr and "adaptr" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_warnings_go_to_stderr(runner: CliRunner, make_config: Make) -> None:

@@ -3,7 +3,7 @@ performance issue. Each figure is a ratio against an anchor (Flask, Werkzeug
 or stock servers) measured side by side in the same run.
 
 Run: ``python benchmarks/run.py`` (about 5 minutes), ``--quick`` for a short
-pass, or name some of: core templates dispatch tenants imports sockets.
+pass, or name some of: core templates dispatch tenants imports sockets compat.
 ``instructions.py`` (not run here; needs valgrind) counts what dispatch adds
 to a request in instructions and cache misses, which do not drift.
 """
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "tenants": ("tenants.py", [], ["--tenants", "1000"]),
     "imports": ("imports.py", [], ["--runs", "5"]),
     "sockets": ("sockets.py", [], ["--seconds", "2", "--rounds", "1"]),
+    "compat": ("compat.py", [], ["--quick"]),
 }
 
 

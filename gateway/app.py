@@ -27,6 +27,7 @@ from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import _names
 from ._responses import text_response
 from .app_errors import ErrorsMixin
 from .app_templates import TemplatesMixin, _default_template_ctx_processor
@@ -438,13 +439,13 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         production). Host and port default to ``SERVER_NAME``'s, else
         127.0.0.1:5000; debug mode turns on the reloader and debugger.
         Options go to :func:`werkzeug.serving.run_simple`."""
-        if os.environ.get("GATEWAY_RUN_FROM_CLI") == "true":
+        if _names.getenv("RUN_FROM_CLI") == "true":
             import click
 
             if not is_running_from_reloader():
                 click.secho(
                     " * Ignoring a call to 'app.run()' that would block"
-                    " the current 'gateway' CLI command.\n"
+                    f" the current '{_names.command()}' CLI command.\n"
                     "   Only call 'app.run()' in an 'if __name__ =="
                     ' "__main__"\' guard.',
                     fg="red",
@@ -454,7 +455,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
 
         if get_load_dotenv(load_dotenv):
             cli.load_dotenv()
-            if "GATEWAY_DEBUG" in os.environ:
+            if _names.getenv("DEBUG") is not None:
                 self.debug = get_debug_flag()
         if debug is not None:
             self.debug = bool(debug)

@@ -10,6 +10,8 @@ import typing as t
 
 from werkzeug.utils import import_string
 
+from . import _names
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
 
@@ -77,15 +79,21 @@ class Config(dict):  # type: ignore[type-arg]
         return self.from_pyfile(rv, silent=silent)
 
     def from_prefixed_env(
-        self, prefix: str = "GATEWAY", *, loads: t.Callable[[str], t.Any] = json.loads
+        self,
+        prefix: str | None = None,
+        *,
+        loads: t.Callable[[str], t.Any] = json.loads,
     ) -> bool:
         """Load every ``PREFIX_*`` environment variable, without the prefix.
+
+        ``prefix`` defaults to ``"GATEWAY"`` (``"FLASK"`` under the Flask
+        compatibility switch, as Flask's own default).
 
         Values go through ``loads`` (JSON by default) and stay strings when
         that fails. ``PREFIX_A__B`` sets the nested key ``config["A"]["B"]``.
         Keys are read in sorted order, so the result is deterministic.
         """
-        prefix = f"{prefix}_"
+        prefix = f"{prefix or _names.prefix()}_"
         for key in sorted(os.environ):
             if not key.startswith(prefix):
                 continue

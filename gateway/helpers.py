@@ -15,6 +15,7 @@ from werkzeug.exceptions import abort as _wz_abort
 from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import _names
 from .globals import _cv_app, _cv_request, current_app, request
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -22,15 +23,16 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 
 def get_debug_flag() -> bool:
-    """Whether ``GATEWAY_DEBUG`` asks for debug mode."""
-    val = os.environ.get("GATEWAY_DEBUG")
+    """Whether ``GATEWAY_DEBUG`` (``FLASK_DEBUG`` under the Flask switch)
+    asks for debug mode."""
+    val = _names.getenv("DEBUG")
     return bool(val and val.lower() not in {"0", "false", "no"})
 
 
 def get_load_dotenv(default: bool = True) -> bool:
     """Whether ``.env`` files should be loaded: ``default`` unless
-    ``GATEWAY_SKIP_DOTENV`` says otherwise."""
-    val = os.environ.get("GATEWAY_SKIP_DOTENV")
+    ``GATEWAY_SKIP_DOTENV`` (or ``FLASK_SKIP_DOTENV``) says otherwise."""
+    val = _names.getenv("SKIP_DOTENV")
     if not val:
         return default
     return val.lower() in ("0", "false", "no")

@@ -12,7 +12,8 @@
 #   machine are never seen and a run tests what a fresh machine gets.
 #
 # pip runs only when the environment has not been installed from this exact
-# pyproject.toml, extras and constraints (a stamp file in the environment
+# pyproject.toml, setup.py (which writes the Flask switch's .pth file), extras
+# and constraints (a stamp file in the environment
 # records them), so a second run installs nothing.
 
 type say >/dev/null 2>&1 || say() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
@@ -48,7 +49,7 @@ use_project_env() {
     local stamp_file="$prefix/gateway-install.stamp" wanted
     wanted=$(
         printf '%s\n' "$PWD" "$extras"
-        cat pyproject.toml
+        cat pyproject.toml setup.py
         if [ -n "$constraints" ]; then cat "$constraints"; fi
     )
     wanted=$(printf '%s' "$wanted" | sha256sum | cut -d' ' -f1)

@@ -7,12 +7,28 @@ logs to the report of a failed test.
 
 from __future__ import annotations
 
+import os
 import shutil
 import typing as t
 from pathlib import Path
 
 import pytest
 from server_harness import ServerProcess, running, world_readable_tempdir
+
+# The suite's own process is the reference: the differential tests compare
+# gateway with real Flask side by side in it, and the Flask compatibility
+# switch (which makes `import flask` mean gateway) is tested in child
+# processes (tests/compat/). So real Flask is imported first, before anything
+# could turn the switch on (the gateway CLI does when it loads the
+# flask.commands plug-ins of installed extensions), and a run with the
+# switch requested from the environment is refused.
+if os.environ.get("GATEWAY_FLASK_COMPAT", "").strip():
+    raise pytest.UsageError(
+        "GATEWAY_FLASK_COMPAT is set: gateway's own suite compares gateway with"
+        " real Flask in one process and tests the switch in child processes;"
+        " unset it to run the suite."
+    )
+import flask  # noqa: E402,F401  (real Flask; see above)
 
 
 @pytest.fixture

@@ -16,11 +16,13 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import sys
 import traceback
 import typing as t
 
 import click
 
+from .. import _names
 from ..globals import current_app
 from .commands import CertParamType as CertParamType
 from .commands import SeparatedPathType as SeparatedPathType
@@ -120,7 +122,8 @@ def load_command(name: str, import_path: str) -> click.Command:
 class GatewayGroup(AppGroup):
     """The ``gateway`` command: an :class:`AppGroup` that also offers the
     commands of the loaded application, of installed plug-ins (the
-    ``gateway.commands`` entry point group) and the built-in ones.
+    ``gateway.commands`` and ``flask.commands`` entry point groups) and the
+    built-in ones.
 
     :param add_default_commands: add ``run``, ``shell``, ``routes`` and the
         deployment commands ``serve``, ``entry`` and ``config``.
@@ -148,8 +151,6 @@ class GatewayGroup(AppGroup):
         if add_version_option:
             params.append(version_option)
 
-        extra.setdefault("context_settings", {})
-        extra["context_settings"].setdefault("auto_envvar_prefix", "GATEWAY")
         super().__init__(params=params, **extra)
 
         self.create_app = create_app
@@ -169,7 +170,22 @@ class GatewayGroup(AppGroup):
         if self._loaded_plugin_commands:
             return
 
-        for ep in importlib.metadata.entry_points(group="gateway.commands"):
+        entry_points = [
+            *importlib.metadata.entry_points(group="gateway.commands"),
+            *importlib.metadata.entry_points(group="flask.commands"),
+        ]
+        if (
+            any(ep.group == "flask.commands" for ep in entry_points)
+            and "flask" not in sys.modules
+        ):
+            # Flask extensions' commands (Flask-Migrate's `db`, Flask-Limiter's
+            # `limiter`) import flask and read its current_app: they can only
+            # run on gateway's core through the compatibility switch.
+            from .. import compat
+
+            compat.enable(flask_names=False)
+
+        for ep in entry_points:
             try:
                 command = ep.load()
             except Exception:
@@ -240,14 +256,20 @@ class GatewayGroup(AppGroup):
         # server in the middle of loading the app for some other command. The
         # previous value comes back when the context closes, so commands
         # invoked in-process (tests) leave the environment as they found it.
-        previous = os.environ.get("GATEWAY_RUN_FROM_CLI")
-        os.environ["GATEWAY_RUN_FROM_CLI"] = "true"
+        run_from_cli = _names.var("RUN_FROM_CLI")
+        previous = os.environ.get(run_from_cli)
+        os.environ[run_from_cli] = "true"
 
         def restore() -> None:
             if previous is None:
-                os.environ.pop("GATEWAY_RUN_FROM_CLI", None)
+                os.environ.pop(run_from_cli, None)
             else:
-                os.environ["GATEWAY_RUN_FROM_CLI"] = previous
+                os.environ[run_from_cli] = previous
+
+        # Options read GATEWAY_*, or FLASK_* under the Flask switch: decided
+        # per invocation, since the switch may be turned on after import.
+        if "auto_envvar_prefix" not in self.context_settings:
+            extra.setdefault("auto_envvar_prefix", _names.prefix())
 
         if "obj" not in extra and "obj" not in self.context_settings:
             extra["obj"] = ScriptInfo(
@@ -287,8 +309,9 @@ cli = GatewayGroup(
 A command line for gateway applications and deployments.
 
 The application to load is given with the '--app' option, the
-'GATEWAY_APP' environment variable, or a 'wsgi.py' or 'app.py' file in
-the current directory. 'serve', 'entry' and 'config' work from a
+'GATEWAY_APP' environment variable ('FLASK_APP' under the Flask
+compatibility switch), or a 'wsgi.py' or 'app.py' file in the current
+directory. 'serve', 'entry' and 'config' work from a
 gateway.toml file instead and load no application.
 """,
 )

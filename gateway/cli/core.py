@@ -14,6 +14,7 @@ from functools import update_wrapper
 import click
 from click.core import ParameterSource
 
+from .. import _names
 from ..globals import current_app
 from ..helpers import get_debug_flag, get_load_dotenv
 from .discovery import NoAppException, locate_app, prepare_import, split_import_path
@@ -120,8 +121,9 @@ class ScriptInfo:
 
         if app is None:
             raise NoAppException(
-                "Could not locate a gateway application. Use the 'gateway --app'"
-                " option, the 'GATEWAY_APP' environment variable, or a 'wsgi.py'"
+                f"Could not locate a {_names.product()} application. Use the"
+                f" '{_names.command()} --app' option, the '{_names.var('APP')}'"
+                " environment variable, or a 'wsgi.py'"
                 " or 'app.py' file in the current directory."
             )
 
@@ -192,7 +194,11 @@ class AppGroup(click.Group):
 
 def _set_app(ctx: click.Context, param: click.Option, value: str | None) -> str | None:
     if value is None:
-        return None
+        # GATEWAY_APP arrives through click's auto_envvar_prefix; under the
+        # Flask switch that prefix is FLASK, and GATEWAY_APP still counts.
+        value = _names.getenv("APP")
+        if not value:
+            return None
 
     ctx.ensure_object(ScriptInfo).app_import_path = value
     return value
@@ -230,7 +236,7 @@ def _set_debug(
         return None
 
     # Through the environment, so a factory can read it while it runs.
-    os.environ["GATEWAY_DEBUG"] = "1" if value else "0"
+    os.environ[_names.var("DEBUG")] = "1" if value else "0"
     return value
 
 
@@ -286,8 +292,8 @@ def load_dotenv(
 ) -> bool:
     """Set environment variables from dotenv files.
 
-    A given ``path`` overrides ``.env``, which overrides ``.gatewayenv`` (both
-    searched upwards from the working directory); variables already in
+    A given ``path`` overrides ``.env``, which overrides ``.gatewayenv``
+    (under the Flask switch ``.flaskenv`` too, between them; each searched upwards from the working directory); variables already in
     ``os.environ`` are never replaced. Without python-dotenv nothing is loaded
     and a tip is printed if such files exist.
 
@@ -296,10 +302,12 @@ def load_dotenv(
     try:
         import dotenv
     except ImportError:
-        if path or os.path.isfile(".env") or os.path.isfile(".gatewayenv"):
+        present = [name for name in _names.dotenv_files() if os.path.isfile(name)]
+        if path or present:
             click.secho(
-                " * Tip: There are .env or .gatewayenv files present. Install"
-                " python-dotenv to use them (pip install 'gateway[dotenv]').",
+                f" * Tip: There are {' or '.join(present or ['.env'])} files"
+                " present. Install python-dotenv to use them"
+                " (pip install 'gateway[dotenv]').",
                 fg="yellow",
                 err=True,
             )
@@ -309,7 +317,7 @@ def load_dotenv(
     data: dict[str, str | None] = {}
 
     if load_defaults:
-        for default_name in (".gatewayenv", ".env"):
+        for default_name in _names.dotenv_files():
             found = dotenv.find_dotenv(default_name, usecwd=True)
 
             if found:

@@ -18,6 +18,8 @@ from types import ModuleType
 
 import click
 
+from .. import _names
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import App
 
@@ -56,7 +58,7 @@ def find_best_app(module: ModuleType) -> App:
 
     if len(matches) > 1:
         raise NoAppException(
-            f"Detected multiple gateway applications in module {module.__name__!r}."
+            f"Detected multiple {_names.product()} applications in module {module.__name__!r}."
             f" Use '{module.__name__}:name' to specify the correct one."
         )
 
@@ -82,7 +84,7 @@ def find_best_app(module: ModuleType) -> App:
             return app
 
     raise NoAppException(
-        "Failed to find a gateway application or factory in module"
+        f"Failed to find a {_names.product()} application or factory in module"
         f" {module.__name__!r}. Use '{module.__name__}:name' to specify one."
     )
 
@@ -182,7 +184,7 @@ def find_app_by_string(module: ModuleType, app_name: str) -> App:
         return app
 
     raise NoAppException(
-        "A valid gateway application was not obtained from"
+        f"A valid {_names.product()} application was not obtained from"
         f" '{module.__name__}:{app_name}'."
     )
 

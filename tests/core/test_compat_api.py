@@ -317,8 +317,18 @@ def test_every_public_flask_name_exists_with_the_same_parameters() -> None:
 def test_prefixed_env_differs_only_by_its_default_prefix() -> None:
     params = inspect.signature(gateway.Config.from_prefixed_env).parameters
     assert list(params) == ["self", "prefix", "loads"]
-    assert params["prefix"].default == "GATEWAY"
+    # None: "GATEWAY", or "FLASK" under the Flask compatibility switch.
+    assert params["prefix"].default is None
     assert params["loads"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_prefixed_env_reads_gateway_variables_by_default(monkeypatch) -> None:
+    monkeypatch.setenv("GATEWAY_SOME_KEY", "1")
+    monkeypatch.setenv("FLASK_OTHER_KEY", "2")
+    config = gateway.Config(".")
+    assert config.from_prefixed_env()
+    assert config["SOME_KEY"] == 1
+    assert "OTHER_KEY" not in config
 
 
 @needs_flask

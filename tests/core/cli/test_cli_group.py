@@ -110,7 +110,13 @@ def test_gateway_group_with_create_app_and_own_commands(runner):
 def test_gateway_group_without_default_commands(runner):
     group = GatewayGroup(add_default_commands=False, add_version_option=False)
     result = runner.invoke(group, ["--help"], env={"GATEWAY_APP": "cliapp.app"})
-    assert "Commands:" not in result.output
+    # Installed plug-ins (the test extra's Flask extensions) may still be listed.
+    listed = {
+        line.split()[0]
+        for line in result.output.partition("Commands:")[2].splitlines()
+        if line.strip()
+    }
+    assert not listed & {"run", "shell", "routes", "serve", "entry", "config"}
     assert "--version" not in result.output
     assert runner.invoke(group, ["routes"]).exit_code == 2
 

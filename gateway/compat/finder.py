@@ -50,7 +50,8 @@ class AliasModule(types.ModuleType):
         if name == "__all__":
             return self.__dir__()
         target = self._gateway_target
-        if target is not None and not _is_dunder(name):
+        if target is not None and (name == "__file__" or not _is_dunder(name)):
+            # __file__ says where the code that runs lives: gateway's module.
             try:
                 return getattr(target, self._gateway_renames.get(name, name))
             except AttributeError:

@@ -34,6 +34,14 @@ class _TurnOnAtFirstFlaskImport:
 
 
 def install():
-    """Arm the switch if the environment asks for it."""
-    if switch_requested(os.environ.get(ENV_VAR)):
-        sys.meta_path.insert(0, _TurnOnAtFirstFlaskImport())
+    """Arm the switch if the environment asks for it; idempotent.
+
+    Python's site module can run a .pth file twice: CPython 3.11 processes a
+    virtual environment's site-packages from venv() and again from
+    addsitepackages(), so this runs twice at every start there.
+    """
+    if not switch_requested(os.environ.get(ENV_VAR)):
+        return
+    if any(isinstance(finder, _TurnOnAtFirstFlaskImport) for finder in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _TurnOnAtFirstFlaskImport())

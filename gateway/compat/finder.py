@@ -48,7 +48,9 @@ class AliasModule(types.ModuleType):
         if self.__name__ == "flask" and name == "__version__":
             return _deprecated_version()
         if name == "__all__":
-            return self.__dir__()
+            # What `from flask import *` binds: the public names only (never
+            # __name__, __spec__, ... which would overwrite the importer's).
+            return [n for n in self.__dir__() if not n.startswith("_")]
         target = self._gateway_target
         if target is not None and (name == "__file__" or not _is_dunder(name)):
             # __file__ says where the code that runs lives: gateway's module.

@@ -11,6 +11,7 @@ that runs to see it.
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -31,6 +32,15 @@ class AliasModule(types.ModuleType):
     # through object.__setattr__, since __setattr__ forwards.
     _gateway_target: types.ModuleType | None
     _gateway_renames: t.Mapping[str, str]
+
+    @property
+    def __dict__(self) -> _Namespace:  # type: ignore[override]
+        """The module's namespace as code that reads ``vars(flask.X)`` or
+        ``flask.X.__dict__`` expects it: gateway's names too, not only the
+        alias's own. pytest's ``monkeypatch.setattr`` and ``mock.patch`` look
+        here for the value to restore; without gateway's names they would
+        find none and delete gateway's attribute on undo."""
+        return _Namespace(self)
 
     def __init__(self, name: str, alias: Alias) -> None:
         super().__init__(name)
@@ -72,13 +82,13 @@ class AliasModule(types.ModuleType):
             object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        if self._forwards(name) and name not in self.__dict__:
+        if self._forwards(name) and name not in _own_dict(self):
             delattr(self._gateway_target, self._gateway_renames.get(name, name))
         else:
             object.__delattr__(self, name)
 
     def __dir__(self) -> list[str]:
-        names = {n for n in self.__dict__ if not n.startswith("_gateway_")}
+        names = {n for n in _own_dict(self) if not n.startswith("_gateway_")}
         names.update(self._gateway_renames)
         target = self._gateway_target
         if target is not None:
@@ -99,6 +109,66 @@ class AliasModule(types.ModuleType):
             and not _is_dunder(name)
             and f"{self.__name__}.{name}" not in MODULES
         )
+
+
+#: The module object's own attribute dictionary, which AliasModule's
+#: ``__dict__`` property hides.
+_own_dict: t.Callable[[types.ModuleType], dict[str, t.Any]] = types.ModuleType.__dict__[
+    "__dict__"
+].__get__
+
+
+class _Namespace(cabc.MutableMapping[str, t.Any]):
+    """``flask.X.__dict__``: the alias's own attributes (``__name__``,
+    ``__spec__``, imported submodules...), then gateway's module's under
+    Flask's names; writes and deletes go where attribute writes go."""
+
+    __slots__ = ("_module",)
+
+    def __init__(self, module: AliasModule) -> None:
+        self._module = module
+
+    def __getitem__(self, name: str) -> t.Any:
+        own = _own_dict(self._module)
+        if name in own:
+            return own[name]
+        module = self._module
+        if module._forwards(name):
+            try:
+                return getattr(
+                    module._gateway_target, module._gateway_renames.get(name, name)
+                )
+            except AttributeError:
+                pass
+        raise KeyError(name)
+
+    def __setitem__(self, name: str, value: t.Any) -> None:
+        setattr(self._module, name, value)
+
+    def __delitem__(self, name: str) -> None:
+        try:
+            delattr(self._module, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> t.Iterator[str]:
+        module = self._module
+        own = _own_dict(module)
+        seen = set(own)
+        yield from list(own)
+        target = module._gateway_target
+        if target is None:
+            return
+        for name in [*module._gateway_renames, *_own_dict(target)]:
+            if name not in seen and module._forwards(name) and name in self:
+                seen.add(name)
+                yield name
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"<namespace of {self._module!r}>"
 
 
 def _is_dunder(name: str) -> bool:

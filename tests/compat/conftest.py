@@ -106,41 +106,52 @@ def _run(
     return result
 
 
-@pytest.fixture
-def run_command(tmp_path: Path) -> Run:
-    """``run_command(argv, switch=False, env=None, cwd=tmp_path, check=True,
+@pytest.fixture(scope="session")
+def child_cwd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working directory children get when a test gives none: empty,
+    shared by the session (a test that writes files passes its tmp_path)."""
+    return tmp_path_factory.mktemp("compat-child")
+
+
+@pytest.fixture(scope="session")
+def run_command(child_cwd: Path) -> Run:
+    """``run_command(argv, switch=False, env=None, cwd=None, check=True,
     warnings=())``: run ``python -W error [-W WARNING...] *argv`` (a script
-    path such as ``BIN / "flask"``, or ``"-m", "module"``) in a child process
-    and return its :class:`~subprocess.CompletedProcess` (text output).
+    path such as ``venv_bin / "flask"``, or ``"-m", "module"``) in a child
+    process and return its :class:`~subprocess.CompletedProcess` (text
+    output).
 
     ``switch`` sets ``GATEWAY_FLASK_COMPAT`` (True is ``"1"``); ``env`` adds
-    variables; ``warnings`` adds ``-W`` filters after ``error`` (for a
-    third-party warning that is no concern of the switch's); ``check`` fails
-    the test, showing both outputs, on a non-zero exit.
+    variables; ``cwd`` defaults to an empty directory (:func:`child_cwd`);
+    ``warnings`` adds ``-W`` filters after ``error`` (for a third-party
+    warning that is no concern of the switch's); ``check`` fails the test,
+    showing both outputs, on a non-zero exit. Session-scoped, so module-scoped
+    fixtures can batch many checks into one child.
     """
 
     def run(
         argv: t.Sequence[str | os.PathLike[str]], **kwargs: t.Any
     ) -> subprocess.CompletedProcess[str]:
-        return _run(argv, default_cwd=tmp_path, **kwargs)
+        return _run(argv, default_cwd=child_cwd, **kwargs)
 
     return run
 
 
-@pytest.fixture
-def run_python(tmp_path: Path) -> RunPython:
-    """``run_python(code, switch=False, env=None, cwd=tmp_path, check=True,
+@pytest.fixture(scope="session")
+def run_python(child_cwd: Path) -> RunPython:
+    """``run_python(code, switch=False, env=None, cwd=None, check=True,
     warnings=())``: run ``code`` (dedented) with ``python -W error -c`` in a
-    child process, as :func:`run_command` does; the working directory, by
-    default the test's ``tmp_path``, is first on ``sys.path``."""
+    child process, as :func:`run_command` does; the working directory is first
+    on the child's ``sys.path``, so modules a test writes into its
+    ``tmp_path`` import with ``cwd=tmp_path``."""
 
     def run(code: str, **kwargs: t.Any) -> subprocess.CompletedProcess[str]:
-        return _run(["-c", textwrap.dedent(code)], default_cwd=tmp_path, **kwargs)
+        return _run(["-c", textwrap.dedent(code)], default_cwd=child_cwd, **kwargs)
 
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def venv_bin() -> Path:
     """The virtual environment's bin directory: its ``flask`` script is real
     Flask's, its ``gateway`` script gateway's."""

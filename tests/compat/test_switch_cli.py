@@ -116,6 +116,33 @@ def test_flaskenv_comes_between_gatewayenv_and_env(run_command, venv_bin, app_di
     }
 
 
+def test_flask_skip_dotenv_skips_flaskenv(run_command, venv_bin, app_dir):
+    (app_dir / ".flaskenv").write_text("FLASK_APP=hello\n")
+    result = run_command(
+        [venv_bin / "flask", "core"],
+        switch=True,
+        env={"FLASK_SKIP_DOTENV": "1"},
+        cwd=app_dir,
+        check=False,
+    )
+    assert "Could not locate a Flask application" in result.stderr, result
+
+
+def test_flask_command_options_read_flask_prefixed_variables(
+    run_command, venv_bin, app_dir
+):
+    # click's auto_envvar_prefix: FLASK_ROUTES_SORT is `flask routes --sort`,
+    # and a value it refuses shows that it was read.
+    result = run_command(
+        [venv_bin / "flask", "--app", "hello", "routes"],
+        switch=True,
+        env={"FLASK_ROUTES_SORT": "nope"},
+        cwd=app_dir,
+        check=False,
+    )
+    assert result.returncode == 2 and "'nope' is not one of" in result.stderr, result
+
+
 @pytest.mark.parametrize(
     ("args", "env"),
     [

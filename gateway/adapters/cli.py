@@ -45,11 +45,14 @@ def run_serve(
     ``Error:`` line on stderr (status 1), never as a traceback. Used by the
     click command and by the gevent bootstrap, which runs without click.
     """
+    from gateway.compat import FlaskAlreadyImported
+
     expected = (
         ServerNotInstalled,
         CannotServe,
         OptionError,
         UnknownAdapter,
+        FlaskAlreadyImported,  # [gateway].flask_compat = true, too late
         *_config_errors(),
     )
     try:

@@ -16,6 +16,13 @@ package to ``sys.path`` only if the interpreter cannot import it otherwise
 (web servers pass no ``PYTHONPATH``). Executable entries get a ``#!`` line
 with the absolute path of the Python that wrote them.
 
+Each builds the gateway from the file when it starts (through
+:func:`~gateway.adapters.load_application` or a ``run_entry``, both ending in
+:meth:`Gateway.from_config <gateway.dispatch.Gateway.from_config>`), so
+``[gateway].flask_compat = true`` turns the Flask compatibility switch on
+before any application is imported, and an edit of the file needs no new
+entry file. Nothing an entry file imports before that imports ``flask``.
+
 Rendering is pure (no file system access) and shared with
 ``gateway.deploy.render(..., "wsgi-file" | "fcgi-file" | "cgi-file")``.
 """

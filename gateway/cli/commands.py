@@ -369,13 +369,14 @@ def _gateway_routes(
 ) -> list[str]:
     """The routes of every application a gateway.toml composes, one table per
     application, headed by where it is served."""
+    from ..compat import FlaskAlreadyImported
     from ..dispatch import ConfigError
     from ..dispatch.loader import build_gateway, load_config
     from ..dispatch.registry import FactoryFailed
 
     try:
         gateway = build_gateway(load_config(path))
-    except ConfigError as e:
+    except (ConfigError, FlaskAlreadyImported) as e:
         raise click.ClickException(str(e)) from None
 
     for key in tenants:

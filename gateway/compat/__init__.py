@@ -18,6 +18,7 @@ must not meet the other's.
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 
@@ -27,12 +28,15 @@ from _gateway_flask_compat import switch_requested as switch_requested
 from .. import _names
 from .finder import AliasModule, FlaskFinder, install
 from .names import FLASK_VERSION as FLASK_VERSION
+from .names import TOML_KEY as TOML_KEY
 
 __all__ = [
     "ENV_VAR",
     "FLASK_VERSION",
+    "TOML_KEY",
     "FlaskAlreadyImported",
     "enable",
+    "enable_from_toml",
     "is_enabled",
     "switch_requested",
 ]
@@ -59,6 +63,54 @@ def enable(flask_names: bool = True) -> None:
     if flask_names:
         _names.use_flask_names()
     install()
+
+
+def enable_from_toml(path: str | os.PathLike[str]) -> bool:
+    """Turn the switch on if the ``gateway.toml`` at ``path`` has
+    ``flask_compat = true`` under ``[gateway]``; return whether it did.
+
+    For the commands that load one application rather than a gateway.toml
+    (``gateway run``, ``shell``, ``routes`` without ``--config``), which look
+    for the file in the working directory. Only this key is read: a file that
+    is missing, unreadable or not valid TOML changes nothing, so a broken or
+    unrelated gateway.toml never stops them. (``gateway serve`` and the entry
+    files read the whole file with :func:`gateway.dispatch.load_config`, where
+    every error counts.)
+
+    :raises gateway.dispatch.ConfigError: the key is there but not true or
+        false; the message names the file and the key.
+    :raises FlaskAlreadyImported: the key is true, but real Flask was imported
+        first.
+    """
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    table = data.get("gateway")
+    if not isinstance(table, dict) or TOML_KEY not in table:
+        return False
+    value = table[TOML_KEY]
+    if not isinstance(value, bool):
+        import json
+
+        from ..dispatch.settings import ConfigError
+
+        raise ConfigError(
+            f"{os.fspath(path)}: [gateway].{TOML_KEY}: expected true or false,"
+            f" got {json.dumps(value, default=str)}"
+        )
+    if value:
+        try:
+            enable()
+        except FlaskAlreadyImported as e:
+            raise FlaskAlreadyImported(
+                f"{os.fspath(path)}: [gateway].{TOML_KEY} = true cannot take"
+                f" effect: {e}"
+            ) from None
+    return value
 
 
 def is_enabled() -> bool:

@@ -70,3 +70,6 @@ MAIN_MODULE = "flask.__main__"
 
 #: Where ``flask.ext.NAME`` looks, in order.
 EXTENSION_MODULES = ("flask_{}", "flaskext.{}")
+
+#: The key under ``[gateway]`` in ``gateway.toml`` that turns the switch on.
+TOML_KEY = "flask_compat"

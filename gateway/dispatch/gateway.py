@@ -54,6 +54,18 @@ def last_gateway() -> Gateway | None:
     return _last_gateway() if _last_gateway is not None else None
 
 
+def _enable_flask_compat() -> None:
+    """``[gateway].flask_compat = true``: turn the switch on, or say why not."""
+    from .. import compat
+
+    try:
+        compat.enable()
+    except compat.FlaskAlreadyImported as e:
+        raise compat.FlaskAlreadyImported(
+            f"[gateway].{compat.TOML_KEY} = true cannot take effect: {e}"
+        ) from None
+
+
 class Gateway:
     """Many applications behind one WSGI callable.
 
@@ -158,8 +170,16 @@ class Gateway:
     def from_config(cls, config: GatewayConfig) -> Gateway:
         """Import every application named in ``config`` and compose them.
 
-        Import problems raise :class:`ConfigError` naming the key.
+        With ``config.flask_compat`` the Flask compatibility switch
+        (:mod:`gateway.compat`) is turned on first, before any application,
+        factory or lookup is imported. Import problems raise
+        :class:`ConfigError` naming the key.
+
+        :raises gateway.compat.FlaskAlreadyImported: ``flask_compat`` is set
+            but real Flask was imported in this process already.
         """
+        if config.flask_compat:
+            _enable_flask_compat()
         root = config.root
         default = (
             import_app(config.default_app, root, "[gateway].default_app")

@@ -23,6 +23,7 @@ import tomllib
 import typing as t
 from pathlib import Path
 
+from ..compat.names import TOML_KEY as _FLASK_COMPAT_KEY
 from .hostnames import (
     HostAllowList,
     HostPattern,
@@ -66,6 +67,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
         "secret_key",
         "trusted_hosts",
         "debug",
+        _FLASK_COMPAT_KEY,
     ),
     "tenants": (
         "factory",
@@ -278,6 +280,7 @@ def parse_config(
     default_app = gw.check("default_app", gw.text("default_app", ""), _optional_import)
     secret_key = gw.text("secret_key", "")
     debug = gw.flag("debug", False)
+    flask_compat = gw.flag(_FLASK_COMPAT_KEY, False)
 
     tenants = None
     if "tenants" in data:
@@ -416,6 +419,7 @@ def parse_config(
         secret_key=secret_key,
         trusted_hosts=tuple(trusted_hosts),
         debug=debug,
+        flask_compat=flask_compat,
         tenants=tenants,
         hosts=hosts,
         mounts=tuple(mounts),

@@ -190,6 +190,8 @@ class GatewayConfig:
     #: ``[hosts]``; empty means "any host".
     trusted_hosts: tuple[str, ...] = ()
     debug: bool = False
+    #: Turn the Flask compatibility switch on before any app is imported.
+    flask_compat: bool = False
     tenants: TenantsConfig | None = None
     #: Exact host -> import string, checked before tenant patterns.
     hosts: t.Mapping[str, str] = field(default_factory=dict)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
 
 import pytest
+from flask_switch_probe import (
+    REAL_FLASK,
+    SWITCHED,
+    probe_env,
+    run_child,
+    write_probe_site,
+)
 
 from gateway.adapters.entry import (
+    ENTRY_KINDS,
     EXECUTABLE_KINDS,
     EntryError,
     normalize_kind,
@@ -150,3 +159,97 @@ def test_cgi_entry_answers_one_request_with_a_clean_stdout(mini_site, server_dir
     assert body == b"mini /cgi|/x"
     assert b"print() during a request" in result.stderr
     assert "PYTHONPATH" not in env and os.access(entry, os.X_OK)
+
+
+# -- [gateway].flask_compat: applied by what the entry calls ------------------
+
+#: What an entry file may import before it builds the gateway (which turns
+#: the Flask compatibility switch on first when the gateway.toml says so).
+ENTRY_IMPORTS = {"sys", "gateway.adapters", "gateway.adapters.fastcgi", "gateway.adapters.cgi"}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(set(ENTRY_KINDS.values())))
+def test_entry_files_import_only_gateway_before_building_the_gateway(kind):
+    tree = ast.parse(render_entry(kind, "/srv/acme/gateway.toml").content)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+    assert imported <= ENTRY_IMPORTS
+
+
+def test_what_entry_files_import_does_not_import_flask(tmp_path):
+    script = f"import sys\nimport {', '.join(sorted(ENTRY_IMPORTS))}\n"
+    script += "print(sorted(m for m in sys.modules if m.split('.')[0] == 'flask'))\n"
+    result = run_child([sys.executable, "-c", script], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[]\n"
+
+
+@pytest.mark.parametrize(
+    ("flask_compat", "core", "switched"),
+    [
+        pytest.param("true", SWITCHED, True, id="key-true"),
+        pytest.param("false", REAL_FLASK, False, id="key-false"),
+    ],
+)
+def test_wsgi_entry_written_by_gateway_entry_applies_flask_compat(
+    server_dir, flask_compat, core, switched
+):
+    toml = write_probe_site(server_dir / "site", flask_compat)
+    written = run_child(
+        [sys.executable, "-m", "gateway", "entry", "wsgi", toml, "-o", server_dir],
+        cwd=server_dir,
+    )
+    assert written.returncode == 0, written.stderr
+    entry = written.stdout.strip()
+    script = (
+        "import runpy, sys\n"
+        "from werkzeug.test import Client\n"
+        "ns = runpy.run_path(sys.argv[1])\n"
+        "r = Client(ns['application']).get('/core', base_url='http://probe.test')\n"
+        "import flask, gateway\n"
+        "print(r.status_code, r.get_data(as_text=True))\n"
+        "print(flask.Flask is gateway.App)\n"
+    )
+    result = run_child([sys.executable, "-c", script, entry], cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"200 {core}", str(switched)]
+
+
+def test_cgi_entry_written_by_gateway_config_applies_flask_compat(server_dir):
+    toml = write_probe_site(server_dir / "site", "true")
+    written = run_child(
+        [sys.executable, "-m", "gateway", "config", "cgi-file", toml, "-o", server_dir],
+        cwd=server_dir,
+    )
+    assert written.returncode == 0, written.stderr
+    entry = server_dir / "probe.cgi"
+    # What a web server gives a CGI program: no PYTHONPATH, the root as cwd.
+    env = probe_env(
+        GATEWAY_INTERFACE="CGI/1.1",
+        REQUEST_METHOD="GET",
+        SCRIPT_NAME="/cgi",
+        PATH_INFO="/core",
+        QUERY_STRING="",
+        SERVER_NAME="probe.test",
+        SERVER_PORT="80",
+        SERVER_PROTOCOL="HTTP/1.1",
+        HTTP_HOST="probe.test",
+        REMOTE_ADDR="127.0.0.1",
+    )
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run(
+        [str(entry)],
+        cwd="/",
+        env=env,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    head, _, body = result.stdout.partition(b"\r\n\r\n")
+    assert head.startswith(b"Status: 200 OK")
+    assert body.decode() == SWITCHED

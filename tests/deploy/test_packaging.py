@@ -31,7 +31,15 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("wheel")
     source = base / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    # setup.py and _gateway_flask_compat.py: the Flask compatibility switch's
+    # .pth hook, which gateway.compat (imported by the loader) needs too.
+    for name in (
+        "pyproject.toml",
+        "setup.py",
+        "_gateway_flask_compat.py",
+        "README.md",
+        "LICENSE",
+    ):
         if (REPO / name).exists():
             shutil.copy2(REPO / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")

@@ -9,7 +9,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask_switch_probe import (
+    BUILD_AND_GET,
+    REAL_FLASK,
+    SERVED_BY,
+    SWITCHED,
+    run_child,
+    write_probe_site,
+)
 
+from gateway import compat
 from gateway.dispatch import ConfigError, Gateway, build_gateway, load_config
 from gateway.dispatch.loader import import_string, parse_config, parse_import_string
 from gateway.dispatch.settings import GatewayConfig, ServerConfig, split_hostport
@@ -60,6 +69,21 @@ BROKEN = [
         MINIMAL + "[tenants]\nfactory = 'site.t:make'\nnested = 'yes'\n",
         '[tenants].nested: expected true or false, got "yes"',
         id="string-for-bool",
+    ),
+    pytest.param(
+        MINIMAL + "flask_compat = 'yes'\n",
+        '[gateway].flask_compat: expected true or false, got "yes"',
+        id="string-for-flask-compat",
+    ),
+    pytest.param(
+        MINIMAL + "flask_compat = 1\n",
+        "[gateway].flask_compat: expected true or false, got 1",
+        id="int-for-flask-compat",
+    ),
+    pytest.param(
+        MINIMAL.replace("[gateway]", "[gateway]\nflask-compat = true"),
+        '[gateway].flask-compat: unknown key; did you mean "flask_compat"?',
+        id="flask-compat-typo",
     ),
     pytest.param(
         MINIMAL + "[tenants]\nmax_instances = 3\n",
@@ -389,6 +413,23 @@ def test_defaults_are_resolved(tmp_path: Path) -> None:
     assert config.trusted_hosts == ("example.com", ".example.com")
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param("flask_compat = true\n", True, id="true"),
+        pytest.param("flask_compat = false\n", False, id="false"),
+        pytest.param("", False, id="missing"),
+    ],
+)
+def test_flask_compat_key_is_read(tmp_path: Path, line: str, expected: bool) -> None:
+    assert load_config(write(tmp_path, MINIMAL + line)).flask_compat is expected
+
+
+def test_flask_compat_key_is_the_one_the_switch_names() -> None:
+    assert compat.TOML_KEY == "flask_compat"
+    assert compat.TOML_KEY in GatewayConfig.__dataclass_fields__
+
+
 def test_unix_bind_is_made_absolute(tmp_path: Path) -> None:
     config = load_config(
         write(tmp_path, MINIMAL + "[server]\nbind = 'unix:run/gw.sock'\n")
@@ -664,6 +705,55 @@ def test_build_gateway_mount_error_names_the_entry(package: tuple[Path, str]) ->
         ConfigError, match=r"\[\[mounts\]\] #2 \.app: calling .* raised RuntimeError"
     ):
         build_gateway(load_config(path))
+
+
+def test_build_gateway_with_flask_compat_refuses_a_process_with_real_flask(
+    tmp_path: Path,
+) -> None:
+    # The suite imported the real Flask (conftest.py): the switch cannot be
+    # turned on, and nothing may be imported half-switched. The module named
+    # does not exist, so reaching the imports would be a ConfigError instead.
+    config = GatewayConfig(
+        name="x", root=tmp_path, default_app="gw_never_imported:app", flask_compat=True
+    )
+    with pytest.raises(compat.FlaskAlreadyImported) as info:
+        Gateway.from_config(config)
+    message = str(info.value)
+    assert message.startswith("[gateway].flask_compat = true cannot take effect: ")
+    assert "Flask was imported" in message
+    assert "before gateway's Flask compatibility switch was turned on" in message
+    assert "gw_never_imported" not in sys.modules
+    assert not compat.is_enabled()
+
+
+@pytest.mark.parametrize(
+    ("served_by", "flask_compat", "page", "switched"),
+    [
+        pytest.param("default_app", "true", SWITCHED, True, id="default-app"),
+        pytest.param("mount", "true", SWITCHED, True, id="mount"),
+        pytest.param("host", "true", SWITCHED, True, id="host"),
+        pytest.param("tenants", "true", SWITCHED, True, id="tenant-factory"),
+        pytest.param("default_app", "false", REAL_FLASK, False, id="key-false"),
+        pytest.param("default_app", None, REAL_FLASK, False, id="key-missing"),
+    ],
+)
+def test_build_gateway_turns_the_switch_on_before_importing_the_apps(
+    tmp_path: Path,
+    served_by: str,
+    flask_compat: str | None,
+    page: str,
+    switched: bool,
+) -> None:
+    toml = write_probe_site(tmp_path / "site", flask_compat, served_by)
+    _, _, host, path = SERVED_BY[served_by]
+    result = run_child(
+        [sys.executable, "-c", BUILD_AND_GET, toml, host, path], cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"200 {page}",
+        f"flask.Flask is gateway.App: {switched}",
+    ]
 
 
 def test_parse_config_accepts_a_dict(tmp_path: Path) -> None:

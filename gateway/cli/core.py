@@ -91,10 +91,16 @@ class ScriptInfo:
         self._loaded_app: App | None = None
 
     def load_app(self) -> App:
-        """Load the application once and return it on every later call."""
+        """Load the application once and return it on every later call.
+
+        A ``gateway.toml`` in the working directory with ``flask_compat =
+        true`` under ``[gateway]`` turns the Flask compatibility switch on
+        first, before the application is imported.
+        """
         if self._loaded_app is not None:
             return self._loaded_app
 
+        _apply_flask_compat_key()
         app: App | None
 
         if self.create_app is not None:
@@ -133,6 +139,19 @@ class ScriptInfo:
 
         self._loaded_app = app
         return app
+
+
+def _apply_flask_compat_key() -> None:
+    """Apply ``[gateway].flask_compat`` of ``./gateway.toml``, if any; a wrong
+    value, or real Flask imported already, is an error naming the key."""
+    from .. import compat
+
+    try:
+        compat.enable_from_toml(os.path.join(os.getcwd(), "gateway.toml"))
+    # ValueError: gateway.dispatch.ConfigError, whose import would cost every
+    # command the whole dispatch package.
+    except (ValueError, compat.FlaskAlreadyImported) as e:
+        raise NoAppException(str(e)) from None
 
 
 pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)

@@ -114,6 +114,59 @@ def test_script_info_sets_debug_from_environment(set_debug_flag, env_value, expe
     assert info.load_app().debug is expected
 
 
+@pytest.mark.parametrize(
+    "toml",
+    [
+        pytest.param("[gateway]\nflask_compat = false\n", id="key-false"),
+        pytest.param('[gateway]\nname = "site"\n', id="key-missing"),
+        pytest.param("[gateway\n", id="invalid-toml"),
+        pytest.param(
+            "[gateway]\nflask_compat = false\nunknown_key = 1\n",
+            id="rest-of-file-not-checked",
+        ),
+    ],
+)
+def test_script_info_loads_the_app_beside_a_gateway_toml_without_the_key(toml):
+    Path("gateway.toml").write_text(toml)
+    assert ScriptInfo("cliapp.app").load_app().name == "testapp"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(
+            '"yes"',
+            '[gateway].flask_compat: expected true or false, got "yes"',
+            id="not-a-boolean",
+        ),
+        # This process imported the real Flask (tests/conftest.py): a true key
+        # is applied, and refused, before the app is imported.
+        pytest.param(
+            "true",
+            "[gateway].flask_compat = true cannot take effect: Flask was imported",
+            id="true-after-real-flask",
+        ),
+    ],
+)
+def test_script_info_applies_flask_compat_of_gateway_toml_before_importing(
+    value, message
+):
+    Path("gateway.toml").write_text(f"[gateway]\nflask_compat = {value}\n")
+    with pytest.raises(NoAppException) as exc_info:
+        ScriptInfo("cliapp.app").load_app()
+    assert exc_info.value.format_message().startswith(
+        f"{Path.cwd() / 'gateway.toml'}: {message}"
+    )
+    assert "cliapp.app" not in sys.modules
+
+
+def test_a_wrong_flask_compat_in_gateway_toml_is_a_usage_error(runner, group):
+    Path("gateway.toml").write_text("[gateway]\nflask_compat = 1\n")
+    result = runner.invoke(group, ["--app", "cliapp.app", "routes"])
+    assert result.exit_code == 2
+    assert "[gateway].flask_compat: expected true or false, got 1" in result.output
+
+
 def test_script_info_data_is_per_instance():
     first, second = ScriptInfo(), ScriptInfo()
     first.data["key"] = "value"

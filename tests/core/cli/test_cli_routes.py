@@ -3,9 +3,16 @@ whole gateway.toml (gateway/cli/commands.py)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+from flask_switch_probe import (
+    SWITCHED,
+    run_child,
+    switch_without_the_key,
+    write_probe_site,
+)
 from werkzeug.routing import Map, Rule
 
 from gateway.cli import format_routes, routes_command
@@ -407,3 +414,46 @@ def test_routes_of_a_gateway_toml_in_a_real_process(run_gateway):
     assert result.returncode == 0, result.stderr
     assert "tenant-acme at acme.example.test/" in result.stdout
     assert "/admin/users" in result.stdout
+
+
+PROBE_ROUTES = ["core", "GET", "/core"]
+
+
+@pytest.mark.parametrize(
+    ("flask_compat", "core"),
+    [
+        pytest.param("true", SWITCHED, id="key-true"),
+        pytest.param("false", switch_without_the_key(), id="key-false"),
+    ],
+)
+def test_routes_of_a_gateway_toml_applies_flask_compat_before_importing(
+    tmp_path, flask_compat, core
+):
+    toml = write_probe_site(tmp_path / "site", flask_compat)
+    result = run_child(
+        [sys.executable, "-m", "gateway", "routes", "--config", toml], cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"probe_app imported: {core}\n" in result.stderr
+    assert PROBE_ROUTES in [line.split() for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("flask_compat", "core"),
+    [
+        pytest.param("true", SWITCHED, id="key-true"),
+        pytest.param("false", switch_without_the_key(), id="key-false"),
+    ],
+)
+def test_routes_of_an_app_applies_flask_compat_of_gateway_toml_in_cwd(
+    tmp_path, flask_compat, core
+):
+    # `gateway routes` without --config loads one app, as `run` and `shell` do.
+    site = tmp_path / "site"
+    write_probe_site(site, flask_compat)
+    result = run_child(
+        [sys.executable, "-m", "gateway", "--app", "probe_app", "routes"], cwd=site
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"probe_app imported: {core}\n" in result.stderr
+    assert PROBE_ROUTES in [line.split() for line in result.stdout.splitlines()]

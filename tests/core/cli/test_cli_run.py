@@ -11,6 +11,7 @@ import time
 
 import click
 import pytest
+from flask_switch_probe import SWITCHED, write_probe_site
 
 from gateway.cli import SeparatedPathType
 
@@ -98,6 +99,23 @@ def test_run_serves_the_app(serve):
     assert " * Debug mode: off" in output
     assert f"Running on http://127.0.0.1:{server.port}" in output
     assert "Debugger is active" not in output
+
+
+def test_run_applies_flask_compat_of_gateway_toml_in_the_working_directory(
+    serve, tmp_path
+):
+    # An unmodified Flask app beside a gateway.toml saying flask_compat = true:
+    # no GATEWAY_FLASK_COMPAT in the server's environment (see
+    # tests/flask_switch_probe.py for what the page tells).
+    write_probe_site(tmp_path / "cwd", "true")
+    server = serve(
+        "--app",
+        "probe_app",
+        "run",
+        FLASK_SWITCH_PROBE="flask",
+        GATEWAY_SWITCH_PROBE="gateway",
+    )
+    assert server.get("/core") == (200, SWITCHED)
 
 
 def test_run_reads_options_and_env_files_from_environment(serve, tmp_path):

@@ -41,6 +41,10 @@ AfterRequestCallable = t.Union[
     t.Callable[[ResponseClass], ResponseClass],
     t.Callable[[ResponseClass], t.Awaitable[ResponseClass]],
 ]
+# Flask 3.1 still exports this, though before_first_request is long gone.
+BeforeFirstRequestCallable = t.Union[
+    t.Callable[[], None], t.Callable[[], t.Awaitable[None]]
+]
 BeforeRequestCallable = t.Union[
     t.Callable[[], ResponseReturnValue | None],
     t.Callable[[], t.Awaitable[ResponseReturnValue | None]],

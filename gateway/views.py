@@ -13,6 +13,8 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from .globals import current_app, request
 
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
 #: The HTTP methods :class:`MethodView` maps to lowercase handler methods.
 http_method_funcs = frozenset(
     ["get", "post", "head", "options", "delete", "put", "trace", "patch"]

@@ -18,7 +18,6 @@ The application reports two things, as ``core=... names=...``:
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import subprocess
 import typing as t
@@ -28,9 +27,9 @@ from pathlib import Path
 SWITCHED = "core=gateway.app names=flask"
 #: What it reports on the real Flask.
 REAL_FLASK = "core=flask.app names=flask"
-#: What it reports when the gateway command turned the switch on for its
-#: flask.commands plug-ins alone (gateway's names stay primary).
-PLUGIN_SWITCH = "core=gateway.app names=gateway"
+#: What it reports when the gateway command turned the switch on itself, as
+#: it does before loading an app with --app (gateway's names stay primary).
+COMMAND_SWITCH = "core=gateway.app names=gateway"
 
 PROBE_APP = """\
 import sys
@@ -130,12 +129,3 @@ def run_child(
         text=True,
         timeout=120,
     )
-
-
-def switch_without_the_key() -> str:
-    """What the probe reports under the ``gateway`` command when the key is
-    off: the command's own plug-in switch if an installed distribution
-    declares ``flask.commands``, the real Flask otherwise."""
-    if any(True for _ in importlib.metadata.entry_points(group="flask.commands")):
-        return PLUGIN_SWITCH
-    return REAL_FLASK

@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-import sys
 import traceback
 import typing as t
 
@@ -32,8 +31,14 @@ from .commands import run_command as run_command
 from .commands import shell_command as shell_command
 from .commands import show_server_banner as show_server_banner
 from .core import AppGroup as AppGroup
+from .core import F as F
 from .core import ScriptInfo as ScriptInfo
-from .core import _app_option, _debug_option, _env_file_option
+from .core import (
+    _app_option,
+    _debug_option,
+    _env_file_option,
+    ready_for_flask_extensions,
+)
 from .core import get_version as get_version
 from .core import load_dotenv as load_dotenv
 from .core import pass_script_info as pass_script_info
@@ -119,6 +124,20 @@ def load_command(name: str, import_path: str) -> click.Command:
     return command
 
 
+def _load_entry_point(ep: importlib.metadata.EntryPoint) -> click.Command:
+    try:
+        command = ep.load()
+    except Exception:
+        return UnavailableCommand(
+            ep.name, ep.value, f"importing it failed:\n\n{traceback.format_exc()}"
+        )
+    if not isinstance(command, click.Command):
+        return UnavailableCommand(
+            ep.name, ep.value, f"{ep.value!r} is not a click command."
+        )
+    return command
+
+
 class GatewayGroup(AppGroup):
     """The ``gateway`` command: an :class:`AppGroup` that also offers the
     commands of the loaded application, of installed plug-ins (the
@@ -157,6 +176,8 @@ class GatewayGroup(AppGroup):
         self.load_dotenv = load_dotenv
         self.set_debug_flag = set_debug_flag
         self.lazy_commands: dict[str, str] = {}
+        #: ``flask.commands`` entry points not loaded yet, by command name.
+        self.flask_plugins: dict[str, importlib.metadata.EntryPoint] = {}
 
         if add_default_commands:
             self.add_command(run_command)
@@ -170,32 +191,14 @@ class GatewayGroup(AppGroup):
         if self._loaded_plugin_commands:
             return
 
-        entry_points = [
-            *importlib.metadata.entry_points(group="gateway.commands"),
-            *importlib.metadata.entry_points(group="flask.commands"),
-        ]
-        if (
-            any(ep.group == "flask.commands" for ep in entry_points)
-            and "flask" not in sys.modules
-        ):
-            # Flask extensions' commands (Flask-Migrate's `db`, Flask-Limiter's
-            # `limiter`) import flask and read its current_app: they can only
-            # run on gateway's core through the compatibility switch.
-            from .. import compat
+        for ep in importlib.metadata.entry_points(group="gateway.commands"):
+            self.add_command(_load_entry_point(ep), ep.name)
 
-            compat.enable(flask_names=False)
-
-        for ep in entry_points:
-            try:
-                command = ep.load()
-            except Exception:
-                command = UnavailableCommand(
-                    ep.name,
-                    ep.value,
-                    f"importing it failed:\n\n{traceback.format_exc()}",
-                )
-
-            self.add_command(command, ep.name)
+        # Flask extensions' commands (Flask-Limiter's `limiter`...) import
+        # flask: loaded on first use, after the switch is on, so a command
+        # that needs none of them (serve, routes --config) changes nothing.
+        for ep in importlib.metadata.entry_points(group="flask.commands"):
+            self.flask_plugins.setdefault(ep.name, ep)
 
         self._loaded_plugin_commands = True
 
@@ -205,6 +208,12 @@ class GatewayGroup(AppGroup):
         rv = super().get_command(ctx, name)
 
         if rv is not None:
+            return rv
+
+        if name in self.flask_plugins:
+            ready_for_flask_extensions()
+            rv = _load_entry_point(self.flask_plugins.pop(name))
+            self.add_command(rv, name)
             return rv
 
         if name in self.lazy_commands:
@@ -233,6 +242,7 @@ class GatewayGroup(AppGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()
         rv = set(super().list_commands(ctx)) | set(self.lazy_commands)
+        rv.update(self.flask_plugins)
         info = ctx.ensure_object(ScriptInfo)
 
         try:

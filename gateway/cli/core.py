@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import sys
 import typing as t
 from functools import update_wrapper
 
@@ -101,6 +102,7 @@ class ScriptInfo:
             return self._loaded_app
 
         _apply_flask_compat_key()
+        ready_for_flask_extensions()
         app: App | None
 
         if self.create_app is not None:
@@ -152,6 +154,23 @@ def _apply_flask_compat_key() -> None:
     # command the whole dispatch package.
     except (ValueError, compat.FlaskAlreadyImported) as e:
         raise NoAppException(str(e)) from None
+
+
+def ready_for_flask_extensions() -> None:
+    """Turn the Flask compatibility switch on, keeping gateway's names,
+    unless real Flask is imported already.
+
+    The ``gateway`` command calls this before it imports an application or a
+    ``flask.commands`` plug-in: the application it loads must be a gateway
+    App, so any Flask extension it uses (they all ``import flask``) can only
+    work on gateway's core. A Gateway built from a gateway.toml
+    (``serve``, ``routes --config``) does not come through here; its
+    ``[gateway].flask_compat`` decides.
+    """
+    if "flask" not in sys.modules:
+        from .. import compat
+
+        compat.enable(flask_names=False)
 
 
 pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)

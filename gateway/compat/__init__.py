@@ -52,15 +52,16 @@ def enable(flask_names: bool = True) -> None:
 
     :param flask_names: also make Flask's names primary (``FLASK_APP``,
         ``.flaskenv``, the ``FLASK`` config prefix, ``flask`` in messages).
-        The ``gateway`` command passes False when it turns the switch on only
-        to run Flask extensions' plug-in commands.
+        The ``gateway`` command passes False when it turns the switch on
+        itself, to run an app or plug-in command that uses Flask extensions;
+        ``GATEWAY_FLASK_COMPAT`` set in the environment still asks for them.
     :raises FlaskAlreadyImported: real Flask is already imported; the
         message names the module that imported it first.
     """
     existing = sys.modules.get("flask")
     if existing is not None and not isinstance(existing, AliasModule):
         raise FlaskAlreadyImported(_already_imported_message(existing))
-    if flask_names:
+    if flask_names or switch_requested(os.environ.get(ENV_VAR)):
         _names.use_flask_names()
     install()
 

@@ -23,6 +23,7 @@ import sys
 import types
 
 from _gateway_flask_compat import ENV_VAR as ENV_VAR
+from _gateway_flask_compat import _TurnOnAtFirstFlaskImport as _Arming
 from _gateway_flask_compat import switch_requested as switch_requested
 
 from .. import _names
@@ -64,6 +65,8 @@ def enable(flask_names: bool = True) -> None:
     if flask_names or switch_requested(os.environ.get(ENV_VAR)):
         _names.use_flask_names()
     install()
+    # The .pth's arming finder, if any, has nothing left to do.
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _Arming)]
 
 
 def enable_from_toml(path: str | os.PathLike[str]) -> bool:

@@ -18,6 +18,16 @@ if t.TYPE_CHECKING:  # pragma: no cover
 T = t.TypeVar("T")
 
 
+class ConfigError(ValueError):
+    """A gateway configuration (``gateway.toml`` or arguments given in Python)
+    is invalid. The message names the offending key and what would fix it.
+
+    Defined here, in the core, because the core raises it too (for
+    ``[gateway].flask_compat``, read by :mod:`gateway.compat`);
+    :mod:`gateway.dispatch` re-exports it as ``gateway.dispatch.ConfigError``.
+    """
+
+
 class ConfigAttribute(t.Generic[T]):
     """An attribute on the app that reads and writes one config key, e.g.
     ``app.debug`` for ``app.config["DEBUG"]``."""

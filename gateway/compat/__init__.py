@@ -100,7 +100,7 @@ def enable_from_toml(path: str | os.PathLike[str]) -> bool:
     if not isinstance(value, bool):
         import json
 
-        from ..dispatch.settings import ConfigError
+        from ..config import ConfigError
 
         raise ConfigError(
             f"{os.fspath(path)}: [gateway].{TOML_KEY}: expected true or false,"

@@ -19,11 +19,7 @@ import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-class ConfigError(ValueError):
-    """A gateway configuration (``gateway.toml`` or arguments given in Python)
-    is invalid. The message names the offending key and what would fix it."""
-
+from ..config import ConfigError as ConfigError
 
 #: Adapter names accepted by ``[server].adapter``.
 ADAPTERS: tuple[str, ...] = (

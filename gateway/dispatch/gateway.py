@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import typing as t
-import weakref
 
 from .host import HostDispatcher
 from .hostnames import (
@@ -37,8 +36,6 @@ from .urls import serving_environ
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-_last_gateway: weakref.ref[Gateway] | None = None
-
 #: Registry settings a Gateway uses unless told otherwise (as gateway.toml).
 REGISTRY_DEFAULTS: dict[str, t.Any] = {
     "max_instances": 1000,
@@ -46,12 +43,6 @@ REGISTRY_DEFAULTS: dict[str, t.Any] = {
     "negative_ttl": 10,
     "retry_after": 5,
 }
-
-
-def last_gateway() -> Gateway | None:
-    """The most recently built Gateway still alive (for building URLs
-    outside a request)."""
-    return _last_gateway() if _last_gateway is not None else None
 
 
 def _enable_flask_compat() -> None:
@@ -115,7 +106,6 @@ class Gateway:
         debug: bool = False,
         **registry_options: t.Any,
     ) -> None:
-        global _last_gateway
         self.name = name
         self.debug = debug
         self.secret_key = secret_key or None
@@ -162,7 +152,6 @@ class Gateway:
         for mount in mounts:
             self._add_mount(mount)
         self._build()
-        _last_gateway = weakref.ref(self)
 
     # -- composition -------------------------------------------------------
 

@@ -15,6 +15,12 @@ target is on the same host; outside one it is absolute. The target app must
 have a Werkzeug ``url_map`` (a :class:`gateway.App` does), so a tenant's
 application is created (or reused) to build it.
 
+The gateway is the one serving the current request (it puts itself in the
+environ as ``gateway.gateway``), or the one passed in (``_gateway=`` /
+``gateway=``, or the :class:`~gateway.dispatch.Gateway`'s own methods).
+Outside a request nothing else is guessed: without one passed in, both raise
+:class:`RuntimeError`.
+
 ``url_for_tenant(key, path)`` needs no application: it builds the absolute
 URL of a path on a tenant's host from the tenant pattern alone, so a page
 listing many tenants does not start them all.
@@ -26,6 +32,8 @@ import typing as t
 from contextvars import ContextVar
 from urllib.parse import quote
 
+from ..ctx import has_request_context
+from ..globals import request
 from .hostnames import host_port, parse_host
 from .responses import wsgi_path_to_url
 
@@ -53,11 +61,9 @@ def _current_environ() -> WSGIEnvironment | None:
     """The environ of the current request: the gateway.App request context's
     (kept while a streamed response runs), else the one the Gateway is
     dispatching."""
-    from ..globals import _cv_request
-
-    ctx = _cv_request.get(None)
-    if ctx is not None:
-        return ctx.request.environ
+    if has_request_context():
+        environ: WSGIEnvironment = request.environ
+        return environ
     return serving_environ.get()
 
 
@@ -69,21 +75,23 @@ def current_gateway() -> Gateway | None:
 
 
 def _find_gateway(
-    explicit: Gateway | None, caller: str
+    explicit: Gateway | None, caller: str, argument: str
 ) -> tuple[Gateway, WSGIEnvironment | None]:
     """The gateway to build with (``explicit``, else the one serving this
-    request, else the most recently built one) and the request's environ."""
-    from .gateway import last_gateway
-
+    request) and the request's environ."""
     environ = _current_environ()
     gateway = explicit
     if gateway is None and environ is not None:
         gateway = environ.get("gateway.gateway")
     if gateway is None:
-        gateway = last_gateway()
-    if gateway is None:
+        where = (
+            "this request is not served by a Gateway"
+            if environ is not None
+            else "it was called outside a request"
+        )
         raise RuntimeError(
-            f"{caller} needs a Gateway: none is serving this request or built"
+            f"{caller} has no Gateway to build with: {where}. Pass one,"
+            f" {caller}(..., {argument}=gateway), or call gateway.{caller}(...)"
         )
     return gateway, environ
 
@@ -119,11 +127,12 @@ def url_for_app(
 ) -> str:
     """Build the URL of ``endpoint`` in the application named by ``target``.
 
-    The gateway is ``_gateway``, else the one serving the current request,
-    else the most recently built one. Raises :class:`LookupError` for an
-    unknown target and Werkzeug's ``BuildError`` for an unknown endpoint.
+    The gateway is ``_gateway``, else the one serving the current request.
+    Raises :class:`RuntimeError` when there is neither, :class:`LookupError`
+    for an unknown target and Werkzeug's ``BuildError`` for an unknown
+    endpoint.
     """
-    gateway, environ = _find_gateway(_gateway, "url_for_app")
+    gateway, environ = _find_gateway(_gateway, "url_for_app", "_gateway")
     return build_url(
         gateway,
         target,
@@ -278,11 +287,12 @@ def url_for_tenant(
     request the URL keeps the request's scheme, port and script root (the
     tenant is served by the same server); outside one it has no port, the
     gateway's ``script_name`` and ``scheme`` or ``http``. The gateway is
-    found as by :func:`url_for_app`. Raises :class:`LookupError` when there
-    are no tenants and :class:`ValueError` for a key the tenant pattern
-    would never route to (upper case, a dot without ``nested``, ...).
+    ``gateway``, else the one serving the current request; with neither,
+    :class:`RuntimeError`. Raises :class:`LookupError` when there are no
+    tenants and :class:`ValueError` for a key the tenant pattern would never
+    route to (upper case, a dot without ``nested``, ...).
     """
-    gateway, environ = _find_gateway(gateway, "url_for_tenant")
+    gateway, environ = _find_gateway(gateway, "url_for_tenant", "gateway")
     return tenant_url(gateway, key, path, environ, scheme=scheme)
 
 

@@ -247,9 +247,41 @@ def test_url_for_app_outside_a_request(site) -> None:
     assert (
         gw.url_for_app("beta", "index", _scheme="https") == "https://beta.example.com/"
     )
-    assert (
-        url_for_app("beta", "index") == "http://beta.example.com/"
-    )  # the last built gateway
+
+
+def test_outside_a_request_the_gateway_must_be_passed(site) -> None:
+    """No gateway is remembered from construction: outside a request the
+    caller names it, and the error says how."""
+    with pytest.raises(RuntimeError) as info:
+        url_for_app("beta", "index")
+    assert str(info.value) == (
+        "url_for_app has no Gateway to build with: it was called outside a"
+        " request. Pass one, url_for_app(..., _gateway=gateway), or call"
+        " gateway.url_for_app(...)"
+    )
+    with pytest.raises(RuntimeError) as info:
+        url_for_tenant("beta")
+    assert str(info.value) == (
+        "url_for_tenant has no Gateway to build with: it was called outside a"
+        " request. Pass one, url_for_tenant(..., gateway=gateway), or call"
+        " gateway.url_for_tenant(...)"
+    )
+    assert current_gateway() is None
+
+
+def test_a_request_no_gateway_serves_must_pass_the_gateway(site) -> None:
+    """A gateway.App's own request (here a test request context, not served
+    through the Gateway) has no gateway in its environ either."""
+    gw = site[0]
+    app = gateway.App("alone")
+    with app.test_request_context("/", base_url="http://acme.example.com:8000"):
+        assert current_gateway() is None
+        with pytest.raises(RuntimeError, match="this request is not served by a"):
+            url_for_app("beta", "index")
+        # Passed in, the gateway builds from this request: port kept.
+        assert (
+            url_for_app("beta", "index", _gateway=gw) == "http://beta.example.com:8000/"
+        )
 
 
 @pytest.mark.parametrize(
@@ -297,7 +329,7 @@ def test_url_for_tenant_outside_a_request(site, site_root: Path) -> None:
     prefixed = Gateway(
         base_domain="example.com", tenants=lambda key: None, script_name="/app"
     )
-    assert url_for_tenant("new") == "http://new.example.com/app/"  # the last built
+    assert url_for_tenant("new", gateway=prefixed) == "http://new.example.com/app/"
     assert prefixed.url_for_tenant("a-b", "/é") == "http://a-b.example.com/app/%C3%A9"
     assert site[1] == {}
 

@@ -769,7 +769,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
                 if name in after:
                     for func in reversed(after[name]):
                         response = self.ensure_sync(func)(response)
-        sess = ctx._session
+        sess = ctx._session_if_open
         if sess is None:
             environ = ctx.request.environ
             if "HTTP_COOKIE" not in environ:

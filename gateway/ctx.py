@@ -207,7 +207,7 @@ class RequestContext:
         except HTTPException as e:
             self.request.routing_exception = e
         self.flashes: list[tuple[str, str]] | None = None
-        self._session = session
+        self._session_if_open = session
         self._after_request_functions: list[ft.AfterRequestCallable[t.Any]] = []
         self._cv_tokens: list[
             tuple[contextvars.Token[RequestContext], AppContext | None]
@@ -218,7 +218,7 @@ class RequestContext:
         """The session of this request, opened the first time it is read.
         Reading it (as the ``session`` proxy does) marks it accessed, so the
         response varies on ``Cookie``."""
-        rv = self._session
+        rv = self._session_if_open
         if rv is None:
             rv = self._open_session()
         rv.accessed = True
@@ -226,14 +226,29 @@ class RequestContext:
 
     @session.setter
     def session(self, value: SessionMixin | None) -> None:
-        self._session = value
+        self._session_if_open = value
+
+    @property
+    def _session(self) -> SessionMixin | None:
+        """Flask's attribute for the session object, read without marking it
+        accessed. Flask opens the session when the context is pushed, so code
+        reading this expects it there: a session gateway left unopened (the
+        cookie interface's, opened on first use) is opened by this read."""
+        rv = self._session_if_open
+        if rv is None and self.app._lazy_session:
+            rv = self._open_session()
+        return rv
+
+    @_session.setter
+    def _session(self, value: SessionMixin | None) -> None:
+        self._session_if_open = value
 
     def _open_session(self) -> SessionMixin:
         interface = self.app.session_interface
         rv = interface.open_session(self.app, self.request)
         if rv is None:
             rv = interface.make_null_session(self.app)
-        self._session = rv
+        self._session_if_open = rv
         return rv
 
     def copy(self) -> RequestContext:
@@ -241,7 +256,7 @@ class RequestContext:
         another thread or greenlet (see :func:`copy_current_request_context`)."""
         # Share the session object, opening it if needed, without marking it
         # accessed: copying a context is not a use of the session.
-        session = self._session
+        session = self._session_if_open
         if session is None:
             session = self._open_session()
         return self.__class__(
@@ -269,7 +284,7 @@ class RequestContext:
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
-        if self._session is None and not self.app._lazy_session:
+        if self._session_if_open is None and not self.app._lazy_session:
             self._open_session()
         if self.url_adapter is not None:
             self.match_request()

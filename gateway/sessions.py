@@ -444,3 +444,8 @@ class SecureCookieSessionInterface(SessionInterface):
             )
             if not accessed:
                 response.vary.add("Cookie")
+        if not accessed:
+            # Saving reads the session (its length, its items), which the
+            # session records as use; the app did not use it, and code that
+            # looks at ``accessed`` after the response must see that.
+            session.accessed = False

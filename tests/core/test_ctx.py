@@ -17,6 +17,7 @@ import textwrap
 import threading
 
 import pytest
+from compat_support import FRAMEWORKS
 
 import gateway
 from gateway.ctx import AppContext, RequestContext
@@ -184,6 +185,19 @@ def test_g_supports_get_pop_setdefault_contains_and_iter(app_ctx):
     with pytest.raises(KeyError):
         g.pop("a")
     assert "core_app" in repr(g)
+
+
+@pytest.mark.parametrize("fw", FRAMEWORKS)
+def test_pushed_request_context_holds_the_session_unaccessed(fw):
+    # Flask opens the session on push and code reads it as ctx._session;
+    # gateway opens the cookie session on first use, and that read is one.
+    app = fw.App("sessions")
+    app.secret_key = "test key"
+    with app.test_request_context(headers={"Cookie": "other=1"}) as ctx:
+        sess = ctx._session
+        assert isinstance(sess, fw.sub("sessions").SecureCookieSession)
+        assert not sess.accessed and not sess.modified
+        assert ctx.session is sess and sess.accessed  # what flask.session reads
 
 
 def test_custom_app_ctx_globals_class(app):

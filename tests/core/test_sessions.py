@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from compat_support import FRAMEWORKS
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.http import parse_date
@@ -619,6 +620,38 @@ def test_vary_cookie_when_the_session_was_used(
 
     rv = client.get(path)
     assert ("Cookie" in rv.headers.get("Vary", "")) is vary
+
+
+@pytest.mark.parametrize("fw", FRAMEWORKS)
+def test_accessed_and_modified_after_the_response_tell_what_the_view_did(fw):
+    # Saving reads the session (its length, its items); that is no use by the
+    # app: after the response ``accessed`` says whether the view read it, as
+    # in Flask, where code (Flask's own tests) looks at it through the kept
+    # request context.
+    app = fw.App("flags")
+    app.secret_key = "test key"
+    app.add_url_rule("/untouched", "untouched", lambda: "")
+    app.add_url_rule("/read", "read", lambda: fw.F.session.get("k", "-"))
+
+    @app.route("/write")
+    def write() -> str:
+        fw.F.session["k"] = "v"
+        return ""
+
+    request_ctx = fw.sub("globals").request_ctx
+    client = app.test_client()
+    seen = []
+    for path in ["/untouched", "/write", "/read", "/untouched"]:
+        with client:
+            rv = client.get(path)
+            sess = request_ctx._session
+            seen.append((path, sess.accessed, sess.modified, "cookie" in rv.vary))
+    assert seen == [
+        ("/untouched", False, False, False),
+        ("/write", True, True, True),
+        ("/read", True, False, True),
+        ("/untouched", False, False, False),
+    ]
 
 
 def test_vary_cookie_when_a_template_reads_the_session(

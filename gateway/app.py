@@ -236,7 +236,9 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
-                raise ValueError(
+                # AssertionError, as Flask's assert raises (but not skipped
+                # under python -O).
+                raise AssertionError(
                     "Invalid static_host/host_matching combination: pass"
                     " static_host exactly when host_matching is enabled."
                 )

@@ -32,7 +32,8 @@ from werkzeug.test import TestResponse
 
 COMPAT_APPS = Path(__file__).resolve().parent / "compat_apps"
 
-#: Flask names that gateway exposes under another name (DESIGN.md).
+#: Flask names that gateway exposes under another name (the naming map of
+#: docs/architecture.md).
 RENAMED = {
     "Flask": "App",
     "FlaskClient": "AppClient",

@@ -1,10 +1,11 @@
 """The public API surface: every name of Flask 3.1's documented API exists in
-gateway (under the renames of DESIGN.md) with the same parameters, and the
-names modern Flask removed are not brought back.
+gateway (under the renames of the naming map in docs/architecture.md) with
+the same parameters, and the names modern Flask removed are not brought back.
 
-The tables list what spec/inventory.md tags [core] and [beyond-seeds] in
-sections 1.1-1.29, so they hold even without Flask installed; with Flask
-installed, the signatures are compared with the reference itself.
+The tables list the names of Flask 3.1's API reference
+(https://flask.palletsprojects.com/en/stable/api/), so they hold even without
+Flask installed; with Flask installed, the signatures are compared with the
+reference itself.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from werkzeug.local import LocalProxy
 
 import gateway
 
-# name in the gateway module -> what inventory.md calls it
+# The names of Flask's API reference, as gateway spells them.
 TOP_LEVEL = [
     "App", "Blueprint", "Config", "Request", "Response", "abort",
     "after_this_request", "appcontext_popped", "appcontext_pushed",
@@ -137,7 +138,8 @@ SUBMODULE_NAMES = {
     "debughelpers": ["FormDataRoutingRedirect", "DebugFilesKeyError", "UnexpectedUnicodeError"],
 }  # fmt: skip
 
-# inventory.md section 6: names only the old documents have are not provided.
+# Names Flask removed before 3.1 (found in old documentation and tutorials)
+# are not provided.
 OBSOLETE = [
     ("App", "before_first_request"),
     ("App", "before_first_request_funcs"),
@@ -283,7 +285,8 @@ def test_every_public_flask_name_exists_with_the_same_parameters() -> None:
     parameters, and classes have every public member with the same
     parameters."""
     problems = []
-    # Default prefix "GATEWAY" instead of "FLASK" (DESIGN.md); checked below.
+    # Default prefix "GATEWAY" instead of "FLASK" (docs/architecture.md, naming
+    # map); checked below.
     renamed_defaults = {"Config.from_prefixed_env"}
     for mod, name in _reference_items():
         fmod = importlib.import_module(f"flask.{mod}" if mod else "flask")

@@ -1,5 +1,5 @@
-"""Blueprints, URL processors and class-based views side by side with Flask
-3.1 (inventory.md 1.6, 1.17, 1.21, and url_for of 1.14)."""
+"""Blueprints, URL processors, class-based views and ``url_for`` side by
+side with Flask 3.1."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Configuration, the request object, the test client, instance folders,
 extensions, middleware, subclassing, overridable hooks and the app's CLI side
-by side with Flask 3.1 (inventory.md 1.7, 1.8, 1.18, 1.20, 1.22, 1.28, 1.29).
+by side with Flask 3.1.
 Static files, file sending and uploads are in test_compat_files.py."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Static files, ``send_file`` / ``send_from_directory`` (conditional and
 range requests, path traversal), cache ages and uploads side by side with
-Flask 3.1 (inventory.md 1.14 send_file, 1.25, 1.27, and the file-upload and
-favicon patterns)."""
+Flask 3.1, with the file-upload and favicon patterns of Flask's
+documentation."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """The request lifecycle side by side with Flask 3.1: error handling, hooks,
-contexts, signals, logging and async views (inventory.md 1.4, 1.15, 1.16,
-1.19, 1.23, 1.24).
+contexts, signals, logging and async views.
 
 Apps record what their hooks see into a list that a ``/log`` view returns, so
 the order of callbacks is part of the compared responses.

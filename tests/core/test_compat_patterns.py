@@ -1,5 +1,6 @@
-"""The documented patterns (inventory.md section 5) written the way their
-documentation writes them, run on gateway and on Flask 3.1: application
+"""The patterns of Flask's documentation
+(https://flask.palletsprojects.com/en/stable/patterns/) written the way it
+writes them, run on gateway and on Flask 3.1: application
 factories, application dispatching, SQLite through ``g``, view decorators,
 form validation, template inheritance, custom error pages, JSON for
 JavaScript, favicons and single-page applications.

@@ -1,5 +1,6 @@
-"""More documented patterns (inventory.md section 5), as their documentation
-writes them, run on gateway and on Flask 3.1: lazily loaded views, request
+"""More of the patterns of Flask's documentation
+(https://flask.palletsprojects.com/en/stable/patterns/), as it writes them,
+run on gateway and on Flask 3.1: lazily loaded views, request
 checksums, deferred callbacks, session logins, Unicode, custom signals,
 logging recipes, larger applications as packages and ``app.run``.
 

@@ -1,5 +1,5 @@
-"""Routing, HTTP methods and view return values, side by side with Flask 3.1
-(inventory.md 1.3, 1.5, 1.9, 1.14 redirect/make_response/abort).
+"""Routing, HTTP methods and view return values (with ``redirect``,
+``make_response`` and ``abort``), side by side with Flask 3.1.
 
 Each case builds one app inline, then runs its steps; every step asserts its
 own status, and with Flask installed the complete responses (status, headers

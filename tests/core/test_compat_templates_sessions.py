@@ -1,5 +1,5 @@
 """Templates, sessions, message flashing, JSON and cookies side by side with
-Flask 3.1 (inventory.md 1.10-1.13, 1.26)."""
+Flask 3.1."""
 
 from __future__ import annotations
 

@@ -18,13 +18,16 @@ _prefixes: list[str] = ["GATEWAY"]
 #: The command name and the product name messages use.
 _command = "gateway"
 _product = "gateway"
+#: The package the application's code imports the core as (reprs, and the
+#: module warnings raised on the core's behalf are attributed to).
+_package = "gateway"
 
 
 def use_flask_names() -> None:
     """Make Flask's names primary, keeping gateway's as a fallback."""
-    global _command, _product
+    global _command, _product, _package
     _prefixes[:] = ["FLASK", "GATEWAY"]
-    _command, _product = "flask", "Flask"
+    _command, _product, _package = "flask", "Flask", "flask"
 
 
 def prefix() -> str:
@@ -60,3 +63,9 @@ def command() -> str:
 def product() -> str:
     """What an application is called in messages: ``gateway`` or ``Flask``."""
     return _product
+
+
+def package() -> str:
+    """The core's package as the application imports it: ``gateway`` or
+    ``flask``."""
+    return _package

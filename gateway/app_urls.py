@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import sys
+import types
 import typing as t
 from itertools import chain
 from urllib.parse import quote as _url_quote
@@ -13,6 +15,7 @@ from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
 from werkzeug.wsgi import get_host
 
+from . import _names
 from .globals import _cv_app, _cv_request
 from .helpers import _split_blueprint_path
 from .wrappers import Request
@@ -28,6 +31,30 @@ def _is_websocket_upgrade(environ: WSGIEnvironment) -> bool:
     )
 
 
+def _bind_to_environ(
+    url_map: t.Any, environ: WSGIEnvironment, server_name: str | None
+) -> MapAdapter:
+    return url_map.bind_to_environ(  # type: ignore[no-any-return]
+        environ, server_name=server_name, subdomain=None
+    )
+
+
+# Werkzeug warns when the request's host does not end in SERVER_NAME
+# ("Current server name ... doesn't match ...") and attributes the warning to
+# the module that called bind_to_environ: flask.app in Flask, the module a
+# warnings filter written for Flask names. So the call is made from a copy of
+# the function above whose module is the application class's: gateway.app, or
+# flask.app under the Flask compatibility switch.
+_BIND_TO_ENVIRON = {
+    package: types.FunctionType(
+        _bind_to_environ.__code__,
+        {"__name__": f"{package}.app", "__builtins__": builtins},
+        "_bind_to_environ",
+    )
+    for package in ("gateway", "flask")
+}
+
+
 class URLsMixin:
     """URL matching set-up and URL building of an application (mixed into
     :class:`~gateway.App`)."""
@@ -41,15 +68,13 @@ class URLsMixin:
             if trusted_hosts is not None:
                 request.trusted_hosts = trusted_hosts
                 request.host = get_host(request.environ, trusted_hosts)  # type: ignore[misc]
-            subdomain = None
             server_name = self.config["SERVER_NAME"]
             if self.url_map.host_matching:
                 server_name = None
             elif not self.subdomain_matching:
                 return self._bind_to_request(request, server_name)
-            return self.url_map.bind_to_environ(
-                request.environ, server_name=server_name, subdomain=subdomain
-            )
+            bind = _BIND_TO_ENVIRON[_names.package()]
+            return bind(self.url_map, request.environ, server_name)
         if self.config["SERVER_NAME"] is not None:
             return self.url_map.bind(
                 self.config["SERVER_NAME"],

@@ -17,6 +17,7 @@ from types import TracebackType
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request as _WerkzeugRequest
 
+from . import _names
 from .globals import _cv_app, _cv_request
 from .signals import appcontext_popped, appcontext_pushed
 
@@ -75,7 +76,7 @@ class _AppCtxGlobals:
     def __repr__(self) -> str:
         ctx = _cv_app.get(None)
         if ctx is not None:
-            return f"<gateway.g of {ctx.app.name!r}>"
+            return f"<{_names.package()}.g of '{ctx.app.name}'>"
         return object.__repr__(self)
 
 

@@ -8,12 +8,14 @@ trailing-slash redirects), plus subdomain and host matching.
 from __future__ import annotations
 
 import uuid
+import warnings
 
 import pytest
-from compat_support import FRAMEWORKS
+from compat_support import FLASK, FRAMEWORKS, GATEWAY, needs_flask
 from werkzeug.routing import BaseConverter, Rule, ValidationError
 
 import gateway
+from gateway import _names
 
 
 def test_route_defaults_to_get_with_automatic_head_and_options(app, client):
@@ -476,3 +478,38 @@ def test_static_host_and_host_matching_go_together(fw, tmp_path, options):
     with pytest.raises(AssertionError, match="static_host"):
         fw.App("hosts", root_path=str(tmp_path), **options)
     fw.App("hosts", root_path=str(tmp_path), host_matching=True, static_folder=None)
+
+
+@pytest.mark.parametrize(
+    ("fw", "package"),
+    [
+        pytest.param(GATEWAY, "gateway", id="gateway"),
+        pytest.param(GATEWAY, "flask", id="gateway-flask-names"),
+        pytest.param(FLASK, "flask", id="flask", marks=needs_flask),
+    ],
+)
+def test_server_name_mismatch_warning_comes_from_the_app_module(
+    fw, package, monkeypatch
+):
+    # Werkzeug's warning names the module that bound the URL map, the one a
+    # filter written for Flask names (flask.app): under the switch
+    # (gateway's Flask names) gateway's comes from flask.app too.
+    if fw is GATEWAY:
+        monkeypatch.setattr(_names, "_package", package)
+    app = fw.App("names", subdomain_matching=True)
+    app.config["SERVER_NAME"] = "dev.local"
+    app.add_url_rule("/", "index", lambda: "index")
+    client = app.test_client()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings(
+            "ignore", "Current server name", UserWarning, f"{package}.app"
+        )
+        assert client.get("/", "http://foo.localhost").status_code == 404
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client.get("/", "http://foo.localhost")
+    assert [str(w.message) for w in caught] == [
+        "Current server name 'foo.localhost' doesn't match configured server"
+        " name 'dev.local'"
+    ]

@@ -17,9 +17,10 @@ import textwrap
 import threading
 
 import pytest
-from compat_support import FRAMEWORKS
+from compat_support import FLASK, FRAMEWORKS, GATEWAY, needs_flask
 
 import gateway
+from gateway import _names
 from gateway.ctx import AppContext, RequestContext
 from gateway.globals import app_ctx, request_ctx
 
@@ -185,6 +186,22 @@ def test_g_supports_get_pop_setdefault_contains_and_iter(app_ctx):
     with pytest.raises(KeyError):
         g.pop("a")
     assert "core_app" in repr(g)
+
+
+@pytest.mark.parametrize(
+    ("fw", "package"),
+    [
+        pytest.param(GATEWAY, "gateway", id="gateway"),
+        pytest.param(GATEWAY, "flask", id="gateway-flask-names"),
+        pytest.param(FLASK, "flask", id="flask", marks=needs_flask),
+    ],
+)
+def test_g_repr_names_the_package_and_the_app(fw, package, monkeypatch):
+    # Under the switch (gateway's Flask names) g shows as Flask's does.
+    if fw is GATEWAY:
+        monkeypatch.setattr(_names, "_package", package)
+    with fw.App("repr_app").app_context():
+        assert repr(fw.F.g) == f"<{package}.g of 'repr_app'>"
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)

@@ -150,8 +150,7 @@ def _apply_flask_compat_key() -> None:
 
     try:
         compat.enable_from_toml(os.path.join(os.getcwd(), "gateway.toml"))
-    # ValueError: gateway.dispatch.ConfigError, whose import would cost every
-    # command the whole dispatch package.
+    # ValueError: the ConfigError (gateway.config) of a wrong value.
     except (ValueError, compat.FlaskAlreadyImported) as e:
         raise NoAppException(str(e)) from None
 

@@ -9,7 +9,11 @@ patterns keep their names and signatures: :class:`SubdomainDispatcher`,
 ``gateway.toml`` is read by :func:`load_config` and built by
 :func:`build_gateway`. Inside a request, :func:`current_gateway` is the
 gateway serving it, and :func:`url_for_app` / :func:`url_for_tenant` build
-URLs to the other applications.
+URLs to the other applications (this package is their public home; outside
+a request they need the gateway passed in).
+
+This layer uses only the public API of the core, which never imports it
+(docs/architecture.md, "The layers and what may import what").
 """
 
 from .gateway import Gateway as Gateway

@@ -8,6 +8,10 @@ results per raw header value.
 A *normalised host* is lower case ASCII (IDNA "xn--" labels for
 international names), without port or trailing dot; an IPv6 literal keeps its
 brackets in compressed form (``[::1]``).
+
+Dispatch routes requests with these rules and :mod:`gateway.toml` validates
+the file with them, so the module sits below both and imports only the
+standard library.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ is ``/acme/x``; ``/acme/../admin`` is ``/admin``).
 
 Strings here are WSGI strings (bytes decoded as latin-1), as found in
 ``PATH_INFO``; :func:`to_wsgi` converts a configured prefix to that form.
+
+Dispatch matches requests with these rules and :mod:`gateway.toml` validates
+the file's prefixes with them, so the module sits below both and imports
+only the standard library.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from __future__ import annotations
 import ipaddress
 import typing as t
 
-from .hostnames import parse_host, split_host_port
-from .prefixes import canonical_path
+from ..hostnames import parse_host, split_host_port
+from ..prefixes import canonical_path
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from .host import HostDispatcher
-from .hostnames import (
+from ..hostnames import (
     HostAllowList,
     derive_trusted_hosts,
     normalize_domain,
     normalize_host_entry,
     parse_host,
 )
+from .host import HostDispatcher
 from .loader import import_app, import_string
 from .path import Mount, PathDispatcher
 from .proxy import HealthCheck, ProxyFix, TrustedHosts

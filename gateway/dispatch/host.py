@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .hostnames import HostPattern, normalize_domain, normalize_host_entry, parse_host
+from ..hostnames import HostPattern, normalize_domain, normalize_host_entry, parse_host
 from .registry import AppRegistry
 from .responses import bad_request_host, not_found
 

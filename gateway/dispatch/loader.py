@@ -24,14 +24,14 @@ import typing as t
 from pathlib import Path
 
 from ..compat.names import TOML_KEY as _FLASK_COMPAT_KEY
-from .hostnames import (
+from ..hostnames import (
     HostAllowList,
     HostPattern,
     derive_trusted_hosts,
     normalize_domain,
     normalize_host_entry,
 )
-from .prefixes import normalize_prefix
+from ..prefixes import normalize_prefix
 from .settings import (
     ADAPTERS,
     ConfigError,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import typing as t
 from collections import Counter
 
-from .prefixes import (
+from ..prefixes import (
     PrefixTable,
     canonical_path,
     is_canonical,

@@ -16,8 +16,8 @@ import json
 import typing as t
 from urllib.parse import parse_qs
 
+from ..hostnames import HostAllowList, parse_host
 from .forwarded import FORWARDED_KEYS, Hops, TrustedNetworks, resolve
-from .hostnames import HostAllowList, parse_host
 from .responses import respond
 
 if t.TYPE_CHECKING:  # pragma: no cover

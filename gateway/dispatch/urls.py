@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from ..ctx import has_request_context
 from ..globals import request
-from .hostnames import host_port, parse_host
+from ..hostnames import host_port, parse_host
 from .responses import wsgi_path_to_url
 
 if t.TYPE_CHECKING:  # pragma: no cover

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.dispatch.hostnames import (
+from gateway.hostnames import (
     HostAllowList,
     HostPattern,
     host_port,

@@ -8,7 +8,7 @@ import pytest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware as WerkzeugDispatcher
 
 from gateway.dispatch import DispatcherMiddleware, Mount, PathDispatcher
-from gateway.dispatch.prefixes import to_wsgi
+from gateway.prefixes import to_wsgi
 
 
 @pytest.fixture

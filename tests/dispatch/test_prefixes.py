@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.dispatch.prefixes import (
+from gateway.prefixes import (
     PrefixTable,
     canonical_path,
     is_canonical,

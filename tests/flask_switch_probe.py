@@ -75,7 +75,7 @@ import sys
 
 from werkzeug.test import Client
 
-from gateway.dispatch.loader import build_gateway, load_config
+from gateway.dispatch import build_gateway, load_config
 
 application = build_gateway(load_config(sys.argv[1]))
 response = Client(application).get(sys.argv[3], base_url=f"http://{sys.argv[2]}")

@@ -113,7 +113,8 @@ def load_application(toml_path: str | os.PathLike[str]) -> WSGIApplication:
     server's working directory. A relative path is resolved against the
     current directory once, here.
     """
-    from gateway.dispatch.loader import build_gateway, load_config
+    from gateway.dispatch import build_gateway
+    from gateway.toml import load_config
 
     path = Path(toml_path)
     if not path.is_absolute():

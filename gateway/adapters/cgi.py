@@ -31,7 +31,7 @@ from wsgiref.handlers import CGIHandler, read_environ
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
 
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
     from .options import ServeOptions
 
@@ -100,7 +100,8 @@ def run_entry(toml_path: str, entry_file: str | None = None) -> None:
     (``.htaccess``) publish the app under ``[server].script_name`` rather than
     under the file's name; see :class:`~.middleware.EntryScriptName`.
     """
-    from gateway.dispatch.loader import build_gateway, load_config
+    from gateway.dispatch import build_gateway
+    from gateway.toml import load_config
 
     from .middleware import EntryScriptName
 

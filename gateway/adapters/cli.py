@@ -18,20 +18,15 @@ from .options import OptionError, resolve_options
 
 
 def _config_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean "the gateway.toml is wrong" (dispatch's own type
-    when it exists, plus the OS errors of reading the file)."""
-    errors: list[type[BaseException]] = [OSError]
-    try:
-        from gateway.dispatch import ConfigError
-    except ImportError:  # pragma: no cover - dispatch not installed yet
-        pass
-    else:
-        errors.append(ConfigError)
-    return tuple(errors)
+    """Exceptions that mean "the gateway.toml is wrong" (ConfigError, plus
+    the OS errors of reading the file)."""
+    from gateway.toml import ConfigError
+
+    return (OSError, ConfigError)
 
 
 def _load_config(config_path: str) -> t.Any:
-    from gateway.dispatch.loader import load_config
+    from gateway.toml import load_config
 
     return load_config(config_path)
 

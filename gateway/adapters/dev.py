@@ -17,7 +17,7 @@ from .options import Address, ServeOptions
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
 
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 
 def _raise_interrupt(signum: int, frame: t.Any) -> None:
@@ -69,7 +69,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     Python code or the gateway.toml changes."""
     from werkzeug.serving import is_running_from_reloader
 
-    from gateway.dispatch.loader import build_gateway
+    from gateway.dispatch import build_gateway
 
     app: t.Any
     if options.reload and not is_running_from_reloader():

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 #: Accepted spellings of each entry kind (``gateway entry KIND``).
 ENTRY_KINDS: dict[str, str] = {

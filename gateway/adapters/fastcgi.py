@@ -35,7 +35,7 @@ from .sockets import announce, describe, remove_stale_unix_socket
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
 
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 
 def stdin_is_listening_socket(fd: int = 0) -> bool:
@@ -103,7 +103,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     """``gateway serve --adapter fastcgi``: listen on ``[server].socket``
     (or ``--bind``)."""
     require("flup.server.fcgi", "fastcgi", "flup")
-    from gateway.dispatch.loader import build_gateway
+    from gateway.dispatch import build_gateway
 
     serve(
         build_gateway(config),  # type: ignore[arg-type]
@@ -122,7 +122,8 @@ def run_entry(toml_path: str, entry_file: str | None = None) -> None:
     the app under ``[server].script_name`` rather than under the file's name;
     see :class:`~.middleware.EntryScriptName`.
     """
-    from gateway.dispatch.loader import build_gateway, load_config
+    from gateway.dispatch import build_gateway
+    from gateway.toml import load_config
 
     from .middleware import EntryScriptName
     from .options import resolve_options

@@ -36,7 +36,7 @@ from .sockets import announce, bind_socket, describe, set_nodelay
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
 
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 #: Run by ``python -c`` when ``gateway serve`` re-executes itself: patch, then
 #: import the gateway. Arguments: the gateway.toml path and the JSON of the
@@ -212,7 +212,7 @@ def _unlink_quietly(path: str) -> None:
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     """``gateway serve --adapter gevent``: build the gateway and serve it."""
     patch()
-    from gateway.dispatch.loader import build_gateway
+    from gateway.dispatch import build_gateway
 
     if options.workers > 1:
         print(

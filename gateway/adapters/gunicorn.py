@@ -28,7 +28,7 @@ from .options import Address, ServeOptions, format_bind
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
 
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 
 def gunicorn_settings(
@@ -123,7 +123,7 @@ def serve(
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     """``gateway serve --adapter gunicorn``: each worker builds the gateway."""
     require("gunicorn.app.base", "gunicorn")
-    from gateway.dispatch.loader import build_gateway
+    from gateway.dispatch import build_gateway
 
     serve(
         lambda: build_gateway(config),  # type: ignore[arg-type,return-value]

@@ -27,7 +27,7 @@ from .entry import render_entry
 from .options import ServeOptions
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 
 def untraversable_ancestor(

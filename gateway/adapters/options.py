@@ -11,7 +11,7 @@ import typing as t
 from dataclasses import dataclass
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from gateway.dispatch.settings import ServerConfig
+    from gateway.toml import ServerConfig
 
 #: A parsed bind address: ``(host, port)`` for TCP, a path for a unix socket.
 Address = tuple[str, int] | str
@@ -29,7 +29,7 @@ def parse_bind(value: str, option: str = "bind") -> Address:
     >>> parse_bind("unix:/run/app.sock")
     '/run/app.sock'
     """
-    from gateway.dispatch.settings import split_hostport
+    from gateway.toml import split_hostport
 
     if value.startswith("unix:"):
         path = value[5:]

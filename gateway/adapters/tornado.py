@@ -30,7 +30,7 @@ from .sockets import announce, bind_socket, describe
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
 
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 _ERROR_BODY = b"Internal Server Error"
 
@@ -275,7 +275,7 @@ def serve(
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     """``gateway serve --adapter tornado``."""
     require("tornado", "tornado")
-    from gateway.dispatch.loader import build_gateway
+    from gateway.dispatch import build_gateway
 
     if options.workers > 1:
         print(

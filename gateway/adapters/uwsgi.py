@@ -38,7 +38,7 @@ from .options import ServeOptions, format_bind
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
 
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 #: Environment variables the ``application`` of this module is built from.
 CONFIG_ENV = "GATEWAY_CONFIG"
@@ -103,7 +103,8 @@ def uwsgi_argv(
 def application_from_environment() -> WSGIApplication:
     """Build the gateway named by ``$GATEWAY_CONFIG`` (what uWSGI runs under
     ``gateway serve``), with ``$GATEWAY_SCRIPT_NAME`` as SCRIPT_NAME prefix."""
-    from gateway.dispatch.loader import build_gateway, load_config
+    from gateway.dispatch import build_gateway
+    from gateway.toml import load_config
 
     from .middleware import with_script_name
 

@@ -370,8 +370,7 @@ def _gateway_routes(
     """The routes of every application a gateway.toml composes, one table per
     application, headed by where it is served."""
     from ..compat import FlaskAlreadyImported
-    from ..dispatch import ConfigError
-    from ..dispatch.loader import build_gateway, load_config
+    from ..dispatch import ConfigError, build_gateway, load_config
     from ..dispatch.registry import FactoryFailed
 
     try:

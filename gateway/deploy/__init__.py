@@ -1,7 +1,7 @@
 """Server configuration from one gateway.toml: nginx, Apache, lighttpd,
 systemd, supervisor, uWSGI and the entry files.
 
->>> from gateway.dispatch.loader import load_config
+>>> from gateway.toml import load_config
 >>> files = render("nginx", load_config("/srv/acme/gateway.toml"))  # doctest: +SKIP
 >>> list(files)  # doctest: +SKIP
 ['acme.nginx.conf']

@@ -24,7 +24,7 @@ def _kinds_help() -> str:
 
 
 def _load(config_path: str) -> t.Any:
-    from gateway.dispatch.loader import load_config
+    from gateway.toml import load_config
 
     return load_config(config_path)
 
@@ -136,7 +136,7 @@ def config_command(
     front server sets always match the [proxy] trust of the gateway. A
     gateway.toml that KIND cannot express is refused with the reason.
     """
-    from gateway.dispatch.settings import ConfigError
+    from gateway.toml import ConfigError
 
     from .render import make_plan, render_plan
 

@@ -18,7 +18,7 @@ from gateway.adapters.entry import render_entry
 from .model import HTTP_ADAPTERS, DeployError, Site, check_proxy_trust
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 #: Seconds ``gateway serve`` gives in-flight requests on SIGTERM (its default),
 #: and the margin a process manager waits on top before killing.

@@ -1,6 +1,6 @@
 """The deployment model: what every server configuration needs, decided once.
 
-:func:`build_site` turns a :class:`~gateway.dispatch.settings.GatewayConfig`
+:func:`build_site` turns a :class:`~gateway.toml.GatewayConfig`
 and the render options into a :class:`Site`: the host names to serve, the
 virtual hosts (one per host that has host-specific static files), the
 backends to forward to and over which protocol, TLS, the sub-path, and the
@@ -21,10 +21,10 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from gateway.dispatch.settings import ConfigError, split_hostport
+from gateway.toml import ConfigError, split_hostport
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from gateway.dispatch.settings import GatewayConfig, ProxyConfig
+    from gateway.toml import GatewayConfig, ProxyConfig
 
 #: Adapters that speak HTTP, to which a front server proxies with ``proxy_pass``.
 HTTP_ADAPTERS: tuple[str, ...] = ("gevent", "tornado", "gunicorn", "dev")

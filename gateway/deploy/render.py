@@ -27,7 +27,7 @@ from .kinds import Plan, plan
 from .model import DeployError, DeployOptions, build_site
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from gateway.dispatch.settings import GatewayConfig
+    from gateway.toml import GatewayConfig
 
 #: Sub-directories of the template folder, one per server (plus entry files).
 TEMPLATE_GROUPS = ("nginx", "apache", "lighttpd", "systemd", "supervisor", "uwsgi")

@@ -6,7 +6,7 @@
 
 Every stage is optional and usable alone; ``Gateway`` wires them from Python
 arguments, and :meth:`Gateway.from_config` from a ``gateway.toml``
-(:class:`~.settings.GatewayConfig`). It also supplies the per-application
+(:class:`gateway.toml.GatewayConfig`). It also supplies the per-application
 defaults of :mod:`.tenant` and builds URLs across applications
 (:meth:`Gateway.url_for_app`).
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from ..config import ConfigError
 from ..hostnames import (
     HostAllowList,
     derive_trusted_hosts,
@@ -23,13 +24,13 @@ from ..hostnames import (
     normalize_host_entry,
     parse_host,
 )
+from ..toml import GatewayConfig, HealthConfig, ProxyConfig
 from .host import HostDispatcher
 from .loader import import_app, import_string
 from .path import Mount, PathDispatcher
 from .proxy import HealthCheck, ProxyFix, TrustedHosts
 from .registry import AppRegistry
 from .responses import not_found
-from .settings import ConfigError, GatewayConfig, HealthConfig, ProxyConfig
 from .tenant import apply_defaults
 from .urls import serving_environ
 

@@ -15,7 +15,7 @@ from gateway.adapters import (
     get_adapter,
     require,
 )
-from gateway.dispatch.settings import ADAPTERS as CONFIG_ADAPTERS
+from gateway.toml import ADAPTERS as CONFIG_ADAPTERS
 
 
 def test_registry_matches_the_adapters_gateway_toml_accepts():

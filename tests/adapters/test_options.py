@@ -12,7 +12,7 @@ from gateway.adapters.options import (
     parse_bind,
     resolve_options,
 )
-from gateway.dispatch.settings import ServerConfig
+from gateway.toml import ServerConfig
 
 
 @pytest.mark.parametrize(

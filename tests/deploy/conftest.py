@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.dispatch.loader import load_config
-from gateway.dispatch.settings import GatewayConfig
+from gateway.toml import GatewayConfig, load_config
 
 #: gateway.toml bodies by shape; ``{server}`` receives the [server] table lines.
 SHAPES: dict[str, str] = {

@@ -12,7 +12,7 @@ import pytest
 from gateway.deploy import KINDS, DeployError, make_plan, render
 from gateway.deploy.kinds import plan
 from gateway.deploy.model import DeployOptions, build_site
-from gateway.dispatch.settings import GatewayConfig, ProxyConfig, StaticConfig
+from gateway.toml import GatewayConfig, ProxyConfig, StaticConfig
 
 
 def with_server(config: GatewayConfig, **changes: t.Any) -> GatewayConfig:

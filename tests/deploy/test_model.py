@@ -21,7 +21,7 @@ from gateway.deploy.model import (
     upstream_for,
     virtual_hosts,
 )
-from gateway.dispatch.settings import (
+from gateway.toml import (
     ConfigError,
     GatewayConfig,
     MountConfig,

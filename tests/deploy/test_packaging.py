@@ -110,7 +110,7 @@ def test_installed_wheel_renders_from_its_own_templates(
     script = textwrap.dedent(
         f"""
         import gateway, gateway.deploy
-        from gateway.dispatch.loader import load_config
+        from gateway.toml import load_config
         files = gateway.deploy.render("nginx", load_config({str(site / "gateway.toml")!r}))
         print(gateway.__file__)
         print(gateway.deploy.template_dir())

@@ -23,7 +23,7 @@ from gateway.deploy.render import (
     supervisor_arg,
     systemd_arg,
 )
-from gateway.dispatch.settings import ProxyConfig
+from gateway.toml import ProxyConfig
 
 Make = t.Callable[..., t.Any]
 REPO = Path(__file__).resolve().parents[2]

@@ -20,8 +20,14 @@ from flask_switch_probe import (
 
 from gateway import compat
 from gateway.dispatch import ConfigError, Gateway, build_gateway, load_config
-from gateway.dispatch.loader import import_string, parse_config, parse_import_string
-from gateway.dispatch.settings import GatewayConfig, ServerConfig, split_hostport
+from gateway.dispatch.loader import import_string
+from gateway.toml import (
+    GatewayConfig,
+    ServerConfig,
+    parse_config,
+    parse_import_string,
+    split_hostport,
+)
 
 MINIMAL = '[gateway]\nbase_domain = "example.com"\ndefault_app = "site.main:app"\n'
 

@@ -14,6 +14,7 @@ defaults of :mod:`.tenant` and builds URLs across applications
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import typing as t
 
 from ..config import ConfigError
@@ -24,7 +25,7 @@ from ..hostnames import (
     normalize_host_entry,
     parse_host,
 )
-from ..toml import GatewayConfig, HealthConfig, ProxyConfig
+from ..toml import GatewayConfig, HealthConfig, ProxyConfig, TenantsConfig
 from .host import HostDispatcher
 from .loader import import_app, import_string
 from .path import Mount, PathDispatcher
@@ -37,12 +38,22 @@ from .urls import serving_environ
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-#: Registry settings a Gateway uses unless told otherwise (as gateway.toml).
+#: The ``[tenants]`` keys that are :class:`AppRegistry` keyword arguments of
+#: the same name, passed through as they are (``lookup`` is one too, but an
+#: import string: :meth:`Gateway.from_config` imports it first).
+REGISTRY_KEYS: tuple[str, ...] = tuple(
+    f.name
+    for f in dataclasses.fields(TenantsConfig)
+    if f.name != "lookup"
+    and getattr(inspect.signature(AppRegistry).parameters.get(f.name), "kind", None)
+    is inspect.Parameter.KEYWORD_ONLY
+)
+
+#: Registry settings a Gateway uses unless told otherwise: gateway.toml's.
 REGISTRY_DEFAULTS: dict[str, t.Any] = {
-    "max_instances": 1000,
-    "idle_timeout": 900,
-    "negative_ttl": 10,
-    "retry_after": 5,
+    f.name: f.default
+    for f in dataclasses.fields(TenantsConfig)
+    if f.name in REGISTRY_KEYS
 }
 
 
@@ -85,7 +96,8 @@ class Gateway:
         defaults to ``script_name + prefix``, so it must match what the server
         really passes as ``SCRIPT_NAME``; URLs built outside a request use it.
     :param registry_options: passed to :class:`AppRegistry` (max_instances,
-        idle_timeout, negative_ttl, retry_after, ...).
+        idle_timeout, negative_ttl, retry_after, ...); those not given take
+        the defaults of ``[tenants]`` (:data:`REGISTRY_DEFAULTS`).
     """
 
     def __init__(
@@ -95,7 +107,7 @@ class Gateway:
         base_domain: str | None = None,
         tenants: AppRegistry | t.Callable[[str], t.Any] | None = None,
         pattern: str | None = None,
-        nested: bool = False,
+        nested: bool = TenantsConfig.nested,
         hosts: t.Mapping[str, WSGIApplication] | None = None,
         mounts: t.Iterable[Mount] = (),
         trusted_hosts: t.Iterable[str] | None = None,
@@ -203,15 +215,8 @@ class Gateway:
             )
             if lookup is not None and not callable(lookup):
                 raise ConfigError(f"[tenants].lookup: {tc.lookup!r} is not callable")
-            options = {
-                "max_instances": tc.max_instances,
-                "idle_timeout": tc.idle_timeout,
-                "negative_ttl": tc.negative_ttl,
-                "retry_after": tc.retry_after,
-                "max_concurrent_factories": tc.max_concurrent_factories,
-                "lookup": lookup,
-                "refresh_interval": tc.refresh_interval,
-            }
+            options = {name: getattr(tc, name) for name in REGISTRY_KEYS}
+            options["lookup"] = lookup
         return cls(
             default,
             base_domain=config.base_domain or None,

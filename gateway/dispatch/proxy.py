@@ -17,6 +17,7 @@ import typing as t
 from urllib.parse import parse_qs
 
 from ..hostnames import HostAllowList, parse_host
+from ..toml import HealthConfig
 from .forwarded import FORWARDED_KEYS, Hops, TrustedNetworks, resolve
 from .responses import respond
 
@@ -174,8 +175,8 @@ class HealthCheck:
     def __init__(
         self,
         app: WSGIApplication,
-        path: str = "/_gateway/health",
-        allow: t.Iterable[str] = ("127.0.0.0/8", "::1/128"),
+        path: str = HealthConfig.path,
+        allow: t.Iterable[str] = HealthConfig.allow,
         *,
         status: t.Callable[[], dict[str, t.Any]] | None = None,
         host_exists: t.Callable[[str], bool] | None = None,

@@ -3,6 +3,8 @@ and building the composed gateway from a file."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import sys
 import textwrap
 import uuid
@@ -19,11 +21,20 @@ from flask_switch_probe import (
 )
 
 from gateway import compat
-from gateway.dispatch import ConfigError, Gateway, build_gateway, load_config
+from gateway.dispatch import (
+    ConfigError,
+    Gateway,
+    HealthCheck,
+    build_gateway,
+    load_config,
+)
+from gateway.dispatch.gateway import REGISTRY_KEYS
 from gateway.dispatch.loader import import_string
 from gateway.toml import (
     GatewayConfig,
+    HealthConfig,
     ServerConfig,
+    TenantsConfig,
     parse_config,
     parse_import_string,
     split_hostport,
@@ -672,6 +683,59 @@ def test_build_gateway_serves_the_file(package: tuple[Path, str], call) -> None:
     assert call(gateway, path="/", host="status.example.com").text == "status"
     assert call(gateway, path="/admin/x", host="example.com").text == "admin"
     assert call(gateway, path="/", host="elsewhere.org").status == 400
+
+
+def test_every_tenants_key_reaches_the_registry(package: tuple[Path, str]) -> None:
+    """A [tenants] key is where the tenants live (factory, pattern, nested),
+    the lookup, or an AppRegistry option of the same name: a key added to
+    TenantsConfig that is none of these would be read and then dropped."""
+    where = {"factory", "pattern", "nested", "lookup"}
+    keys = {f.name for f in dataclasses.fields(TenantsConfig)}
+    assert keys - where == set(REGISTRY_KEYS)
+    root, name = package
+    path = write(
+        root,
+        f"""
+        [gateway]
+        base_domain = "example.com"
+
+        [tenants]
+        factory = "{name}.good:create_tenant"
+        max_instances = 7
+        idle_timeout = 61
+        negative_ttl = 3
+        retry_after = 4
+        max_concurrent_factories = 2
+        refresh_interval = 9
+        lookup = "{name}.good:create_app"
+        """,
+    )
+    gateway = build_gateway(load_config(path))
+    registry = gateway.registry
+    assert registry is not None and registry.lookup is not None
+    assert (
+        registry.max_instances,
+        registry.idle_timeout,
+        registry.negative_ttl,
+        registry.retry_after,
+        registry.refresh_interval,
+    ) == (7, 61, 3, 4, 9)
+    assert registry._slots is not None  # max_concurrent_factories
+
+
+def test_a_gateway_built_in_python_has_the_defaults_of_the_file() -> None:
+    gateway = Gateway(tenants=lambda key: None, base_domain="example.com")
+    defaults = TenantsConfig(factory="m:f", pattern="{tenant}.example.com")
+    registry = gateway.registry
+    assert registry is not None
+    for key in REGISTRY_KEYS:
+        if hasattr(registry, key):
+            assert getattr(registry, key) == getattr(defaults, key), key
+    assert gateway.nested is defaults.nested
+    assert gateway.health == HealthConfig()
+    health_check = inspect.signature(HealthCheck).parameters
+    assert health_check["path"].default == HealthConfig().path
+    assert health_check["allow"].default == HealthConfig().allow
 
 
 @pytest.mark.parametrize(

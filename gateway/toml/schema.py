@@ -375,10 +375,11 @@ class Row(t.NamedTuple):
     doc: str
 
 
-def reference(document: type, own: str) -> list[Row]:
-    """Every table and key of ``document`` (whose own keys are the table
-    ``[own]``), in the order of the declarations."""
-    rows = [Row(f"[{own}]", "table", "required", _first_line(document))]
+def reference(document: type, own: str, doc: str) -> list[Row]:
+    """Every table and key of ``document``, whose own keys are the table
+    ``[own]`` (``doc`` says what that table is), in the order of the
+    declarations."""
+    rows = [Row(f"[{own}]", "table", "required", doc)]
     rows += _rows(document, f"[{own}]", top=True)
     return rows
 
@@ -432,8 +433,3 @@ def _describe(spec: Spec) -> tuple[str, str, str]:
             "`" + json.dumps(list(value) if isinstance(value, tuple) else value) + "`"
         )
     return words, default, meta.doc
-
-
-def _first_line(cls: type) -> str:
-    doc = (cls.__doc__ or "").strip()
-    return doc.split("\n\n")[0].replace("\n", " ")

@@ -178,12 +178,12 @@ class TenantsConfig:
     """``[tenants]``: applications created per subdomain by a factory."""
 
     factory: str = key(
-        doc="callable(key: str) -> WSGI app | None", check=values.import_syntax
+        doc="`callable(key: str) -> WSGI app | None`", check=values.import_syntax
     )
     pattern: str = key(
         doc="host pattern, {tenant} in the leftmost label(s)",
         derive=_pattern,
-        default_doc='"{tenant}." + base_domain',
+        default_doc='`"{tenant}." + base_domain`',
         resolve=lambda value, r: HostPattern(value, r["nested"]).pattern,
     )
     nested: bool = key(False, doc='allow a.b.example.com (key "a.b")')
@@ -205,7 +205,7 @@ class TenantsConfig:
     )
     lookup: str = key(
         "",
-        doc="callable() -> iterable of live keys, or mapping key -> version",
+        doc="`callable()` returning the live keys, or a mapping key -> version",
         check=values.optional_import,
     )
 
@@ -313,7 +313,7 @@ class ServerConfig:
         "",
         doc="nginx/Apache server names, space-separated",
         derive=_server_name,
-        default_doc='base_domain + " *." + base_domain',
+        default_doc='`base_domain + " *." + base_domain`',
     )
     user: str = key(
         "www-data", doc="the account the server runs as", check=values.account
@@ -324,7 +324,7 @@ class ServerConfig:
         doc="the virtualenv of mod_wsgi's python-home and of systemd's ExecStart",
         path=True,
         derive=lambda r: sys.prefix,
-        default_doc="sys.prefix of the Python that reads the file",
+        default_doc="`sys.prefix` of the Python reading the file",
     )
     workdir: str = key(
         "",
@@ -338,7 +338,7 @@ class ServerConfig:
         doc="unix socket of the fastcgi and uwsgi adapters",
         path=True,
         derive=_socket,
-        default_doc="/run/<name>/<name>.sock",
+        default_doc="`/run/NAME/NAME.sock` (`[gateway].name`)",
     )
     tls_cert: str = key(
         "", doc="with tls_key: the front server listens 443 ssl", path=True
@@ -396,7 +396,7 @@ class GatewayConfig:
     path: Path | None = None
     base_domain: str = key(
         "",
-        doc="tenants are <key>.base_domain; the bare domain is default_app",
+        doc="tenants are `KEY.base_domain`; the bare domain serves default_app",
         check=_domain,
     )
     default_app: str = key(

@@ -177,7 +177,7 @@ def test_a_new_table_class_names_the_key_in_errors(
 
 
 def test_a_new_table_class_is_in_the_reference() -> None:
-    rows = {row.key: row for row in reference(Toy, "toy")}
+    rows = {row.key: row for row in reference(Toy, "toy", "a toy")}
     assert rows["[toy].size"][1:] == ("integer >= 1", "`12`", "a size")
     assert rows["[toy].mode"].type == "one of fast, slow"
     assert rows["[toy].where"].type == "path"

@@ -7,7 +7,6 @@ import typing as t
 from jinja2.loaders import BaseLoader
 from werkzeug.routing import RequestRedirect
 
-from .blueprints import Blueprint
 from .globals import _cv_request
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -92,21 +91,19 @@ def attach_enctype_error_multidict(request: Request) -> None:
     request.files.__class__ = newcls
 
 
-def _dump_loader_info(loader: BaseLoader) -> t.Iterator[str]:
-    yield f"class: {type(loader).__module__}.{type(loader).__name__}"
-    for key, value in sorted(loader.__dict__.items()):
-        if key.startswith("_"):
-            continue
-        if isinstance(value, (tuple, list)):
-            if not all(isinstance(x, str) for x in value):
-                continue
-            yield f"{key}:"
-            for item in value:
-                yield f"  - {item}"
-            continue
-        if not isinstance(value, (str, int, float, bool)):
-            continue
-        yield f"{key}: {value!r}"
+def _describe_loader(loader: BaseLoader) -> list[str]:
+    """A few lines saying what a loader is and where it looks."""
+    cls = type(loader)
+    lines = [f"class: {cls.__module__}.{cls.__name__}"]
+    for attr in ("encoding", "followlinks", "package_name", "package_path"):
+        value = getattr(loader, attr, None)
+        if value is not None:
+            lines.append(f"{attr}: {value!r}")
+    searchpath = getattr(loader, "searchpath", None)
+    if searchpath is not None:
+        lines.append("searchpath:")
+        lines.extend(f"  {path}" for path in searchpath)
+    return lines
 
 
 def explain_template_loading_attempts(
@@ -114,44 +111,48 @@ def explain_template_loading_attempts(
     template: str,
     attempts: list[tuple[BaseLoader, t.Any, tuple[str, str | None, t.Any] | None]],
 ) -> None:
-    """Log, at INFO, every loader tried for ``template`` and what it found,
-    with hints when nothing or several were found."""
-    info = [f"Locating template {template!r}:"]
-    total_found = 0
-    blueprint = None
-    reqctx = _cv_request.get(None)
-    if reqctx is not None and reqctx.request.blueprint is not None:
-        blueprint = reqctx.request.blueprint
+    """Log a readable account of one template lookup (``EXPLAIN_TEMPLATE_LOADING``).
 
-    for idx, (loader, srcobj, triple) in enumerate(attempts):
-        if isinstance(srcobj, Blueprint):
-            src_info = f"blueprint {srcobj.name!r} ({srcobj.import_name})"
+    Lists every loader tried, in order, with where it searched and whether it
+    matched, then says whether the template was missing (with a hint when the
+    request belongs to a blueprint) or found more than once (only the first
+    match is used).
+    """
+    lines = [f"Locating template {template!r}:"]
+    found = 0
+
+    for number, (loader, srcobj, triple) in enumerate(attempts, 1):
+        if srcobj is app:
+            owner = f"application {srcobj.import_name!r}"
         else:
-            src_info = f"application {srcobj.import_name!r}"
-        info.append(f"{idx + 1:5}: trying loader of {src_info}")
-        for line in _dump_loader_info(loader):
-            info.append(f"       {line}")
+            owner = f"blueprint {srcobj.name!r} ({srcobj.import_name})"
+        lines.append(f"{number:5}: trying loader of {owner}")
+        lines.extend(f"       {line}" for line in _describe_loader(loader))
+
         if triple is None:
-            detail = "no match"
+            lines.append("       -> no match")
         else:
-            detail = f"found ({triple[1] or '<string>'!r})"
-            total_found += 1
-        info.append(f"       -> {detail}")
+            found += 1
+            lines.append(f"       -> found ({triple[1] or '<string>'!r})")
 
-    seems_fishy = False
-    if total_found == 0:
-        info.append("Error: the template could not be found.")
-        seems_fishy = True
-    elif total_found > 1:
-        info.append("Warning: multiple loaders returned a match for the template.")
-        seems_fishy = True
-    if blueprint is not None and seems_fishy:
-        info.append(
-            "  The template was looked up from an endpoint that belongs"
-            f" to the blueprint {blueprint!r}."
+    if found == 0:
+        lines.append("Error: the template could not be found.")
+        reqctx = _cv_request.get(None)
+        blueprint = reqctx.request.blueprint if reqctx is not None else None
+        if blueprint is not None:
+            name = blueprint.rpartition(".")[2]
+            lines.append(
+                f"  The request was routed to the blueprint {blueprint!r}. Its"
+                " template_folder is searched after the application's, and all"
+                " folders share one namespace: check that template_folder is"
+                " set, and keep the blueprint's templates in a subfolder named"
+                f" after it (render '{name}/{template}') so that no other"
+                " folder can shadow them."
+            )
+    elif found > 1:
+        lines.append(
+            "Warning: more than one loader matched the template; the first"
+            " match is used and the others are shadowed."
         )
-        info.append(
-            "  Its templates are searched in its template_folder, after the"
-            " app's; maybe the template is not in the right folder?"
-        )
-    app.logger.info("\n".join(info))
+
+    app.logger.info("\n".join(lines))

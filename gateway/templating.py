@@ -20,6 +20,7 @@ from jinja2 import Environment as BaseEnvironment
 from jinja2.runtime import Context as BaseContext
 from jinja2.utils import internalcode
 
+from . import debughelpers
 from .globals import _cv_app, _cv_request, current_app, request
 from .signals import before_render_template, template_rendered
 from .template_globals import EnvironmentGlobals
@@ -222,7 +223,9 @@ class DispatchingJinjaLoader(BaseLoader):
                     first = rv
             attempts.append((loader, srcobj, rv))
 
-        explain_template_loading_attempts(self.app, template, attempts)
+        # Through the module, so a patch of debughelpers (or of
+        # flask.debughelpers under the switch) is what runs.
+        debughelpers.explain_template_loading_attempts(self.app, template, attempts)
 
         if first is not None:
             return first
@@ -261,73 +264,6 @@ class DispatchingJinjaLoader(BaseLoader):
                 result.update(loader.list_templates())
 
         return list(result)
-
-
-def _describe_loader(loader: BaseLoader) -> list[str]:
-    """A few lines saying what a loader is and where it looks."""
-    cls = type(loader)
-    lines = [f"class: {cls.__module__}.{cls.__name__}"]
-    for attr in ("encoding", "followlinks", "package_name", "package_path"):
-        value = getattr(loader, attr, None)
-        if value is not None:
-            lines.append(f"{attr}: {value!r}")
-    searchpath = getattr(loader, "searchpath", None)
-    if searchpath is not None:
-        lines.append("searchpath:")
-        lines.extend(f"  {path}" for path in searchpath)
-    return lines
-
-
-def explain_template_loading_attempts(
-    app: App,
-    template: str,
-    attempts: list[tuple[BaseLoader, t.Any, _SourceTriple | None]],
-) -> None:
-    """Log a readable account of one template lookup (``EXPLAIN_TEMPLATE_LOADING``).
-
-    Lists every loader tried, in order, with where it searched and whether it
-    matched, then says whether the template was missing (with a hint when the
-    request belongs to a blueprint) or found more than once (only the first
-    match is used).
-    """
-    lines = [f"Locating template {template!r}:"]
-    found = 0
-
-    for number, (loader, srcobj, triple) in enumerate(attempts, 1):
-        if srcobj is app:
-            owner = f"application {srcobj.import_name!r}"
-        else:
-            owner = f"blueprint {srcobj.name!r} ({srcobj.import_name})"
-        lines.append(f"{number:5}: trying loader of {owner}")
-        lines.extend(f"       {line}" for line in _describe_loader(loader))
-
-        if triple is None:
-            lines.append("       -> no match")
-        else:
-            found += 1
-            lines.append(f"       -> found ({triple[1] or '<string>'!r})")
-
-    if found == 0:
-        lines.append("Error: the template could not be found.")
-        reqctx = _cv_request.get(None)
-        blueprint = reqctx.request.blueprint if reqctx is not None else None
-        if blueprint is not None:
-            name = blueprint.rpartition(".")[2]
-            lines.append(
-                f"  The request was routed to the blueprint {blueprint!r}. Its"
-                " template_folder is searched after the application's, and all"
-                " folders share one namespace: check that template_folder is"
-                " set, and keep the blueprint's templates in a subfolder named"
-                f" after it (render '{name}/{template}') so that no other"
-                " folder can shadow them."
-            )
-    elif found > 1:
-        lines.append(
-            "Warning: more than one loader matched the template; the first"
-            " match is used and the others are shadowed."
-        )
-
-    app.logger.info("\n".join(lines))
 
 
 def _render(app: App, template: Template, context: dict[str, t.Any]) -> str:

@@ -3,6 +3,8 @@ nginx site (uwsgi protocol, under a sub-path), and in uWSGI's own HTTP mode."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import typing as t
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from server_harness import (
     http_request,
     require_program,
     unix_ready,
+    wait_for_log,
 )
 
 from gateway.deploy import render
@@ -114,3 +117,35 @@ def test_uwsgi_http_socket_mode_ignores_a_clients_scheme_claim(
     ).json()
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/gw", "/a")
     assert seen["wsgi.url_scheme"] == "http"
+
+
+SLOW_APP = """
+import time
+
+time.sleep(2)  # a gateway whose applications take a while to import
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+def test_sigterm_as_soon_as_it_runs_stops_the_generated_ini(
+    make_config: t.Callable[..., t.Any], tmp_path: Path, spawn_server: Spawn
+) -> None:
+    """SIGTERM right after the master's start hook ran (a supervisor stopping
+    a service that just started) stops uWSGI. The ini once set lazy-apps,
+    which the adapter leaves out for this reason (gateway/adapters/uwsgi.py):
+    the workers were then still importing the gateway, and uWSGI 2.0 waited
+    for them forever, past every mercy."""
+    socket = tmp_path / "uwsgi.sock"
+    config = gateway_site(make_config, f'socket = "{socket}"')
+    (config.root / "echo.py").write_text(SLOW_APP)
+    server = start_uwsgi(spawn_server, config, tmp_path)
+    assert wait_for_log(server, "(master-start)", timeout=30), server.logs()
+    server.signal_leader(signal.SIGTERM)
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"uWSGI did not stop within 15s of SIGTERM:\n{server.logs()}")

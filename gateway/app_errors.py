@@ -20,11 +20,47 @@ from .signals import got_request_exception
 from .wrappers import Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    import logging
+
     from . import typing as ft
+    from .config import Config
 
 
 class ErrorsMixin:
-    """Error handling of an application (mixed into :class:`~gateway.App`)."""
+    """Error handling of an application (mixed into :class:`~gateway.App`).
+
+    Needs from the class it is mixed into (declared below): the config, the
+    ``debug`` and ``testing`` flags, the logger, ``ensure_sync`` and
+    ``finalize_request`` (all from :class:`~gateway.App`), and the registered
+    handlers with their lookup key (from :class:`~gateway.scaffold.Scaffold`).
+    """
+
+    config: Config
+    debug: bool
+    testing: bool
+    logger: logging.Logger
+    error_handler_spec: dict[
+        ft.AppOrBlueprintKey,
+        dict[int | None, dict[type[Exception], ft.ErrorHandlerCallable]],
+    ]
+
+    if t.TYPE_CHECKING:  # pragma: no cover
+        # Declarations only: at run time these would shadow the real methods
+        # of App and Scaffold, which come later in App's MRO.
+        @staticmethod
+        def _get_exc_class_and_code(
+            exc_class_or_code: type[Exception] | int,
+        ) -> tuple[type[Exception], int | None]: ...
+
+        def ensure_sync(
+            self, func: t.Callable[..., t.Any]
+        ) -> t.Callable[..., t.Any]: ...
+
+        def finalize_request(
+            self,
+            rv: ft.ResponseReturnValue | HTTPException,
+            from_error_handler: bool = False,
+        ) -> Response: ...
 
     def _find_error_handler(
         self, e: Exception, blueprints: list[str]

@@ -12,6 +12,9 @@ from .scaffold import setupmethod
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from . import typing as ft
+    from .app import App
+    from .config import Config
+    from .json.provider import JSONProvider
     from .templating import DispatchingJinjaLoader, Environment
 
 T_template_filter = t.TypeVar("T_template_filter", bound="ft.TemplateFilterCallable")
@@ -34,7 +37,48 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
 
 
 class TemplatesMixin:
-    """Jinja set-up of an application (mixed into :class:`~gateway.App`)."""
+    """Jinja set-up of an application (mixed into :class:`~gateway.App`).
+
+    Needs from the class it is mixed into (declared below): the config, the
+    ``debug`` flag, the JSON provider, the Jinja options, environment class
+    and environment, ``ensure_sync`` and the set-up check of
+    :func:`~gateway.scaffold.setupmethod` (all from :class:`~gateway.App`),
+    the context processors (from :class:`~gateway.scaffold.Scaffold`) and
+    ``url_for`` (from :class:`~gateway.app_urls.URLsMixin`). The environment
+    and its loader are handed the application itself: only
+    :class:`~gateway.App` mixes this in.
+    """
+
+    config: Config
+    debug: bool
+    json: JSONProvider
+    jinja_options: dict[str, t.Any]
+    jinja_environment: type[Environment]
+    jinja_env: Environment
+    template_context_processors: dict[
+        ft.AppOrBlueprintKey, list[ft.TemplateContextProcessorCallable]
+    ]
+
+    if t.TYPE_CHECKING:  # pragma: no cover
+        # Declarations only: at run time these would shadow the real methods
+        # of App, Scaffold and URLsMixin, which come later in App's MRO.
+        def url_for(
+            self,
+            /,
+            endpoint: str,
+            *,
+            _anchor: str | None = None,
+            _method: str | None = None,
+            _scheme: str | None = None,
+            _external: bool | None = None,
+            **values: t.Any,
+        ) -> str: ...
+
+        def ensure_sync(
+            self, func: t.Callable[..., t.Any]
+        ) -> t.Callable[..., t.Any]: ...
+
+        def _check_setup_finished(self, f_name: str) -> None: ...
 
     def create_jinja_environment(self) -> Environment:
         """Create the Jinja environment from :attr:`jinja_options`, with the
@@ -48,7 +92,7 @@ class TemplatesMixin:
             if auto_reload is None:
                 auto_reload = self.debug
             options["auto_reload"] = auto_reload
-        rv = self.jinja_environment(self, **options)
+        rv = self.jinja_environment(t.cast("App", self), **options)
         rv.globals.update(
             url_for=self.url_for,
             get_flashed_messages=get_flashed_messages,
@@ -66,7 +110,7 @@ class TemplatesMixin:
         templates come from, override :attr:`jinja_loader` instead."""
         from .templating import DispatchingJinjaLoader
 
-        return DispatchingJinjaLoader(self)
+        return DispatchingJinjaLoader(t.cast("App", self))
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         """Autoescape template strings and ``.html``, ``.htm``, ``.xml``,

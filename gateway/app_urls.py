@@ -22,6 +22,11 @@ from .wrappers import Request
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIEnvironment
+    from werkzeug.routing import Map
+
+    from . import typing as ft
+    from .config import Config
+    from .wrappers import Response
 
 
 def _is_websocket_upgrade(environ: WSGIEnvironment) -> bool:
@@ -32,11 +37,9 @@ def _is_websocket_upgrade(environ: WSGIEnvironment) -> bool:
 
 
 def _bind_to_environ(
-    url_map: t.Any, environ: WSGIEnvironment, server_name: str | None
+    url_map: Map, environ: WSGIEnvironment, server_name: str | None
 ) -> MapAdapter:
-    return url_map.bind_to_environ(  # type: ignore[no-any-return]
-        environ, server_name=server_name, subdomain=None
-    )
+    return url_map.bind_to_environ(environ, server_name=server_name, subdomain=None)
 
 
 # Werkzeug warns when the request's host does not end in SERVER_NAME
@@ -45,7 +48,9 @@ def _bind_to_environ(
 # warnings filter written for Flask names. So the call is made from a copy of
 # the function above whose module is the application class's: gateway.app, or
 # flask.app under the Flask compatibility switch.
-_BIND_TO_ENVIRON = {
+_BIND_TO_ENVIRON: dict[
+    str, t.Callable[[Map, WSGIEnvironment, str | None], MapAdapter]
+] = {
     package: types.FunctionType(
         _bind_to_environ.__code__,
         {"__name__": f"{package}.app", "__builtins__": builtins},
@@ -57,7 +62,23 @@ _BIND_TO_ENVIRON = {
 
 class URLsMixin:
     """URL matching set-up and URL building of an application (mixed into
-    :class:`~gateway.App`)."""
+    :class:`~gateway.App`).
+
+    Needs from the class it is mixed into (declared below, set by
+    :class:`~gateway.App` and :class:`~gateway.scaffold.Scaffold`): the
+    config, the URL map and whether subdomains are matched, the
+    ``url_defaults`` functions, the URL build error handlers, the response
+    class and a cache of IDNA-encoded server names.
+    """
+
+    config: Config
+    url_map: Map
+    subdomain_matching: bool
+    #: server name -> its IDNA form, for :meth:`_bind_to_request`.
+    _idna_cache: dict[str, str]
+    url_default_functions: dict[ft.AppOrBlueprintKey, list[ft.URLDefaultCallable]]
+    url_build_error_handlers: list[t.Callable[[Exception, str, dict[str, t.Any]], str]]
+    response_class: type[Response]
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Bind the URL map to a request, or (outside a request) to
@@ -67,7 +88,7 @@ class URLsMixin:
             trusted_hosts = self.config["TRUSTED_HOSTS"]
             if trusted_hosts is not None:
                 request.trusted_hosts = trusted_hosts
-                request.host = get_host(request.environ, trusted_hosts)  # type: ignore[misc]
+                request.host = get_host(request.environ, trusted_hosts)
             server_name = self.config["SERVER_NAME"]
             if self.url_map.host_matching:
                 server_name = None

@@ -23,20 +23,14 @@ import typing as t
 from pathlib import Path
 from types import ModuleType
 
+from gateway import toml
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
 
-#: Adapter name -> module implementing it, in the order ``--help`` lists them.
-ADAPTERS: dict[str, str] = {
-    "dev": "gateway.adapters.dev",
-    "gevent": "gateway.adapters.gevent",
-    "tornado": "gateway.adapters.tornado",
-    "gunicorn": "gateway.adapters.gunicorn",
-    "uwsgi": "gateway.adapters.uwsgi",
-    "fastcgi": "gateway.adapters.fastcgi",
-    "cgi": "gateway.adapters.cgi",
-    "mod_wsgi": "gateway.adapters.mod_wsgi",
-}
+#: Adapter name -> module implementing it, for every adapter ``[server].adapter``
+#: accepts (:data:`gateway.toml.ADAPTERS`, in the order ``--help`` lists them).
+ADAPTERS: dict[str, str] = {name: f"{__name__}.{name}" for name in toml.ADAPTERS}
 
 #: What to run when a server's Python package is missing.
 INSTALL_HINT = "pip install 'gateway[servers]'"

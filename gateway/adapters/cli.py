@@ -14,7 +14,7 @@ import click
 
 from . import ADAPTERS, CannotServe, ServerNotInstalled, UnknownAdapter, get_adapter
 from .entry import ENTRY_KINDS, EntryError, render_for_config, write_entry
-from .options import OptionError, resolve_options
+from .options import GRACEFUL_TIMEOUT, OptionError, resolve_options
 
 
 def _config_errors() -> tuple[type[BaseException], ...]:
@@ -93,7 +93,7 @@ def run_serve(
 @click.option(
     "--graceful-timeout",
     type=click.FloatRange(min=0),
-    help="Seconds in-flight requests get on SIGTERM. [default: 30]",
+    help=f"Seconds in-flight requests get on SIGTERM. [default: {GRACEFUL_TIMEOUT:g}]",
 )
 @click.option(
     "--reload/--no-reload",

@@ -33,7 +33,7 @@ def _host_port(bind: Address) -> tuple[str, int]:
 def serve(
     app: WSGIApplication,
     *,
-    bind: Address = ("127.0.0.1", 8000),
+    bind: Address = ServeOptions.bind,
     script_name: str = "",
     reload: bool = False,
     debug: bool = False,

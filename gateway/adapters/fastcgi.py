@@ -65,7 +65,7 @@ def serve(
     app: WSGIApplication,
     *,
     bind: Address | None = None,
-    threads: int = 8,
+    threads: int = ServeOptions.threads,
 ) -> None:
     """Serve ``app`` over FastCGI until SIGTERM / SIGINT.
 

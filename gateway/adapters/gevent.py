@@ -30,7 +30,7 @@ import typing as t
 
 from . import require
 from .middleware import with_script_name
-from .options import Address, ServeOptions
+from .options import GRACEFUL_TIMEOUT, Address, ServeOptions
 from .sockets import announce, bind_socket, describe, set_nodelay
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -152,9 +152,9 @@ def make_server(
 def serve(
     app: WSGIApplication,
     *,
-    bind: Address = ("127.0.0.1", 8000),
+    bind: Address = ServeOptions.bind,
     script_name: str = "",
-    graceful_timeout: float = 30.0,
+    graceful_timeout: float = GRACEFUL_TIMEOUT,
     access_log: bool = True,
 ) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully.

@@ -23,7 +23,7 @@ import typing as t
 
 from . import require
 from .middleware import with_script_name
-from .options import Address, ServeOptions, format_bind
+from .options import GRACEFUL_TIMEOUT, Address, ServeOptions, format_bind
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
@@ -92,11 +92,11 @@ def _application_class() -> type:
 def serve(
     app: WSGIApplication | t.Callable[[], WSGIApplication],
     *,
-    bind: Address = ("127.0.0.1", 8000),
-    workers: int = 1,
-    threads: int = 8,
+    bind: Address = ServeOptions.bind,
+    workers: int = ServeOptions.workers,
+    threads: int = ServeOptions.threads,
     script_name: str = "",
-    graceful_timeout: float = 30.0,
+    graceful_timeout: float = GRACEFUL_TIMEOUT,
     name: str = "gateway",
     lazy: bool = False,
 ) -> None:

@@ -10,11 +10,15 @@ import dataclasses
 import typing as t
 from dataclasses import dataclass
 
-if t.TYPE_CHECKING:  # pragma: no cover
-    from gateway.toml import ServerConfig
+from gateway.toml import ServerConfig, split_hostport
 
 #: A parsed bind address: ``(host, port)`` for TCP, a path for a unix socket.
 Address = tuple[str, int] | str
+
+#: Seconds in-flight requests get to finish after SIGTERM / SIGINT, unless
+#: ``--graceful-timeout`` says otherwise; process managers (systemd, supervisor)
+#: and uWSGI's mercy are written from it too (:mod:`gateway.deploy`).
+GRACEFUL_TIMEOUT = 30.0
 
 
 class OptionError(ValueError):
@@ -29,8 +33,6 @@ def parse_bind(value: str, option: str = "bind") -> Address:
     >>> parse_bind("unix:/run/app.sock")
     '/run/app.sock'
     """
-    from gateway.toml import split_hostport
-
     if value.startswith("unix:"):
         path = value[5:]
         if not path.startswith("/"):
@@ -71,22 +73,22 @@ class ServeOptions:
     """How one adapter runs: the resolved, validated ``[server]`` settings."""
 
     #: Where an HTTP server listens: ``(host, port)`` or a unix socket path.
-    bind: Address = ("127.0.0.1", 8000)
+    bind: Address = parse_bind(ServerConfig.bind)
     #: Where a FastCGI / uwsgi-protocol server listens.
     socket: Address = ""
-    workers: int = 1
-    threads: int = 8
+    workers: int = ServerConfig.workers
+    threads: int = ServerConfig.threads
     #: The prefix a front server strips from the URL; becomes SCRIPT_NAME.
     script_name: str = ""
     #: Seconds in-flight requests get to finish after SIGTERM / SIGINT.
-    graceful_timeout: float = 30.0
+    graceful_timeout: float = GRACEFUL_TIMEOUT
     #: Restart on code changes (development server only).
     reload: bool = False
     #: uWSGI: speak HTTP on ``bind`` instead of the uwsgi protocol on ``socket``.
     http: bool = False
     #: The account a server started as root drops to (mod_wsgi-express).
-    user: str = "www-data"
-    group: str = "www-data"
+    user: str = ServerConfig.user
+    group: str = ServerConfig.group
     debug: bool = False
 
     def replace(self, **changes: t.Any) -> ServeOptions:
@@ -117,7 +119,7 @@ def resolve_options(
         raise OptionError(f"workers: expected an integer >= 1, got {chosen_workers}")
     if chosen_threads < 1:
         raise OptionError(f"threads: expected an integer >= 1, got {chosen_threads}")
-    timeout = 30.0 if graceful_timeout is None else graceful_timeout
+    timeout = GRACEFUL_TIMEOUT if graceful_timeout is None else graceful_timeout
     if timeout < 0:
         raise OptionError(f"graceful_timeout: expected seconds >= 0, got {timeout}")
 

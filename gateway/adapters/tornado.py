@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from . import require
 from .middleware import drop_ambiguous_headers, with_script_name
-from .options import Address, ServeOptions
+from .options import GRACEFUL_TIMEOUT, Address, ServeOptions
 from .sockets import announce, bind_socket, describe
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -257,10 +257,10 @@ async def _serve(
 def serve(
     app: WSGIApplication,
     *,
-    bind: Address = ("127.0.0.1", 8000),
-    threads: int = 8,
+    bind: Address = ServeOptions.bind,
+    threads: int = ServeOptions.threads,
     script_name: str = "",
-    graceful_timeout: float = 30.0,
+    graceful_timeout: float = GRACEFUL_TIMEOUT,
 ) -> None:
     """Serve ``app`` with Tornado until SIGTERM or SIGINT."""
     require("tornado", "tornado")

@@ -14,16 +14,18 @@ import typing as t
 from dataclasses import dataclass, field
 
 from gateway.adapters.entry import render_entry
+from gateway.adapters.options import GRACEFUL_TIMEOUT
+from gateway.toml import ADAPTERS
 
 from .model import HTTP_ADAPTERS, DeployError, Site, check_proxy_trust
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from gateway.toml import GatewayConfig
 
-#: Seconds ``gateway serve`` gives in-flight requests on SIGTERM (its default),
-#: and the margin a process manager waits on top before killing.
-GRACEFUL_TIMEOUT = 30
+#: Seconds a process manager waits on top of ``gateway serve``'s graceful
+#: timeout (:data:`~gateway.adapters.options.GRACEFUL_TIMEOUT`) before killing.
 STOP_MARGIN = 15
+STOP_TIMEOUT = round(GRACEFUL_TIMEOUT) + STOP_MARGIN
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def _proxy_warnings(site: Site, config: GatewayConfig) -> list[str]:
 
 
 def _gateway_unit_hint(site: Site) -> str:
-    if site.adapter in ("gevent", "tornado", "gunicorn", "uwsgi", "fastcgi"):
+    if ADAPTERS[site.adapter].service:
         return (
             f"run the gateway itself: gateway config systemd {site.toml_path or 'gateway.toml'}"
             " (or supervisor)"
@@ -471,19 +473,22 @@ def _serve_argv(site: Site) -> list[str]:
     return argv
 
 
+_SERVICES = [name for name, adapter in ADAPTERS.items() if adapter.service]
+
+#: Why an adapter that is not a service (``gateway.toml.ADAPTERS``) has no unit.
 _NOT_A_SERVICE = {
     "cgi": "the cgi adapter is started by the web server once per request:"
     " use `gateway config apache-cgi` or `gateway config nginx` (fcgiwrap)",
     "mod_wsgi": "the mod_wsgi adapter runs inside Apache, which has its own unit:"
     " use `gateway config apache`",
-    "dev": 'adapter "dev" is the development server: choose gevent, tornado,'
-    " gunicorn, uwsgi or fastcgi for a service",
+    "dev": 'adapter "dev" is the development server: choose'
+    f" {', '.join(_SERVICES[:-1])} or {_SERVICES[-1]} for a service",
 }
 
 
 @_planner("systemd", "systemd service (and .socket where the server inherits it)")
 def _systemd(site: Site, config: GatewayConfig) -> Plan:
-    if site.adapter in _NOT_A_SERVICE:
+    if not ADAPTERS[site.adapter].service:
         raise DeployError(
             f'[server].adapter is "{site.adapter}": {_NOT_A_SERVICE[site.adapter]}'
         )
@@ -516,7 +521,7 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
         "listen_stream": listen,
         "notify": site.adapter in ("gunicorn", "uwsgi"),
         "reload_signal": "HUP" if site.adapter in ("gunicorn", "uwsgi") else "",
-        "stop_timeout": GRACEFUL_TIMEOUT + STOP_MARGIN,
+        "stop_timeout": STOP_TIMEOUT,
         "runtime_directory": "" if activated else site.run_dir,
         "protect_home": "read-only"
         if any(p.startswith(("/home/", "/root/", "/root", "/run/user/")) for p in home)
@@ -527,7 +532,7 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
 
 @_planner("supervisor", "supervisord [program:x], or [fcgi-program:x] for FastCGI")
 def _supervisor(site: Site, config: GatewayConfig) -> Plan:
-    if site.adapter in _NOT_A_SERVICE:
+    if not ADAPTERS[site.adapter].service:
         raise DeployError(
             f'[server].adapter is "{site.adapter}": {_NOT_A_SERVICE[site.adapter]}'
         )
@@ -562,7 +567,7 @@ def _supervisor(site: Site, config: GatewayConfig) -> Plan:
     context = {
         "argv": [site.python, site.entry(".fcgi")] if fcgi else _serve_argv(site),
         "fcgi": fcgi,
-        "stop_timeout": GRACEFUL_TIMEOUT + STOP_MARGIN,
+        "stop_timeout": STOP_TIMEOUT,
     }
     return Plan(
         "supervisor",
@@ -585,7 +590,7 @@ def _uwsgi(site: Site, config: GatewayConfig) -> Plan:
         f" && ln -sf ../apps-available/{site.name}.ini /etc/uwsgi/apps-enabled/",
         "reload:  kill -HUP <master pid>   (graceful: workers finish their requests)",
     ]
-    context = {"mercy": GRACEFUL_TIMEOUT}
+    context = {"mercy": round(GRACEFUL_TIMEOUT)}
     return Plan(
         "uwsgi", site, (OutputFile(name, "uwsgi/app.ini.j2"),), context, _steps(*steps)
     )

@@ -21,13 +21,15 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from gateway.toml import ConfigError, split_hostport
+from gateway.toml import ADAPTERS, ConfigError, split_hostport
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from gateway.toml import GatewayConfig, ProxyConfig
 
 #: Adapters that speak HTTP, to which a front server proxies with ``proxy_pass``.
-HTTP_ADAPTERS: tuple[str, ...] = ("gevent", "tornado", "gunicorn", "dev")
+HTTP_ADAPTERS: tuple[str, ...] = tuple(
+    name for name, adapter in ADAPTERS.items() if adapter.protocol == "http"
+)
 
 
 class DeployError(ConfigError):
@@ -503,13 +505,12 @@ def upstream_for(
     adapter = server.adapter
     backends = tuple(_server(b) for b in server.backends)
     socket = "unix:" + server.socket.removeprefix("unix:")
-    if adapter in HTTP_ADAPTERS or (adapter == "uwsgi" and options.uwsgi_http):
+    protocol = ADAPTERS[adapter].protocol
+    if protocol == "http" or (protocol == "uwsgi" and options.uwsgi_http):
         return Upstream("http", (_server(server.bind), *backends))
-    if adapter == "uwsgi":
-        return Upstream("uwsgi", (socket, *backends))
-    if adapter == "fastcgi":
-        return Upstream("fastcgi", (socket, *backends))
-    if adapter == "cgi" and kind == "nginx":
+    if protocol in ("uwsgi", "fastcgi"):
+        return Upstream(protocol, (socket, *backends))
+    if protocol == "cgi" and kind == "nginx":
         if backends:
             raise DeployError(
                 "[server].backends: the cgi adapter runs one process per request on"

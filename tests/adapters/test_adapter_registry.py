@@ -18,8 +18,10 @@ from gateway.adapters import (
 from gateway.toml import ADAPTERS as CONFIG_ADAPTERS
 
 
-def test_registry_matches_the_adapters_gateway_toml_accepts():
-    assert set(ADAPTERS) == set(CONFIG_ADAPTERS)
+def test_every_adapter_gateway_toml_accepts_is_a_module_here():
+    assert list(ADAPTERS) == list(CONFIG_ADAPTERS)
+    for name, module in ADAPTERS.items():
+        assert module == f"gateway.adapters.{name}"
 
 
 @pytest.mark.parametrize("name", list(ADAPTERS))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 from gateway.adapters.options import (
+    GRACEFUL_TIMEOUT,
     OptionError,
     ServeOptions,
     format_bind,
@@ -140,3 +143,28 @@ def test_resolve_options_rejects(overrides, message):
 def test_resolve_options_uses_bind_as_socket_when_no_socket_is_configured():
     options = resolve_options(ServerConfig(bind="unix:/srv/gw.sock", socket=""))
     assert options.socket == "/srv/gw.sock"
+
+
+def test_one_graceful_timeout_default() -> None:
+    """The default of ServeOptions, of --graceful-timeout, and of every
+    serve() that stops gracefully is GRACEFUL_TIMEOUT (deploy's process
+    managers wait for it too: tests/deploy/test_kinds.py)."""
+    import importlib
+
+    from click.testing import CliRunner
+
+    from gateway.adapters.cli import serve_command
+
+    assert ServeOptions().graceful_timeout == GRACEFUL_TIMEOUT
+    assert resolve_options(ServerConfig()).graceful_timeout == GRACEFUL_TIMEOUT
+    for name in ("gevent", "gunicorn", "tornado"):
+        serve = importlib.import_module(f"gateway.adapters.{name}").serve
+        default = inspect.signature(serve).parameters["graceful_timeout"].default
+        assert default == GRACEFUL_TIMEOUT, name
+    help_text = CliRunner().invoke(serve_command, ["--help"]).output
+    assert f"[default: {GRACEFUL_TIMEOUT:g}]" in " ".join(help_text.split())
+
+
+def test_serve_options_default_to_the_server_table() -> None:
+    # Without [server].socket, fastcgi and uwsgi listen where HTTP would.
+    assert resolve_options(ServerConfig()) == ServeOptions(socket=ServeOptions.bind)

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from gateway.adapters.options import GRACEFUL_TIMEOUT
 from gateway.deploy import KINDS, DeployError, make_plan, render
-from gateway.deploy.kinds import plan
+from gateway.deploy.kinds import STOP_MARGIN, plan
 from gateway.deploy.model import DeployOptions, build_site
-from gateway.toml import GatewayConfig, ProxyConfig, StaticConfig
+from gateway.toml import ADAPTERS, GatewayConfig, ProxyConfig, StaticConfig
 
 
 def with_server(config: GatewayConfig, **changes: t.Any) -> GatewayConfig:
@@ -380,3 +381,32 @@ def test_supervisor_says_to_create_the_socket_directory(
     else:
         assert expected in steps
         assert "/etc/tmpfiles.d/acme.conf" in steps
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTERS))
+@pytest.mark.parametrize("kind", ["systemd", "supervisor"])
+def test_process_managers_run_exactly_the_adapters_that_are_services(
+    make_config: t.Callable[..., GatewayConfig], kind: str, adapter: str
+) -> None:
+    """gateway.toml's adapter list says which adapters run as a service of
+    their own; the others are refused, saying what to use instead."""
+    config = make_config("tenants", adapter)
+    if ADAPTERS[adapter].service:
+        assert render(kind, config)
+    else:
+        with pytest.raises(
+            DeployError, match=f'adapter is "{adapter}": .* (use|choose) '
+        ):
+            render(kind, config)
+
+
+def test_process_managers_wait_the_graceful_timeout_and_a_margin(
+    make_config: t.Callable[..., GatewayConfig],
+) -> None:
+    wait = round(GRACEFUL_TIMEOUT) + STOP_MARGIN
+    config = make_config("tenants", "gunicorn")
+    name = config.name
+    unit = render("systemd", config)[f"{name}.service"]
+    program = render("supervisor", config)[f"{name}.supervisor.conf"]
+    assert f"\nTimeoutStopSec={wait}\n" in unit
+    assert f"\nstopwaitsecs={wait}\n" in program

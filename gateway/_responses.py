@@ -13,8 +13,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
-if t.TYPE_CHECKING:  # pragma: no cover
-    from werkzeug.sansio.response import Response
+_ResponseT = t.TypeVar("_ResponseT", bound=_WerkzeugResponse)
 
 _werkzeug_init = _WerkzeugResponse.__init__
 _werkzeug_set_data = _WerkzeugResponse.set_data
@@ -35,7 +34,9 @@ _INIT_ATTRS = frozenset(
 _recipes: dict[tuple[type, str], tuple[dict[str, t.Any], str] | None] = {}
 
 
-def _recipe(cls: type[Response], mimetype: str) -> tuple[dict[str, t.Any], str] | None:
+def _recipe(
+    cls: type[_WerkzeugResponse], mimetype: str
+) -> tuple[dict[str, t.Any], str] | None:
     """What a fresh ``cls(..., mimetype=mimetype)`` is made of, or None when
     ``cls`` constructs itself in any way but Werkzeug's, or when Werkzeug
     would refuse the header value (so that it raises there)."""
@@ -61,8 +62,8 @@ def _recipe(cls: type[Response], mimetype: str) -> tuple[dict[str, t.Any], str] 
 
 
 def text_response(
-    cls: type[Response], body: str, mimetype: str | None = None
-) -> Response:
+    cls: type[_ResponseT], body: str, mimetype: str | None = None
+) -> _ResponseT:
     """``cls(body, mimetype=mimetype)`` (``cls(body)`` when ``mimetype`` is
     None), built directly when ``cls`` keeps Werkzeug's constructor: same
     attributes, same headers in the same order, a fraction of the time."""

@@ -52,6 +52,8 @@ from .signals import (
 from .wrappers import Request, Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    import logging
+
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from . import typing as ft
@@ -68,7 +70,8 @@ T_template_filter = t.TypeVar("T_template_filter", bound="ft.TemplateFilterCalla
 T_template_global = t.TypeVar("T_template_global", bound="ft.TemplateGlobalCallable")
 T_template_test = t.TypeVar("T_template_test", bound="ft.TemplateTestCallable")
 
-_sentinel = object()
+# Any: the default of parameters typed otherwise, told apart by identity.
+_sentinel: t.Any = object()
 _cookie_session_class: type | None = None
 
 
@@ -136,6 +139,8 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
     request_class: type[Request] = Request
     response_class: type[Response] = Response
     aborter_class = Aborter
+    # The _ImportedDefault descriptors are replaced by the value they import
+    # on first read: the annotation is what the attribute holds.
     jinja_environment: type[Environment] = _ImportedDefault(  # type: ignore[assignment]
         ".templating", "Environment"
     )
@@ -144,7 +149,10 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
     testing = ConfigAttribute[bool]("TESTING")
     secret_key = ConfigAttribute[str | bytes | None]("SECRET_KEY")
     permanent_session_lifetime = ConfigAttribute[timedelta](
-        "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta
+        "PERMANENT_SESSION_LIFETIME",
+        # None passes through unconverted: the attribute is a timedelta as
+        # long as the config key is one (its default) or an int.
+        get_converter=_make_timedelta,  # type: ignore[arg-type]
     )
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
     jinja_options: dict[str, t.Any] = {}
@@ -247,7 +255,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
                 host=static_host,
-                view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
+                view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]  # the app outlives its routes
             )
         self.cli.name = self.name
 
@@ -266,7 +274,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
     # -- properties -------------------------------------------------------
 
     @cached_property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         """The app's name: the import name, or the script's file name when
         the app lives in ``__main__``. Names the logger and the CLI group."""
         if self.import_name == "__main__":
@@ -277,7 +285,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         return self.import_name
 
     @cached_property
-    def logger(self):  # type: ignore[no-untyped-def]
+    def logger(self) -> logging.Logger:
         """The :class:`logging.Logger` named after the app (see
         :func:`gateway.logging.create_logger`)."""
         return create_logger(self)
@@ -337,8 +345,8 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         """Open a file relative to the instance folder (writing allowed)."""
         path = os.path.join(self.instance_path, resource)
         if "b" in mode:
-            return open(path, mode)  # type: ignore[return-value]
-        return open(path, mode, encoding=encoding)  # type: ignore[return-value]
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
 
     def make_shell_context(self) -> dict[str, t.Any]:
         """The namespace of ``gateway shell``: ``app``, ``g`` and what the
@@ -376,7 +384,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         options (``defaults``, ``subdomain``, ``host``, ``strict_slashes``,
         ``redirect_to``, ...) go to :class:`werkzeug.routing.Rule`."""
         if endpoint is None:
-            endpoint = _endpoint_from_view_func(view_func)  # type: ignore[arg-type]
+            endpoint = _endpoint_from_view_func(view_func)
         options["endpoint"] = endpoint
         methods = options.pop("methods", None)
         if methods is None:
@@ -401,6 +409,8 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         methods |= required_methods
 
         rule_obj = self.url_rule_class(rule, methods=methods, **options)
+        # An attribute of gateway's (and Flask's) own on whatever rule class
+        # url_rule_class is; dispatch_request reads it with getattr.
         rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
         self.url_map.add(rule_obj)
         if view_func is not None:
@@ -491,17 +501,19 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         keeping cookies between requests (see :class:`~gateway.testing.AppClient`)."""
         cls = self.test_client_class
         if cls is None:
-            from .testing import AppClient as cls
-        return cls(  # type: ignore[no-any-return]
-            self, self.response_class, use_cookies=use_cookies, **kwargs
-        )
+            from .testing import AppClient
+
+            cls = AppClient
+        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: t.Any) -> AppCliRunner:
         """A runner that invokes the app's CLI commands in tests."""
         cls = self.test_cli_runner_class
         if cls is None:
-            from .testing import AppCliRunner as cls
-        return cls(self, **kwargs)  # type: ignore[no-any-return]
+            from .testing import AppCliRunner
+
+            cls = AppCliRunner
+        return cls(self, **kwargs)
 
     # -- contexts -----------------------------------------------------------------
 
@@ -634,6 +646,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         req = _cv_request.get().request
         if req.routing_exception is not None:
             self.raise_routing_exception(req)
+        # Matched (no routing exception): the rule and its arguments are set.
         rule: Rule = req.url_rule  # type: ignore[assignment]
         if req.method == "OPTIONS" and getattr(
             rule, "provide_automatic_options", False
@@ -651,7 +664,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
             or request.routing_exception.code in {307, 308}
             or request.method in {"GET", "HEAD", "OPTIONS"}
         ):
-            raise request.routing_exception  # type: ignore[misc]
+            raise request.routing_exception  # type: ignore[misc]  # set: see the caller
         from .debughelpers import FormDataRoutingRedirect
 
         raise FormDataRoutingRedirect(request)
@@ -659,7 +672,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
     def make_default_options_response(self) -> Response:
         """The automatic OPTIONS answer: an empty response with ``Allow``."""
         adapter = _cv_request.get().url_adapter
-        methods = adapter.allowed_methods()  # type: ignore[union-attr]
+        methods = adapter.allowed_methods()  # type: ignore[union-attr]  # a request has an adapter
         rv = self.response_class()
         rv.allow.update(methods)
         return rv
@@ -699,13 +712,15 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         if type(rv) is str:
             return text_response(cls, rv)
         status = headers = None
+        # The tuple forms are told apart by length and by the type of the
+        # second item, which mypy cannot follow: hence the ignores below.
         if isinstance(rv, tuple):
             len_rv = len(rv)
             if len_rv == 3:
                 rv, status, headers = rv  # type: ignore[misc]
             elif len_rv == 2:
                 if isinstance(rv[1], (Headers, dict, tuple, list)):
-                    rv, headers = rv  # type: ignore[assignment]
+                    rv, headers = rv
                 else:
                     rv, status = rv  # type: ignore[assignment,misc]
             else:
@@ -751,11 +766,11 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         rv = t.cast(Response, rv)
         if status is not None:
             if isinstance(status, (str, bytes, bytearray)):
-                rv.status = status  # type: ignore[assignment]
+                rv.status = status
             else:
                 rv.status_code = status
         if headers:
-            rv.headers.update(headers)  # type: ignore[arg-type]
+            rv.headers.update(headers)
         return rv
 
     def process_response(self, response: Response) -> Response:
@@ -785,7 +800,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
             interface.save_session(self, sess, response)
         return response
 
-    def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:
         """Run the ``teardown_request`` functions (innermost blueprint first,
         each list in reverse) and send ``request_tearing_down``."""
         if exc is _sentinel:
@@ -799,7 +814,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         if request_tearing_down.receivers:
             request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
-    def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:
         """Run the ``teardown_appcontext`` functions in reverse and send
         ``appcontext_tearing_down``."""
         if exc is _sentinel:

@@ -56,7 +56,7 @@ class ConfigAttribute(t.Generic[T]):
         obj.config[self.__name__] = value
 
 
-class Config(dict):  # type: ignore[type-arg]
+class Config(dict[str, t.Any]):
     """A dict with helpers to load values from files, objects, mappings and
     the environment. Only UPPERCASE keys are taken from any source, so a module
     can hold helpers and temporaries next to its settings.

@@ -29,7 +29,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .sessions import SessionMixin
     from .wrappers import Request
 
-_sentinel = object()
+# Any: the default of parameters typed otherwise, told apart by identity.
+_sentinel: t.Any = object()
 _werkzeug_close = _WerkzeugRequest.close
 
 
@@ -146,7 +147,7 @@ class AppContext:
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
-    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Unbind this context, running the teardown functions when it is
         the outermost push."""
         try:
@@ -271,6 +272,8 @@ class RequestContext:
         """Match the URL against the app's rules and store the rule and view
         arguments on the request, or the routing exception to raise later."""
         try:
+            # Only called when there is an adapter; the view arguments come
+            # back as a Mapping (a dict at run time).
             result = self.url_adapter.match(return_rule=True)  # type: ignore[union-attr]
             self.request.url_rule, self.request.view_args = result  # type: ignore[assignment]
         except HTTPException as e:
@@ -290,7 +293,7 @@ class RequestContext:
         if self.url_adapter is not None:
             self.match_request()
 
-    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Unbind the request; on the outermost pop run the teardown request
         functions, close the request and pop the app context pushed for it."""
         clear_request = len(self._cv_tokens) == 1

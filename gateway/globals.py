@@ -25,6 +25,8 @@ the current application. To solve this, set up an application context
 with app.app_context(). See the documentation for more information.\
 """
 _cv_app: ContextVar[AppContext] = ContextVar("gateway.app_ctx")
+# Each proxy is declared as the object it stands for, as code uses it (hence
+# the assignment ignores).
 app_ctx: AppContext = LocalProxy(  # type: ignore[assignment]
     _cv_app, unbound_message=_no_app_msg
 )

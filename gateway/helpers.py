@@ -57,6 +57,8 @@ def stream_with_context(
     runs, so it can still use ``request`` and ``session`` after the view
     returned. Works on a generator or as a decorator of a generator function.
     """
+    # A generator or a generator function, told apart by trying iter():
+    # mypy cannot narrow the union that way.
     try:
         gen = iter(generator_or_function)  # type: ignore[arg-type]
     except TypeError:
@@ -90,7 +92,7 @@ def stream_with_context(
 
     wrapped_g = generator()
     next(wrapped_g)
-    return wrapped_g  # type: ignore[return-value]
+    return wrapped_g  # type: ignore[return-value]  # primed: no more None
 
 
 def make_response(*args: t.Any) -> Response:
@@ -180,6 +182,7 @@ def send_file(
 
     Never pass a path that came from a user: use :func:`send_from_directory`.
     """
+    # Built with current_app.response_class (see _prepare_send_file_kwargs).
     return werkzeug.utils.send_file(  # type: ignore[return-value]
         **_prepare_send_file_kwargs(
             path_or_file=path_or_file,
@@ -201,6 +204,7 @@ def send_from_directory(
 ) -> Response:
     """Send ``path`` from inside ``directory``; a path that would leave the
     directory (``..``, absolute, NUL byte) or does not exist gives a 404."""
+    # Built with current_app.response_class (see _prepare_send_file_kwargs).
     return werkzeug.utils.send_from_directory(  # type: ignore[return-value]
         directory, path, **_prepare_send_file_kwargs(**kwargs)
     )
@@ -249,4 +253,5 @@ def _split_blueprint_path(name: str) -> list[str]:
     return out
 
 
-from .flashing import flash, get_flashed_messages  # noqa: E402,F401
+from .flashing import flash as flash  # noqa: E402
+from .flashing import get_flashed_messages as get_flashed_messages  # noqa: E402

@@ -37,7 +37,8 @@ def has_level_handler(logger: logging.Logger) -> bool:
     return False
 
 
-default_handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[arg-type]
+# The proxy writes to whichever text stream is current (see above).
+default_handler = logging.StreamHandler(t.cast(t.TextIO, wsgi_errors_stream))
 default_handler.setFormatter(
     logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
 )

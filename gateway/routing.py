@@ -74,7 +74,7 @@ _interned_trace: weakref.WeakValueDictionary[tuple[t.Any, ...], _Trace] = (
 )
 
 
-class _Trace(list):  # type: ignore[type-arg]
+class _Trace(list[t.Any]):
     """A rule's trace list, weak-referenceable so equal ones can be shared."""
 
     __slots__ = ("__weakref__",)
@@ -118,7 +118,5 @@ class Rule(_WerkzeugRule):
     _build = _LazyBuilderAttr(False)
     _build_unknown = _LazyBuilderAttr(True)
 
-    def _compile_builder(  # type: ignore[override]
-        self, append_unknown: bool = True
-    ) -> t.Any:
+    def _compile_builder(self, append_unknown: bool = True) -> t.Any:
         return _MARK

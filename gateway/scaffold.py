@@ -82,7 +82,7 @@ class Scaffold:
         root_path: str | None = None,
     ):
         self.import_name = import_name
-        self.static_folder = static_folder  # type: ignore[assignment]
+        self.static_folder = static_folder
         self.static_url_path = static_url_path
         self.template_folder = template_folder
         if root_path is None:
@@ -138,7 +138,7 @@ class Scaffold:
     def static_folder(self, value: str | os.PathLike[str] | None) -> None:
         if value is not None:
             value = os.fspath(value).rstrip(r"\/")
-        self._static_folder = value  # type: ignore[assignment]
+        self._static_folder = value
 
     @property
     def has_static_folder(self) -> bool:
@@ -203,8 +203,8 @@ class Scaffold:
             raise ValueError("Resources can only be opened for reading.")
         path = os.path.join(self.root_path, resource)
         if mode == "rb":
-            return open(path, mode)  # type: ignore[return-value]
-        return open(path, mode, encoding=encoding)  # type: ignore[return-value]
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
 
     # -- routing ----------------------------------------------------------
 
@@ -387,7 +387,7 @@ class Scaffold:
         return exc_class, None
 
 
-def _endpoint_from_view_func(view_func: ft.RouteCallable) -> str:
+def _endpoint_from_view_func(view_func: ft.RouteCallable | None) -> str:
     """The default endpoint of a view: its function name."""
     if view_func is None:
         raise TypeError("expected view func if endpoint is not provided.")
@@ -421,6 +421,7 @@ def _find_package_path(import_name: str) -> str:
                 search_location = root_spec.submodule_search_locations[0]
             return os.path.dirname(search_location)
         return os.path.dirname(os.path.dirname(root_spec.origin))
+    # A module (not a namespace package) has the file it came from.
     return os.path.dirname(root_spec.origin)  # type: ignore[type-var,return-value]
 
 

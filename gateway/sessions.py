@@ -120,7 +120,7 @@ class NullSession(SecureCookieSession):
             " 'python -c \"import secrets; print(secrets.token_hex())\"'."
         )
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
     del _fail
 
 
@@ -347,7 +347,7 @@ class SecureCookieSessionInterface(SessionInterface):
             self.serializer,
         )
         cache: dict[tuple[t.Any, ...], URLSafeTimedSerializer]
-        cache = self.__dict__.get("_serializers")  # type: ignore[assignment]
+        cache = self.__dict__.get("_serializers")  # type: ignore[assignment]  # None is handled next
         if cache is None:
             cache = self.__dict__["_serializers"] = {}
         else:
@@ -358,7 +358,7 @@ class SecureCookieSessionInterface(SessionInterface):
         # itsdangerous signs with the last key and verifies with all of them.
         keys: list[str | bytes] = [*fallbacks, secret_key]
         rv = URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]
+            keys,  # type: ignore[arg-type]  # itsdangerous takes str and bytes keys mixed
             salt=self.salt,
             serializer=self.serializer,
             signer=_SessionSigner,
@@ -430,6 +430,7 @@ class SecureCookieSessionInterface(SessionInterface):
                     response.vary.add("Cookie")
         elif self.should_set_cookie(app, session):
             expires = self.get_expiration_time(app, session)
+            # A session is only saved when open_session found a secret key.
             val = self.get_signing_serializer(app).dumps(dict(session))  # type: ignore[union-attr]
             response.set_cookie(
                 name,

@@ -18,13 +18,15 @@ import weakref
 _missing = object()
 
 
-class _WritesThrough(dict):  # type: ignore[type-arg]
+class _WritesThrough(dict[str, t.Any]):
     """A dict whose compound writes go through its own ``__setitem__`` and
     ``update``, so a subclass only overrides those to see every change."""
 
     __slots__ = ()
 
-    def __ior__(self, other: t.Any) -> t.Self:  # type: ignore[override]
+    # Takes what update() takes (any mapping or pairs), where typeshed's dict
+    # | and |= take only a dict.
+    def __ior__(self, other: t.Any) -> t.Self:  # type: ignore[override, misc]
         self.update(other)
         return self
 
@@ -71,7 +73,7 @@ class EnvironmentGlobals(_WritesThrough):
         dict.__delitem__(self, key)
         self._changed((key,))
 
-    def update(self, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
         items = dict(*args, **kwargs)
         dict.update(self, items)
         self._changed(items)
@@ -129,7 +131,7 @@ class TemplateGlobals(_WritesThrough):
         del self._own[key]
         self._inherit(key)
 
-    def update(self, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 

@@ -292,7 +292,7 @@ def render_template(
         (``config``, ``request``, ``session``, ``g``, ``url_for``,
         ``get_flashed_messages``) and the context processors' values.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method
     template = app.jinja_env.get_or_select_template(template_name_or_list)
     return _render(app, template, context)
 
@@ -304,7 +304,7 @@ def render_template_string(source: str, **context: t.Any) -> str:
     source is cached by the environment, so a fixed source string is compiled
     once.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method
     template = app.jinja_env.from_string(source)
     return _render(app, template, context)
 
@@ -341,7 +341,7 @@ def stream_template(
     use as a streamed response body. ``template_rendered`` is sent once the
     last chunk has been produced.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method
     template = app.jinja_env.get_or_select_template(template_name_or_list)
     return _stream(app, template, context)
 
@@ -350,6 +350,6 @@ def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
     """Like :func:`render_template_string`, but return an iterator of text
     chunks to use as a streamed response body.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method
     template = app.jinja_env.from_string(source)
     return _stream(app, template, context)

@@ -64,7 +64,7 @@ class EnvironBuilder(werkzeug.test.EnvironBuilder):
         self.app = app
         super().__init__(path, base_url, *args, **kwargs)
 
-    def json_dumps(self, obj: t.Any, **kwargs: t.Any) -> str:  # type: ignore[override]
+    def json_dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize a ``json=`` body with the app's provider."""
         return self.app.json.dumps(obj, **kwargs)
 
@@ -129,7 +129,7 @@ class AppClient(Client):
             resp.headers.getlist("Set-Cookie"),
         )
 
-    def _copy_environ(self, other: WSGIEnvironment) -> WSGIEnvironment:
+    def _copy_environ(self, other: t.Mapping[str, t.Any]) -> WSGIEnvironment:
         out = {**self.environ_base, **other}
         if self.preserve_context:
             out["werkzeug.debug.preserve_context"] = self._new_contexts.append
@@ -157,7 +157,7 @@ class AppClient(Client):
         ):
             if isinstance(args[0], werkzeug.test.EnvironBuilder):
                 builder = copy(args[0])
-                builder.environ_base = self._copy_environ(builder.environ_base or {})  # type: ignore[arg-type]
+                builder.environ_base = self._copy_environ(builder.environ_base or {})
                 request = builder.get_request()
             elif isinstance(args[0], dict):
                 request = EnvironBuilder.from_environ(
@@ -174,6 +174,7 @@ class AppClient(Client):
         response = super().open(
             request, buffered=buffered, follow_redirects=follow_redirects
         )
+        # The app's JSON provider, whose loads() stands in for the json module's.
         response.json_module = self.application.json  # type: ignore[assignment]
         # Re-push the kept contexts in the order the request pushed them (each
         # app context before its request context); after redirects the last
@@ -206,7 +207,7 @@ class AppCliRunner(CliRunner):
         self.app = app
         super().__init__(**kwargs)
 
-    def invoke(  # type: ignore[override]
+    def invoke(  # type: ignore[override]  # cli is optional: the app's group
         self, cli: t.Any = None, args: t.Any = None, **kwargs: t.Any
     ) -> Result:
         """Run ``cli`` (default: the app's command group) with ``args``; the

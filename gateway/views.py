@@ -99,6 +99,7 @@ class View:
             for decorator in cls.decorators:
                 view = decorator(view)
 
+        # Attributes Flask puts on the view function (the ignores below).
         view.view_class = cls  # type: ignore[attr-defined]
         view.__name__ = name
         view.__qualname__ = name

@@ -39,7 +39,7 @@ class Request(_WerkzeugRequest):
     _max_form_parts: int | None = None
 
     @property
-    def max_content_length(self) -> int | None:  # type: ignore[override]
+    def max_content_length(self) -> int | None:
         """The largest body accepted (413 beyond it): set on the request, or
         ``MAX_CONTENT_LENGTH`` of the current app."""
         if self._max_content_length is not None:
@@ -54,7 +54,7 @@ class Request(_WerkzeugRequest):
         self._max_content_length = value
 
     @property
-    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+    def max_form_memory_size(self) -> int | None:
         """The largest non-file form field (413 beyond it): set on the
         request, or ``MAX_FORM_MEMORY_SIZE`` of the current app."""
         if self._max_form_memory_size is not None:
@@ -68,8 +68,10 @@ class Request(_WerkzeugRequest):
     def max_form_memory_size(self, value: int | None) -> None:
         self._max_form_memory_size = value
 
-    @property
-    def max_form_parts(self) -> int | None:  # type: ignore[override]
+    # Werkzeug declares a plain int class attribute; None (no limit, which
+    # its form parser accepts) comes from MAX_FORM_PARTS = None.
+    @property  # type: ignore[override]
+    def max_form_parts(self) -> int | None:
         """The most multipart parts accepted (413 beyond it): set on the
         request, or ``MAX_FORM_PARTS`` of the current app."""
         if self._max_form_parts is not None:
@@ -140,7 +142,7 @@ class Response(_WerkzeugResponse):
     autocorrect_location_header = False
 
     @property
-    def max_cookie_size(self) -> int:  # type: ignore[override]
+    def max_cookie_size(self) -> int:  # type: ignore[override]  # a property over Werkzeug's attribute
         """``MAX_COOKIE_SIZE`` of the current app, else Werkzeug's default."""
         ctx = _cv_app.get(None)
         if ctx is not None:

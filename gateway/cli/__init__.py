@@ -234,7 +234,7 @@ class GatewayGroup(AppGroup):
 
         # Push the app context now, so option callbacks and the command have
         # it without with_appcontext.
-        if not current_app or current_app._get_current_object() is not app:  # type: ignore[attr-defined]
+        if not current_app or current_app._get_current_object() is not app:  # type: ignore[attr-defined]  # a LocalProxy method
             ctx.with_resource(app.app_context())
 
         return app.cli.get_command(ctx, name)

@@ -42,7 +42,9 @@ def show_server_banner(debug: bool, app_import_path: str | None) -> None:
         click.echo(f" * Debug mode: {'on' if debug else 'off'}")
 
 
-class CertParamType(click.ParamType):
+# ParamType is generic from click 8.5 on; subscripting it would fail on the
+# older releases the dependency range admits.
+class CertParamType(click.ParamType):  # type: ignore[type-arg]
     """``--cert``: an existing certificate file, ``adhoc`` (a throw-away
     self-signed certificate, needs ``cryptography``), or the import path of an
     :class:`ssl.SSLContext`.
@@ -205,7 +207,7 @@ def run_command(
     '--debug' turns the reloader and the debugger on.
     """
     try:
-        app: WSGIApplication = info.load_app()  # type: ignore[assignment]
+        app: WSGIApplication = info.load_app()
     except Exception as e:
         if not is_running_from_reloader():
             raise e from None
@@ -466,7 +468,7 @@ def routes_command(
         raise click.UsageError("'--tenant' needs '--config'.", ctx)
     else:
         if current_app:
-            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method
         else:
             app = ctx.ensure_object(ScriptInfo).load_app()
 

@@ -202,7 +202,7 @@ class AppGroup(click.Group):
     ``gateway`` command is a :class:`GatewayGroup`.
     """
 
-    def command(  # type: ignore[override]
+    def command(  # type: ignore[override]  # click's overloads, same arguments
         self, *args: t.Any, **kwargs: t.Any
     ) -> t.Callable[[t.Callable[..., t.Any]], click.Command]:
         """Like :meth:`click.Group.command`; pass ``with_appcontext=False``
@@ -218,7 +218,7 @@ class AppGroup(click.Group):
 
         return decorator
 
-    def group(  # type: ignore[override]
+    def group(  # type: ignore[override]  # click's overloads, same arguments
         self, *args: t.Any, **kwargs: t.Any
     ) -> t.Callable[[t.Callable[..., t.Any]], click.Group]:
         """Like :meth:`click.Group.group`, defaulting ``cls`` to AppGroup."""
@@ -264,7 +264,7 @@ def _set_debug(
     # Given neither on the command line nor in the environment: leave the
     # decision to GATEWAY_DEBUG. (The default is None because click 8.4 no
     # longer reports the parameter source inside the callback.)
-    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    source = ctx.get_parameter_source(param.name)
 
     if value is None or source in (
         ParameterSource.DEFAULT,

@@ -254,7 +254,7 @@ def locate_app(
     except ImportError:
         # A traceback deeper than this frame means the module was found and
         # failed while executing.
-        if sys.exc_info()[2].tb_next:  # type: ignore[union-attr]
+        if sys.exc_info()[2].tb_next:  # type: ignore[union-attr]  # in an except
             raise NoAppException(
                 f"While importing {module_name!r}, an ImportError was"
                 f" raised:\n\n{traceback.format_exc()}"

@@ -113,7 +113,7 @@ class AliasModule(types.ModuleType):
 
 #: The module object's own attribute dictionary, which AliasModule's
 #: ``__dict__`` property hides.
-_own_dict: t.Callable[[types.ModuleType], dict[str, t.Any]] = types.ModuleType.__dict__[
+_own_dict: t.Callable[[types.ModuleType], dict[str, t.Any]] = vars(types.ModuleType)[
     "__dict__"
 ].__get__
 

@@ -65,4 +65,6 @@ def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     application context: it calls ``current_app.json.response``. A view may
     also simply return a dict or a list, which does the same.
     """
+    # Providers build current_app.response_class; the base class's annotation
+    # says only a Werkzeug response.
     return current_app.json.response(*args, **kwargs)  # type: ignore[return-value]

@@ -35,7 +35,8 @@ class JSONProvider:
     """
 
     def __init__(self, app: App) -> None:
-        self._app: App = weakref.proxy(app)
+        # The proxy stands for the app (and raises once the app is gone).
+        self._app: App = t.cast("App", weakref.proxy(app))
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` to a JSON string; ``kwargs`` go to the library."""
@@ -121,7 +122,7 @@ class DefaultJSONProvider(JSONProvider):
 
     #: Called for objects the encoder cannot serialize; returns a JSON-able
     #: value or raises :exc:`TypeError`.
-    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)  # type: ignore[assignment]
+    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)
 
     #: Escape every non-ASCII character as ``\\uXXXX``.
     ensure_ascii = True

@@ -18,8 +18,12 @@
 - the uwsgi protocol on ``[server].socket`` (mode 0666, removed on exit) for
   nginx ``uwsgi_pass``, or with ``--http`` uWSGI's own HTTP parser on ``bind``.
 
-A deployment that keeps its own uwsgi ini loads the ``NAME_uwsgi.py`` entry
-file of ``gateway entry uwsgi`` instead (``wsgi-file = ...``).
+:func:`uwsgi_options` declares these options once: :func:`uwsgi_argv` turns
+them into this command line, and ``gateway config uwsgi`` writes them into
+its ini (with what a uWSGI started on its own must set itself:
+:class:`Standalone`), so the two cannot drift apart. A deployment that keeps
+its own uwsgi ini loads the ``NAME_uwsgi.py`` entry file of ``gateway entry
+uwsgi`` instead (``wsgi-file = ...``).
 
 uWSGI's HTTP parser keeps headers whose names contain ``_`` (merging them with
 the dashed spelling) and sets ``wsgi.url_scheme`` from any client's
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import os
 import typing as t
+from dataclasses import dataclass
 
 from .options import ServeOptions, format_bind
 
@@ -50,6 +55,130 @@ def _uwsgi_address(address: t.Any) -> str:
     return address if isinstance(address, str) else format_bind(address)
 
 
+class Option(t.NamedTuple):
+    """One uWSGI option: ``--name value`` on the command line (``--name``
+    alone for ``true``), ``name = value`` in an ini file, with ``why`` as
+    the ini's comment above it."""
+
+    name: str
+    value: str = "true"
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Standalone:
+    """What uWSGI must set itself when it starts on its own, from the ini
+    ``gateway config uwsgi`` writes: ``gateway serve`` gets all of it from
+    its own process (the account, directory and environment that systemd,
+    supervisor or the shell started it with, and the running virtualenv),
+    and opens its socket to everyone because it does not know who connects."""
+
+    user: str
+    group: str
+    workdir: str
+    python_home: str
+    #: Mode of the unix socket, owned by ``user:group`` (octal, "660").
+    socket_mode: str = "660"
+
+
+def uwsgi_options(
+    config_path: str,
+    options: ServeOptions,
+    *,
+    name: str = "gateway",
+    standalone: Standalone | None = None,
+) -> list[Option]:
+    """The uWSGI options that run the gateway of ``config_path``: what
+    :func:`uwsgi_argv` passes under ``gateway serve``, and, with
+    ``standalone``, what ``gateway config uwsgi`` writes into the ini (pure,
+    tested as a table and against the rendered ini)."""
+    mercy = str(max(1, round(options.graceful_timeout)))
+    out = [
+        Option("strict", why="an unknown option is an error"),
+        Option("master"),
+        Option(
+            "need-app",
+            why="exit (status 22) when the gateway cannot be loaded,"
+            " instead of answering 500s",
+        ),
+        Option("enable-threads"),
+        Option("single-interpreter"),
+        Option(
+            "die-on-term",
+            why="SIGTERM stops (uWSGI 2.0 would reload), after in-flight requests"
+            " finish",
+        ),
+        Option("hook-master-start", "unix_signal:15 gracefully_kill_them_all"),
+        Option("reload-mercy", mercy),
+        Option("worker-reload-mercy", mercy),
+        Option("processes", str(options.workers)),
+        Option("threads", str(options.threads)),
+        Option("procname-prefix-spaced", f"{name}:"),
+    ]
+    if standalone is not None:
+        out += [
+            Option("uid", standalone.user),
+            Option("gid", standalone.group),
+            Option("chdir", standalone.workdir),
+            Option("home", standalone.python_home),
+            Option("env", "LANG=C.UTF-8"),
+        ]
+    out += [
+        Option("module", "gateway.adapters.uwsgi_app:application"),
+        Option("env", f"{CONFIG_ENV}={config_path}"),
+    ]
+    if options.http:
+        # Behind nginx's uwsgi_pass, nginx passes SCRIPT_NAME itself; speaking
+        # HTTP, uWSGI is the front and the stripped prefix comes from here.
+        if options.script_name:
+            out.append(
+                Option(
+                    "env",
+                    f"{SCRIPT_NAME_ENV}={options.script_name}",
+                    why=f"published under {options.script_name}: the gateway"
+                    " moves the prefix into SCRIPT_NAME",
+                )
+            )
+        out += [
+            Option(
+                "env",
+                f"{SCHEME_ENV}=http",
+                why="uWSGI's parser would take wsgi.url_scheme from any client's"
+                " X-Forwarded-Proto; the gateway's [proxy] trust decides that",
+            ),
+            Option(
+                "http-socket",
+                _uwsgi_address(options.bind),
+                why="uWSGI's own HTTP parser (keeps headers with '_': put nginx"
+                " in front in production)",
+            ),
+        ]
+        where = options.bind
+    else:
+        out.append(
+            Option(
+                "socket",
+                _uwsgi_address(options.socket),
+                why="the uwsgi protocol, for nginx's uwsgi_pass",
+            )
+        )
+        where = options.socket
+    if isinstance(where, str):
+        if standalone is None:
+            out.append(Option("chmod-socket", "666"))
+        else:
+            out += [
+                Option("chown-socket", f"{standalone.user}:{standalone.group}"),
+                Option("chmod-socket", standalone.socket_mode),
+            ]
+        out.append(Option("vacuum", why="the socket file is removed on exit"))
+    return out
+
+
+#: Options whose value is optional on uWSGI's command line: ``--name=value``.
+_ATTACHED = frozenset({"chmod-socket"})
+
+
 def uwsgi_argv(
     executable: str,
     config_path: str,
@@ -58,45 +187,14 @@ def uwsgi_argv(
     name: str = "gateway",
 ) -> list[str]:
     """The uwsgi command line for these options (pure, tested as a table)."""
-    mercy = str(max(1, round(options.graceful_timeout)))
-    argv = [
-        executable,
-        "--strict",
-        "--master",
-        "--need-app",
-        "--enable-threads",
-        "--single-interpreter",
-        "--die-on-term",
-        "--hook-master-start",
-        "unix_signal:15 gracefully_kill_them_all",
-        "--reload-mercy",
-        mercy,
-        "--worker-reload-mercy",
-        mercy,
-        "--processes",
-        str(options.workers),
-        "--threads",
-        str(options.threads),
-        "--procname-prefix-spaced",
-        f"{name}:",
-        "--module",
-        "gateway.adapters.uwsgi_app:application",
-        "--env",
-        f"{CONFIG_ENV}={config_path}",
-    ]
-    if options.http:
-        # Behind nginx's uwsgi_pass, nginx passes SCRIPT_NAME itself; speaking
-        # HTTP, uWSGI is the front and the stripped prefix comes from here.
-        if options.script_name:
-            argv += ["--env", f"{SCRIPT_NAME_ENV}={options.script_name}"]
-        argv += ["--env", f"{SCHEME_ENV}=http"]
-        argv += ["--http-socket", _uwsgi_address(options.bind)]
-        where = options.bind
-    else:
-        argv += ["--socket", _uwsgi_address(options.socket)]
-        where = options.socket
-    if isinstance(where, str):
-        argv += ["--chmod-socket=666", "--vacuum"]
+    argv = [executable]
+    for option in uwsgi_options(config_path, options, name=name):
+        if option.value == "true":
+            argv.append(f"--{option.name}")
+        elif option.name in _ATTACHED:
+            argv.append(f"--{option.name}={option.value}")
+        else:
+            argv += [f"--{option.name}", option.value]
     return argv
 
 

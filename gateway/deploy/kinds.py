@@ -14,7 +14,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 from gateway.adapters.entry import render_entry
-from gateway.adapters.options import GRACEFUL_TIMEOUT
+from gateway.adapters.options import GRACEFUL_TIMEOUT, OptionError, resolve_options
+from gateway.adapters.uwsgi import Standalone, uwsgi_options
 from gateway.toml import ADAPTERS
 
 from .model import HTTP_ADAPTERS, DeployError, Site, check_proxy_trust
@@ -578,7 +579,7 @@ def _supervisor(site: Site, config: GatewayConfig) -> Plan:
     )
 
 
-@_planner("uwsgi", "uWSGI ini (master, need-app, die-on-term; mount for a sub-path)")
+@_planner("uwsgi", "uWSGI ini: the options `gateway serve --adapter uwsgi` runs with")
 def _uwsgi(site: Site, config: GatewayConfig) -> Plan:
     _require_adapter(site, ("uwsgi",), "uwsgi", 'set adapter = "uwsgi"')
     _need_toml(site)
@@ -590,7 +591,22 @@ def _uwsgi(site: Site, config: GatewayConfig) -> Plan:
         f" && ln -sf ../apps-available/{site.name}.ini /etc/uwsgi/apps-enabled/",
         "reload:  kill -HUP <master pid>   (graceful: workers finish their requests)",
     ]
-    context = {"mercy": round(GRACEFUL_TIMEOUT)}
+    try:
+        serve = resolve_options(config.server, http=site.options.uwsgi_http)
+    except OptionError as e:
+        raise DeployError(f"[server].{e}") from None
+    standalone = Standalone(
+        user=site.user,
+        group=site.group,
+        workdir=site.workdir,
+        python_home=site.python_home,
+        socket_mode=site.options.socket_mode.lstrip("0"),
+    )
+    context = {
+        "options": uwsgi_options(
+            site.toml_path, serve, name=site.name, standalone=standalone
+        )
+    }
     return Plan(
         "uwsgi", site, (OutputFile(name, "uwsgi/app.ini.j2"),), context, _steps(*steps)
     )

@@ -101,22 +101,49 @@ def test_nginx_uwsgi_pass_serves_the_gateway_under_a_sub_path(
 def test_uwsgi_http_socket_mode_ignores_a_clients_scheme_claim(
     make_config: t.Callable[..., t.Any], tmp_path: Path, spawn_server: Spawn
 ) -> None:
+    """In HTTP mode uWSGI is an HTTP adapter like gunicorn: the front server
+    strips the sub-path and the gateway puts it back in SCRIPT_NAME."""
     port = free_port()
     config = gateway_site(
         make_config, f'bind = "127.0.0.1:{port}"\nscript_name = "/gw"'
     )
     start_uwsgi(spawn_server, config, tmp_path, uwsgi_http=True).wait_ready(
-        http_ready(port, "/gw/", host="example.com")
+        http_ready(port, "/", host="example.com")
     )
     seen = http_request(
         port,
-        "/gw/a",
+        "/a",
         host="example.com",
         source=CLIENT,
         headers={"X-Forwarded-Proto": "https"},
     ).json()
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/gw", "/a")
     assert seen["wsgi.url_scheme"] == "http"
+
+
+def test_nginx_proxy_pass_to_uwsgi_http_keeps_the_sub_path(
+    make_config: t.Callable[..., t.Any], tmp_path: Path, spawn_server: Spawn
+) -> None:
+    """nginx (proxy_pass, stripping /gw) -> uWSGI's HTTP mode from the
+    generated ini -> the gateway sees SCRIPT_NAME=/gw. (The ini once mounted
+    the app at /gw instead, as if uWSGI were the front: behind nginx the
+    stripped request matched no mount and the prefix was lost.)"""
+    backend = free_port()
+    config = gateway_site(
+        make_config, f'bind = "127.0.0.1:{backend}"\nscript_name = "/gw"'
+    )
+    start_uwsgi(spawn_server, config, tmp_path, uwsgi_http=True).wait_ready(
+        http_ready(backend, "/", host="example.com")
+    )
+    port = free_port()
+    nginx_up(spawn_server, config, tmp_path, port, uwsgi_http=True)
+    response = http_request(
+        port, "/gw/x/y?q=1", host=f"example.com:{port}", source=CLIENT
+    )
+    assert response.status == 200, response.text
+    seen = response.json()
+    assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/gw", "/x/y")
+    assert seen["REMOTE_ADDR"] == CLIENT
 
 
 SLOW_APP = """

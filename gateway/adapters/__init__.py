@@ -113,4 +113,4 @@ def load_application(toml_path: str | os.PathLike[str]) -> WSGIApplication:
     path = Path(toml_path)
     if not path.is_absolute():
         path = path.resolve()
-    return build_gateway(load_config(path))  # type: ignore[return-value]
+    return build_gateway(load_config(path))

@@ -58,7 +58,7 @@ def read_body(stream: t.BinaryIO, environ: t.Mapping[str, str]) -> t.BinaryIO:
     elif environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD", "OPTIONS"):
         shutil.copyfileobj(stream, spool)
     spool.seek(0)
-    return spool  # type: ignore[return-value]
+    return spool  # type: ignore[return-value]  # a binary file, spooled or not
 
 
 class GatewayCGIHandler(CGIHandler):

@@ -17,12 +17,12 @@ from .entry import ENTRY_KINDS, EntryError, render_for_config, write_entry
 from .options import GRACEFUL_TIMEOUT, OptionError, resolve_options
 
 
-def _config_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean "the gateway.toml is wrong" (ConfigError, plus
-    the OS errors of reading the file)."""
+def _config_errors(*also: type[BaseException]) -> tuple[type[BaseException], ...]:
+    """``also`` and the exceptions that mean "the gateway.toml is wrong"
+    (ConfigError, plus the OS errors of reading the file)."""
     from gateway.toml import ConfigError
 
-    return (OSError, ConfigError)
+    return (*also, OSError, ConfigError)
 
 
 def _load_config(config_path: str) -> t.Any:
@@ -42,7 +42,7 @@ def run_serve(
     """
     from gateway.compat import FlaskAlreadyImported
 
-    expected = (
+    expected: tuple[type[BaseException], ...] = (
         ServerNotInstalled,
         CannotServe,
         OptionError,
@@ -165,7 +165,7 @@ def entry_command(
     try:
         config = _load_config(config_path)
         entry = render_for_config(kind, config, python=python)
-    except (EntryError, *_config_errors()) as e:
+    except _config_errors(EntryError) as e:
         raise click.ClickException(str(e)) from None
     if output_dir is None:
         click.echo(entry.content, nl=False)

@@ -106,7 +106,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     from gateway.dispatch import build_gateway
 
     serve(
-        build_gateway(config),  # type: ignore[arg-type]
+        build_gateway(config),
         bind=options.socket,
         threads=options.threads,
     )

@@ -75,14 +75,17 @@ def bootstrap_argv(config_path: str, overrides: dict[str, t.Any]) -> list[str]:
 
 def _server_classes() -> tuple[type, type]:
     """Build the handler and server classes (gevent is imported lazily)."""
-    pywsgi = require("gevent.pywsgi", "gevent", "gevent")
+    require("gevent.pywsgi", "gevent", "gevent")
     import gevent
+    from gevent import pywsgi
     from gevent.pool import Pool
 
-    class GatewayHandler(pywsgi.WSGIHandler):  # type: ignore[misc,name-defined]
+    class GatewayHandler(pywsgi.WSGIHandler):
         """Marks the connection busy between reading a request line and
         finishing its response, and closes it after the response once the
         server is stopping."""
+
+        server: GatewayServer
 
         def read_requestline(self) -> str:
             if self.server.stopping:
@@ -90,7 +93,7 @@ def _server_classes() -> tuple[type, type]:
             self.server.mark(idle=True)
             line = super().read_requestline()
             self.server.mark(idle=False)
-            return line  # type: ignore[no-any-return]
+            return line
 
         def read_request(self, raw_requestline: str) -> t.Any:
             rv = super().read_request(raw_requestline)
@@ -98,7 +101,7 @@ def _server_classes() -> tuple[type, type]:
                 self.close_connection = True
             return rv
 
-    class GatewayServer(pywsgi.WSGIServer):  # type: ignore[misc,name-defined]
+    class GatewayServer(pywsgi.WSGIServer):
         """``pywsgi.WSGIServer`` with TCP_NODELAY and a graceful stop."""
 
         handler_class = GatewayHandler
@@ -125,8 +128,9 @@ def _server_classes() -> tuple[type, type]:
             for glet, idle in list(self._idle.items()):
                 if idle:
                     glet.kill(block=False)
-            self.pool.join(timeout=timeout)
-            self.pool.kill(block=True, timeout=1)
+            pool = t.cast(Pool, self.pool)  # built with spawn=Pool()
+            pool.join(timeout=timeout)
+            pool.kill(block=True, timeout=1)
 
     return GatewayHandler, GatewayServer
 
@@ -221,7 +225,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
             file=sys.stderr,
         )
     serve(
-        build_gateway(config),  # type: ignore[arg-type]
+        build_gateway(config),
         bind=options.bind,
         script_name=options.script_name,
         graceful_timeout=options.graceful_timeout,

@@ -65,9 +65,10 @@ _NEWER_SETTINGS = frozenset({"control_socket_disable"})
 
 
 def _application_class() -> type:
-    base = require("gunicorn.app.base", "gunicorn")
+    require("gunicorn.app.base", "gunicorn")
+    from gunicorn.app import base
 
-    class GatewayApplication(base.BaseApplication):  # type: ignore[misc,name-defined]
+    class GatewayApplication(base.BaseApplication):
         """Feeds gunicorn our settings and a loader for the WSGI app."""
 
         def __init__(
@@ -83,7 +84,9 @@ def _application_class() -> type:
                     continue
                 self.cfg.set(key, value)
 
-        def load(self) -> WSGIApplication:
+        # gunicorn's stubs type the environ as a MutableMapping (it passes a
+        # dict), so a WSGI application typed by _typeshed does not fit.
+        def load(self) -> WSGIApplication:  # type: ignore[override]
             return self._loader()
 
     return GatewayApplication
@@ -107,8 +110,8 @@ def serve(
     """
 
     def loader() -> WSGIApplication:
-        built = app() if lazy else app  # type: ignore[call-arg]
-        return with_script_name(built, script_name)  # type: ignore[arg-type]
+        built = app() if lazy else app  # type: ignore[call-arg]  # lazy: a factory
+        return with_script_name(built, script_name)  # type: ignore[arg-type]  # as above
 
     settings = gunicorn_settings(
         bind=bind,
@@ -126,7 +129,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     from gateway.dispatch import build_gateway
 
     serve(
-        lambda: build_gateway(config),  # type: ignore[arg-type,return-value]
+        lambda: build_gateway(config),
         bind=options.bind,
         workers=options.workers,
         threads=options.threads,

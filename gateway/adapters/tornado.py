@@ -43,7 +43,7 @@ def _container_class() -> type:
     from tornado.log import app_log
     from tornado.wsgi import WSGIContainer
 
-    class GatewayContainer(WSGIContainer):  # type: ignore[misc]
+    class GatewayContainer(WSGIContainer):
         """A streaming, thread-pooled WSGI container that counts in-flight
         requests so the server can wait for them on shutdown."""
 
@@ -60,7 +60,7 @@ def _container_class() -> type:
             for name, value in drop_ambiguous_headers(request.headers.get_all()):
                 headers.add(name, value)
             request.headers = headers
-            return super().environ(request)  # type: ignore[no-any-return]
+            return super().environ(request)
 
         async def handle_request(self, request: httputil.HTTPServerRequest) -> None:
             self.in_flight += 1
@@ -152,7 +152,7 @@ def _container_class() -> type:
                 app_log.exception(
                     "error while streaming the response to %s", request.uri
                 )
-                conn.detach().close()  # type: ignore[attr-defined]
+                conn.detach().close()  # type: ignore[attr-defined]  # an HTTP1Connection
             finally:
                 await self._close(loop, body)
             self._log(status_code, request)
@@ -189,7 +189,7 @@ def _server_class() -> type:
 
     from .sockets import set_nodelay
 
-    class GatewayHTTPServer(HTTPServer):  # type: ignore[misc]
+    class GatewayHTTPServer(HTTPServer):
         def handle_stream(self, stream: t.Any, address: t.Any) -> None:
             set_nodelay(stream.socket)
             super().handle_stream(stream, address)
@@ -284,7 +284,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
             file=sys.stderr,
         )
     serve(
-        build_gateway(config),  # type: ignore[arg-type]
+        build_gateway(config),
         bind=options.bind,
         threads=options.threads,
         script_name=options.script_name,

@@ -213,14 +213,13 @@ def application_from_environment() -> WSGIApplication:
             f"{CONFIG_ENV} is not set: start uWSGI with 'gateway serve --adapter"
             " uwsgi', or load the entry file written by 'gateway entry uwsgi'"
         ) from None
-    app: t.Any = with_script_name(
-        build_gateway(load_config(path)),  # type: ignore[arg-type]
-        os.environ.get(SCRIPT_NAME_ENV, ""),
+    app: WSGIApplication = with_script_name(
+        build_gateway(load_config(path)), os.environ.get(SCRIPT_NAME_ENV, "")
     )
     scheme = os.environ.get(SCHEME_ENV, "")
     if scheme:
         app = FixedScheme(app, scheme)
-    return app  # type: ignore[no-any-return]
+    return app
 
 
 class FixedScheme:

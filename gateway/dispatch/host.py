@@ -22,7 +22,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # A route: (tenant key, None) to serve through the registry, or (None, app).
-Route = tuple[t.Any, t.Any]
+Route = tuple[str | None, "WSGIApplication | None"]
 
 
 class HostDispatcher:

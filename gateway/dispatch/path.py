@@ -113,6 +113,11 @@ class _Prefixed:
 
     __slots__ = ("__wrapped__", "prefix", "redirect_slash", "_call", "_target")
 
+    # From _unwrap_call: the function app(environ, sr) runs and its first
+    # argument, or None and None.
+    _call: t.Callable[[t.Any, WSGIEnvironment, StartResponse], t.Iterable[bytes]] | None
+    _target: t.Any
+
     def __init__(self, prefix: str, app: WSGIApplication, redirect_slash: bool) -> None:
         self.__wrapped__ = app
         self.prefix = prefix

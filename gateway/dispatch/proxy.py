@@ -132,7 +132,7 @@ class TrustedHosts:
     ) -> None:
         self.app = app
         self.allowed = HostAllowList(allowed)
-        self._cache: dict[str, bool] = {}
+        self._cache: dict[str | None, bool] = {}
         self._cache_size = cache_size
 
     def check(self, raw: str | None) -> bool:

@@ -126,7 +126,8 @@ class Spec:
 
     def default(self) -> t.Any:
         if self.field.default_factory is not MISSING:
-            return self.field.default_factory()
+            # mypy does not narrow the MISSING sentinel away.
+            return self.field.default_factory()  # type: ignore[misc]
         return self.field.default
 
     @property

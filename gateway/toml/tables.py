@@ -133,7 +133,7 @@ def _on_tenants(host: str, r: Reader) -> str:
 
 
 def _pattern(r: Reader) -> str:
-    base = r.top["base_domain"]
+    base: str = r.top["base_domain"]
     if not base:
         raise ValueError(
             'missing: set [gateway].base_domain or [tenants].pattern = "{tenant}.example.com"'
@@ -392,7 +392,9 @@ class GatewayConfig:
         default_doc="the file's directory name",
         check=values.file_name,
     )
-    root: Path
+    # mypy takes every key() for a default, so it sees this field without one
+    # after fields with one; name's key() has none (field(default=MISSING)).
+    root: Path  # type: ignore[misc]
     path: Path | None = None
     base_domain: str = key(
         "",

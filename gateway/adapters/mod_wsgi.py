@@ -84,6 +84,23 @@ def check_reachable(user: str, group: str, paths: t.Iterable[str]) -> None:
             )
 
 
+def daemon_options(options: ServeOptions) -> list[tuple[str, str]]:
+    """The options of the mod_wsgi daemon processes that run the gateway:
+    ``mod_wsgi-express`` takes them as ``--name value`` (and writes them into
+    its ``WSGIDaemonProcess``), ``gateway config apache`` writes them into
+    its own ``WSGIDaemonProcess`` as ``name=value``. Declared once here, so
+    the two run the same processes; the gateway's graceful timeout is the
+    time a stopping daemon process gives requests in flight."""
+    return [
+        ("processes", str(options.workers)),
+        ("threads", str(options.threads)),
+        # Both LANG and LC_ALL: the default locale of this machine is missing.
+        ("lang", "C.UTF-8"),
+        ("locale", "C.UTF-8"),
+        ("shutdown-timeout", str(max(1, round(options.graceful_timeout)))),
+    ]
+
+
 def express_argv(
     executable: str,
     entry_path: str,
@@ -106,19 +123,13 @@ def express_argv(
         host,
         "--port",
         str(port),
-        "--processes",
-        str(options.workers),
-        "--threads",
-        str(options.threads),
         "--server-root",
         server_root,
         "--log-to-terminal",
         "--access-log",
-        "--locale",
-        "C.UTF-8",
-        "--shutdown-timeout",
-        str(max(1, round(options.graceful_timeout))),
     ]
+    for name, value in daemon_options(options):
+        argv += [f"--{name}", value]
     if as_root:
         argv += ["--user", options.user, "--group", options.group]
     return argv

@@ -14,7 +14,13 @@ import typing as t
 from dataclasses import dataclass, field
 
 from gateway.adapters.entry import render_entry
-from gateway.adapters.options import GRACEFUL_TIMEOUT, OptionError, resolve_options
+from gateway.adapters.mod_wsgi import daemon_options
+from gateway.adapters.options import (
+    GRACEFUL_TIMEOUT,
+    OptionError,
+    ServeOptions,
+    resolve_options,
+)
 from gateway.adapters.uwsgi import Standalone, uwsgi_options
 from gateway.toml import ADAPTERS
 
@@ -164,6 +170,15 @@ def _gateway_unit_hint(site: Site) -> str:
     return ""
 
 
+def _serve_options(site: Site, config: GatewayConfig) -> ServeOptions:
+    """What ``gateway serve`` would run this gateway with: the servers whose
+    options are declared by their adapter are written from it."""
+    try:
+        return resolve_options(config.server, http=site.options.uwsgi_http)
+    except OptionError as e:
+        raise DeployError(f"[server].{e}") from None
+
+
 def _steps(*steps: str) -> tuple[str, ...]:
     return tuple(s for s in steps if s)
 
@@ -302,7 +317,8 @@ def _apache(site: Site, config: GatewayConfig) -> Plan:
         0,
         f"write the entry: gateway config wsgi-file {site.toml_path} -o {site.entry_dir}",
     )
-    return Plan("apache", site, tuple(files), {"mode": "wsgi"}, _steps(*steps))
+    context = {"mode": "wsgi", "daemon": daemon_options(_serve_options(site, config))}
+    return Plan("apache", site, tuple(files), context, _steps(*steps))
 
 
 @_planner("apache-proxy", "Apache mod_proxy in front of an HTTP adapter (gunicorn...)")
@@ -591,10 +607,7 @@ def _uwsgi(site: Site, config: GatewayConfig) -> Plan:
         f" && ln -sf ../apps-available/{site.name}.ini /etc/uwsgi/apps-enabled/",
         "reload:  kill -HUP <master pid>   (graceful: workers finish their requests)",
     ]
-    try:
-        serve = resolve_options(config.server, http=site.options.uwsgi_http)
-    except OptionError as e:
-        raise DeployError(f"[server].{e}") from None
+    serve = _serve_options(site, config)
     standalone = Standalone(
         user=site.user,
         group=site.group,

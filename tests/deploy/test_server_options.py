@@ -1,7 +1,8 @@
 """A server's options are declared once (gateway/adapters/), and both the
 command line ``gateway serve`` runs and the file ``gateway config`` writes
 are rendered from them: each test renders both for the same gateway.toml and
-compares them, option by option."""
+compares them, option by option (uWSGI: the ini; mod_wsgi: Apache's
+WSGIDaemonProcess)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typing as t
 
 import pytest
 
+from gateway.adapters.mod_wsgi import express_argv
 from gateway.adapters.options import resolve_options
 from gateway.adapters.uwsgi import uwsgi_argv
 from gateway.deploy import render
@@ -97,3 +99,49 @@ def test_the_uwsgi_ini_runs_the_options_gateway_serve_runs(
     assert ("chmod-socket", "660") in in_file or not unix
     for options in (in_file, on_command_line):
         assert "lazy-apps" not in dict(options)  # see gateway/adapters/uwsgi.py
+
+
+def daemon_process_options(text: str) -> list[tuple[str, str]]:
+    """``name=value`` options of the ``WSGIDaemonProcess`` line of an
+    Apache config (after the group name)."""
+    (line,) = [x for x in text.splitlines() if x.startswith("WSGIDaemonProcess ")]
+    return [
+        (name, value.strip('"'))
+        for name, _, value in (word.partition("=") for word in line.split()[2:])
+    ]
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("", id="defaults"),
+        pytest.param('user = "web"\ngroup = "web"', id="account"),
+    ],
+)
+def test_the_apache_config_runs_the_daemon_mod_wsgi_express_runs(
+    make_config: t.Callable[..., GatewayConfig], server: str
+) -> None:
+    config = make_config("tenants", "mod_wsgi", server)
+    (conf,) = render("apache", config).values()
+    in_file = daemon_process_options(conf)
+    argv = express_argv(
+        "/venv/bin/mod_wsgi-express",
+        "/srv/acme.wsgi",
+        "/tmp/root",
+        resolve_options(config.server),
+        as_root=False,
+    )
+    on_command_line = argv_options(argv[3:])
+    shared = [(n, v) for n, v in on_command_line if n in dict(in_file)]
+    assert [(n, v) for n, v in in_file if n in dict(on_command_line)] == shared
+    assert {n for n, _ in shared} >= {"processes", "threads", "shutdown-timeout"}
+    # What express takes from its own process (or, as root, --user/--group),
+    # Apache's daemon process is told.
+    server_table = config.server
+    assert [o for o in in_file if o not in shared] == [
+        ("python-home", server_table.python_home),
+        ("home", server_table.workdir),
+        ("user", server_table.user),
+        ("group", server_table.group),
+        ("display-name", "%{GROUP}"),
+    ]

@@ -144,6 +144,11 @@ class _Entry:
         "release",
     )
 
+    # From _unwrap_call: the function served(environ, sr) runs and its first
+    # argument, or None and None.
+    call: t.Callable[[t.Any, WSGIEnvironment, StartResponse], t.Iterable[bytes]] | None
+    target: t.Any
+
     def __init__(
         self,
         key: t.Hashable,
@@ -264,6 +269,7 @@ class AppRegistry:
     ) -> None:
         if not callable(factory):
             raise TypeError(f"factory must be callable, got {factory!r}")
+        value: float  # the counts below, then the durations
         for label, value in (
             ("max_instances", max_instances),
             ("max_concurrent_factories", max_concurrent_factories),

@@ -45,8 +45,6 @@ from collections import deque
 from collections.abc import Mapping
 from types import FunctionType, MethodType
 
-from werkzeug.wsgi import ClosingIterator
-
 from .responses import respond
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -94,12 +92,32 @@ def _unwrap_call(served: t.Any) -> tuple[t.Any, t.Any] | None:
     return None
 
 
-_COUNTERS = ("hits", "misses", "creations", "failures", "evictions")
+class _Counters:
+    """The registry's event counts, for :meth:`AppRegistry.stats`.
 
+    Any thread counts an event with ``next(counters.hits)`` (and so on),
+    without a lock: ``next()`` on an ``itertools.count`` is one C call, which
+    the GIL makes atomic. An ``itertools.count`` has no getter, so
+    :meth:`read` takes one more number from each count and subtracts the
+    numbers that earlier reads took.
+    """
 
-def _counter_value(counter: itertools.count[int]) -> int:
-    # itertools.count has no public getter; repr is "count(N)".
-    return int(repr(counter)[6:-1])
+    __slots__ = ("hits", "misses", "creations", "failures", "evictions", "_reads")
+    NAMES = ("hits", "misses", "creations", "failures", "evictions")
+
+    def __init__(self) -> None:
+        self.hits = itertools.count()
+        self.misses = itertools.count()
+        self.creations = itertools.count()
+        self.failures = itertools.count()
+        self.evictions = itertools.count()
+        self._reads = 0
+
+    def read(self) -> dict[str, int]:
+        """Each count by name; the caller serialises reads (holds a lock)."""
+        taken = self._reads
+        self._reads += 1
+        return {name: next(getattr(self, name)) - taken for name in self.NAMES}
 
 
 class FactoryFailed(Exception):
@@ -139,9 +157,8 @@ class _Entry:
         "active",
         "retired",
         "retired_at",
-        "_once",
+        "torn_down",
         "registry",
-        "release",
     )
 
     # From _unwrap_call: the function served(environ, sr) runs and its first
@@ -160,7 +177,6 @@ class _Entry:
     ) -> None:
         self.key = key
         self.registry = registry
-        self.release = self._release  # bound once: appended to close callbacks
         self.app = app  # what the factory returned
         self.served = served  # what requests call (app, possibly wrapped)
         # served(environ, sr) is call(target, environ, sr) when call is not None
@@ -173,9 +189,9 @@ class _Entry:
         self.active: deque[None] = deque()
         self.retired = False
         self.retired_at = 0.0
-        self._once = [None]  # popped by the single teardown
+        self.torn_down = False  # set, under the registry lock, by the teardown
 
-    def _release(self) -> None:
+    def release(self) -> None:
         """One request left this instance (its response was closed)."""
         active = self.active
         active.pop()
@@ -331,12 +347,12 @@ class AppRegistry:
         self._next_refresh = (
             clock() + refresh_interval if refresh_interval else math.inf
         )
-        # Event counters for stats() (next() on an itertools.count is atomic).
-        # They share one dict so an instance keeps under CPython's limit of 30
-        # attributes with shared, specialisable keys: past it every attribute
-        # read on the request path becomes a dict lookup.
-        self._counters = {name: itertools.count() for name in _COUNTERS}
-        self._hits = self._counters["hits"]  # the request path's, held directly
+        # Event counts for stats(), in one object so an instance keeps under
+        # CPython's limit of 30 attributes with shared, specialisable keys:
+        # past it every attribute read on the request path becomes a dict
+        # lookup.
+        self._counters = _Counters()
+        self._hits = self._counters.hits  # the request path's, held directly
 
     # -- the request path --------------------------------------------------
 
@@ -361,11 +377,7 @@ class AppRegistry:
             if entry is None:
                 return fallback(environ, start_response)
         if self._timed or self._draining:
-            # Attributes holding callables are read into locals before the
-            # call: CPython 3.11 specialises a plain attribute read but not a
-            # method lookup that finds an instance attribute or a slot.
-            clock = self.clock
-            now = clock()
+            now = self.clock()
             entry.last = now
             if now >= self._next_sweep:
                 self.sweep(now)
@@ -391,11 +403,6 @@ class AppRegistry:
             active.pop()
             if entry.retired and not active:
                 self._finish(entry)
-            return result
-        if type(result) is ClosingIterator:
-            # What gateway.App (any Werkzeug response) returns: add our close
-            # callback, after the app's own, instead of wrapping it again.
-            result._callbacks.append(entry.release)
             return result
         return _Tracked(result, entry)
 
@@ -440,7 +447,7 @@ class AppRegistry:
     def _resolve(self, key: t.Any) -> _Entry | None:
         """Slow path for a key that is not cached: negative cache, back-off,
         then join or lead the single flight that runs the factory."""
-        next(self._counters["misses"])
+        next(self._counters.misses)
         now = self.clock()
         expires = self._negative.get(key)
         if expires is not None:
@@ -500,7 +507,7 @@ class AppRegistry:
                 self._negative[key] = now + self.negative_ttl
                 self._bound(self._negative)
             return None, old, []
-        next(self._counters["creations"])
+        next(self._counters.creations)
         entry = self._entries[key] = _Entry(key, app, served, now, self, version)
         victims: list[_Entry] = []
         if self.max_instances and len(self._entries) > self.max_instances:
@@ -511,7 +518,7 @@ class AppRegistry:
         try:
             app, served, version = self._build(key)
         except Exception as exc:
-            next(self._counters["failures"])
+            next(self._counters.failures)
             failed = FactoryFailed(key, self.retry_after)
             failed.__cause__ = exc  # waiters see the cause too
             logger.error(
@@ -572,18 +579,24 @@ class AppRegistry:
 
     def _retire(self, entry: _Entry, now: float | None = None) -> None:
         entry.retired_at = self.clock() if now is None else now
-        entry.retired = True
-        next(self._counters["evictions"])
+        # In the set before it is marked: a request ending from here on may
+        # tear it down, and the teardown takes it out of the set.
         self._draining.add(entry)
+        entry.retired = True
+        next(self._counters.evictions)
         if not entry.active:
             self._finish(entry)
 
     def _finish(self, entry: _Entry) -> None:
-        """Tear down a retired, drained entry; exactly once."""
-        try:
-            entry._once.pop()
-        except IndexError:
-            return
+        """Tear down a retired, drained entry; exactly once.
+
+        The retirement and the end of the last request can both get here for
+        one entry, in two threads; the lock lets the first one through.
+        """
+        with self._lock:
+            if entry.torn_down:
+                return
+            entry.torn_down = True
         self._draining.discard(entry)
         if self.on_evict is None:
             return
@@ -751,8 +764,10 @@ class AppRegistry:
         """Counters: hits, misses, creations, failures, evictions; and sizes:
         live, draining, pending (factories running), waiting (requests
         waiting for them), negative (remembered unknown keys)."""
+        with self._lock:
+            counts = self._counters.read()
         return {
-            **{name: _counter_value(c) for name, c in self._counters.items()},
+            **counts,
             "live": len(self._entries),
             "draining": len(self._draining),
             "pending": len(self._flights),

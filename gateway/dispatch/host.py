@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import typing as t
 
-from ..hostnames import HostPattern, normalize_domain, normalize_host_entry, parse_host
+from ..hostnames import (
+    HostPattern,
+    canonical_host,
+    normalize_domain,
+    normalize_host_entry,
+    parse_host,
+)
 from .registry import AppRegistry
 from .responses import bad_request_host, not_found
 
@@ -75,6 +81,9 @@ class HostDispatcher:
         self.outside = outside or not_found
         self.unknown_tenant = unknown_tenant or not_found
         self._routes: dict[str | None, Route] = {}
+        # Raw Host values spelled otherwise than canonically: the
+        # normalised host, the Host to put in the environ, and the route.
+        self._rewrites: dict[str, tuple[str, str, Route]] = {}
         self._cache_size = cache_size
 
     def route(self, host: str | None) -> Route:
@@ -95,13 +104,28 @@ class HostDispatcher:
     def _bare_route(self) -> Route:
         return None, self.default or not_found
 
-    def _lookup(self, raw: str | None) -> Route:
-        route = self.route(parse_host(raw))
-        if raw is not None and len(raw) <= 255:
-            if len(self._routes) >= self._cache_size:
-                self._routes.clear()
-            self._routes[raw] = route
-        return route
+    def _lookup(self, environ: WSGIEnvironment, raw: str | None) -> Route:
+        """The route of a Host not in the fast cache; rewrites the environ
+        when the Host is not spelled canonically."""
+        rewrite = self._rewrites.get(raw) if raw is not None else None
+        if rewrite is None:
+            parts = canonical_host(raw)
+            route = self.route(parts[0] if parts is not None else None)
+            if raw is None or len(raw) > 255:
+                if parts is not None and parts[1] != raw:
+                    rewrite_host(environ, *parts)
+                return route
+            if parts is None or parts[1] == raw:
+                if len(self._routes) >= self._cache_size:
+                    self._routes.clear()
+                self._routes[raw] = route
+                return route
+            rewrite = parts[0], parts[1], route
+            if len(self._rewrites) >= self._cache_size:
+                self._rewrites.clear()
+            self._rewrites[raw] = rewrite
+        rewrite_host(environ, rewrite[0], rewrite[1])
+        return rewrite[2]
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -109,7 +133,7 @@ class HostDispatcher:
         raw = environ.get("HTTP_HOST")
         route = self._routes.get(raw)
         if route is None:
-            route = self._lookup(raw)
+            route = self._lookup(environ, raw)
         key, app = route
         if app is not None:
             return app(environ, start_response)
@@ -152,6 +176,17 @@ class HostDispatcher:
         if self.hosts:
             parts.append(f"hosts={sorted(self.hosts)!r}")
         return f"<HostDispatcher {' '.join(parts)}>"
+
+
+def rewrite_host(environ: WSGIEnvironment, host: str, header: str) -> None:
+    """Hand the application the canonical Host ``header`` (normalised
+    ``host`` and port): ``HTTP_HOST``, and ``SERVER_NAME`` when it names the
+    same host in another spelling (as a proxy fix of ``X-Forwarded-Host``
+    leaves it). A server's own ``SERVER_NAME`` is left alone."""
+    environ["HTTP_HOST"] = header
+    name = environ.get("SERVER_NAME")
+    if name and name != host and name.lower().rstrip(".") == host:
+        environ["SERVER_NAME"] = host
 
 
 class SubdomainDispatcher(HostDispatcher):

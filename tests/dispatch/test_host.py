@@ -37,9 +37,13 @@ HOST_CASES = [
     pytest.param("elsewhere.org", 404, None, id="outside-domain"),
     pytest.param("a.b.example.com", 404, None, id="nested-refused"),
     pytest.param("ghost.example.com", 404, None, id="factory-returned-none"),
+    pytest.param("xn--bcher-kva.example.com", 200, "xn--bcher-kva", id="idna"),
     pytest.param(
-        "bücher.example.com".encode().decode("latin-1"), 200, "xn--bcher-kva", id="idna"
+        "bücher.example.com".encode().decode("latin-1"), 400, None, id="raw-utf8"
     ),
+    pytest.param("acme.example.com:", 200, "acme", id="empty-port"),
+    pytest.param("acme.example.com:0", 400, None, id="port-zero"),
+    pytest.param("acme.example.com:0080", 400, None, id="port-leading-zeros"),
     pytest.param("[::1]:8000", 404, None, id="ipv6-literal"),
     pytest.param("example.com@evil.tld", 400, None, id="userinfo-poison"),
     pytest.param("acme.example.com/x", 400, None, id="path-in-host"),

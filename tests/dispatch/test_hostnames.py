@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.sansio.utils import get_host, host_is_trusted
 
 from gateway.hostnames import (
     HostAllowList,
     HostPattern,
+    canonical_host,
     host_port,
     normalize_domain,
     parse_host,
@@ -27,12 +29,6 @@ from gateway.hostnames import (
         pytest.param("127.0.0.1:8000", "127.0.0.1", id="ipv4"),
         pytest.param("[::1]:8000", "[::1]", id="ipv6-port"),
         pytest.param("[2001:DB8:0:0::1]", "[2001:db8::1]", id="ipv6-compressed"),
-        pytest.param("bücher.example.com", "xn--bcher-kva.example.com", id="idna-text"),
-        pytest.param(
-            "bücher.example.com".encode().decode("latin-1"),
-            "xn--bcher-kva.example.com",
-            id="idna-wsgi-latin1",
-        ),
         pytest.param(
             "XN--BCHER-KVA.example.com",
             "xn--bcher-kva.example.com",
@@ -67,6 +63,13 @@ def test_parse_host_normalises(raw: str, expected: str) -> None:
         pytest.param("example.com:80:90", id="two-ports"),
         pytest.param("example.com:http", id="named-port"),
         pytest.param("example.com:65536", id="port-out-of-range"),
+        pytest.param("example.com:0", id="port-zero"),
+        pytest.param("example.com:0080", id="port-leading-zeros"),
+        pytest.param("example.com:00", id="port-zeros"),
+        pytest.param("example.com:²", id="port-non-ascii-digit"),
+        pytest.param("[::1]:0", id="ipv6-port-zero"),
+        pytest.param("bücher.example.com", id="utf8-text"),
+        pytest.param("bücher.example.com".encode().decode("latin-1"), id="utf8-wsgi"),
         pytest.param("::1", id="ipv6-without-brackets"),
         pytest.param("[::1", id="ipv6-unclosed"),
         pytest.param("[::1]x", id="ipv6-junk-after"),
@@ -78,6 +81,85 @@ def test_parse_host_normalises(raw: str, expected: str) -> None:
 )
 def test_parse_host_rejects(raw: str | None) -> None:
     assert parse_host(raw) is None
+
+
+# The Host rule of issue 18: each value is either refused (None: a 400
+# before dispatch) or accepted as (the host dispatch routes on, the Host the
+# application is handed). The first four are the issue's.
+CANONICAL_CASES = [
+    pytest.param("localhost:0", None, id="issue-port-zero"),
+    pytest.param("localhost:0080", None, id="issue-port-leading-zeros"),
+    pytest.param(
+        "t1.example.test:",
+        ("t1.example.test", "t1.example.test"),
+        id="issue-empty-port-dropped",
+    ),
+    pytest.param(
+        "té.example.test".encode().decode("latin-1"), None, id="issue-raw-utf8"
+    ),
+    pytest.param("té.example.test", None, id="non-ascii-text"),
+    pytest.param(
+        "xn--t-bga.example.test",
+        ("xn--t-bga.example.test", "xn--t-bga.example.test"),
+        id="a-label",
+    ),
+    pytest.param(
+        "XN--T-BGA.Example.Test",
+        ("xn--t-bga.example.test", "xn--t-bga.example.test"),
+        id="a-label-upper",
+    ),
+    pytest.param("localhost", ("localhost", "localhost"), id="plain"),
+    pytest.param("localhost:1", ("localhost", "localhost:1"), id="port-one"),
+    pytest.param(
+        "localhost:65535", ("localhost", "localhost:65535"), id="port-highest"
+    ),
+    pytest.param("localhost:80", ("localhost", "localhost:80"), id="port-kept"),
+    pytest.param("localhost:65536", None, id="port-above-range"),
+    pytest.param("localhost:000", None, id="port-all-zeros"),
+    pytest.param("localhost:+80", None, id="port-sign"),
+    pytest.param("localhost: 80", None, id="port-space"),
+    pytest.param("localhost:٨٠", None, id="port-arabic-digits"),
+    pytest.param(
+        "T1.Example.TEST", ("t1.example.test", "t1.example.test"), id="upper-case"
+    ),
+    pytest.param(
+        "t1.example.test.", ("t1.example.test", "t1.example.test"), id="trailing-dot"
+    ),
+    pytest.param(
+        "T1.example.test.:8080",
+        ("t1.example.test", "t1.example.test:8080"),
+        id="case-dot-port",
+    ),
+    pytest.param("[::1]:8000", ("[::1]", "[::1]:8000"), id="ipv6"),
+    pytest.param("[0:0::1]:", ("[::1]", "[::1]"), id="ipv6-compressed-empty-port"),
+    pytest.param("[::1]:08000", None, id="ipv6-port-leading-zero"),
+    pytest.param("127.0.0.1:8000", ("127.0.0.1", "127.0.0.1:8000"), id="ipv4"),
+    pytest.param(None, None, id="missing"),
+    pytest.param("", None, id="empty"),
+    pytest.param(":80", None, id="port-only"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), CANONICAL_CASES)
+def test_canonical_host(raw: str | None, expected: tuple[str, str] | None) -> None:
+    assert canonical_host(raw) == expected
+    assert parse_host(raw) == (expected[0] if expected else None)
+
+
+@pytest.mark.parametrize(("raw", "expected"), CANONICAL_CASES)
+def test_werkzeug_reads_the_canonical_host(
+    raw: str | None, expected: tuple[str, str] | None
+) -> None:
+    """What dispatch accepts, Werkzeug's request.host reads unchanged (minus
+    the default port it drops); what it refuses here, Werkzeug would read as
+    "" (dispatch refuses more elsewhere: empty labels, leading hyphens)."""
+    if expected is None:
+        assert not host_is_trusted(raw)
+        return
+    header = expected[1]
+    assert host_is_trusted(header)
+    assert get_host("http", header) == header.removesuffix(":80")
+    assert get_host("https", header) == header
 
 
 @pytest.mark.parametrize(

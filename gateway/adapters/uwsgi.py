@@ -16,7 +16,14 @@
   on first use). With lazy apps, a SIGTERM arriving while a worker was still
   loading left uWSGI 2.0.31 waiting for that worker forever;
 - the uwsgi protocol on ``[server].socket`` (mode 0666, removed on exit) for
-  nginx ``uwsgi_pass``, or with ``--http`` uWSGI's own HTTP parser on ``bind``.
+  nginx ``uwsgi_pass``, or with ``--http`` uWSGI's own HTTP parser on ``bind``;
+- ``--add-header "Connection: close"`` in http mode: ``--http-socket``
+  answers HTTP/1.1 without keep-alive and closes the connection, and without
+  that header a client that pipelines or keeps the connection alive (wrk)
+  loses its next request. ``--http11-socket`` keeps connections alive but
+  discards a pipelined request silently (uWSGI 2.0.31), and the ``--http``
+  router's ``--http-keepalive`` is "non-pipelined" too: an honest close is
+  the only answer that loses nothing (tests/integration/test_pipelining.py).
 
 :func:`uwsgi_options` declares these options once: :func:`uwsgi_argv` turns
 them into this command line, and ``gateway config uwsgi`` writes them into
@@ -151,6 +158,12 @@ def uwsgi_options(
                 _uwsgi_address(options.bind),
                 why="uWSGI's own HTTP parser (keeps headers with '_': put nginx"
                 " in front in production)",
+            ),
+            Option(
+                "add-header",
+                "Connection: close",
+                why="the http socket answers one request per connection: say so,"
+                " or a client that pipelines loses its next request",
             ),
         ]
         where = options.bind

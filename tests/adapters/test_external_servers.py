@@ -70,6 +70,7 @@ def test_uwsgi_argv_has_the_options_a_gateway_needs():
     assert _value(argv, "--module") == ["gateway.adapters.uwsgi_app:application"]
     # Behind uwsgi_pass nginx passes SCRIPT_NAME itself: no prefix of our own.
     assert _value(argv, "--env") == ["GATEWAY_CONFIG=/srv/gateway.toml"]
+    assert _value(argv, "--add-header") == []  # nginx speaks HTTP to the client
 
 
 def test_uwsgi_http_mode_sets_the_prefix_and_pins_the_scheme():
@@ -80,6 +81,8 @@ def test_uwsgi_http_mode_sets_the_prefix_and_pins_the_scheme():
         "GATEWAY_SCRIPT_NAME=/app",
         "GATEWAY_URL_SCHEME=http",
     ]
+    # One request per connection, said out loud (tests/integration/test_pipelining.py).
+    assert _value(argv, "--add-header") == ["Connection: close"]
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ from .proxy import ProxyFix as ProxyFix
 from .proxy import TrustedHosts as TrustedHosts
 from .registry import AppRegistry as AppRegistry
 from .registry import FactoryFailed as FactoryFailed
+from .registry import FactoryTimeout as FactoryTimeout
 from .tenant import derive_secret as derive_secret
 from .urls import current_gateway as current_gateway
 from .urls import url_for_app as url_for_app

@@ -32,6 +32,25 @@ since) is rebuilt once at the next poll, because its version is unknown.
 That is how several processes sharing a database notice an edited row
 within ``refresh_interval`` seconds, without shared memory. A key a poll
 lists also loses its remembered "no application" (``negative_ttl``) record.
+
+A factory that hangs does not hold its key hostage: a creation has
+``factory_timeout`` seconds (real time, :func:`time.monotonic`, whatever
+``clock`` is; waiting for a ``max_concurrent_factories`` slot included).
+Past them, every request waiting for it, and every request arriving for
+the key, gets the 503 of a failing factory (:class:`FactoryTimeout`, with
+``Retry-After``), the registry logs it once, naming the key and the
+deadline, and the key is in its ``retry_after`` back-off; the first request
+after it starts a new creation. A thread cannot be killed, so the hung call
+goes on in the thread (or greenlet) of the request that started it, which
+waits with it. If it ever returns, its result is discarded: an application
+is torn down with ``on_evict`` (without a request ever reaching it), a
+raised exception is logged, and that request too gets the 503, so a late
+result never races with the new creation or replaces what it installed.
+It keeps its ``max_concurrent_factories`` slot until it returns: the bound
+counts the calls really running. A creation is given up only by a request
+that waited for it (or came for its key) past the deadline: a slow call
+that no request gave up on is installed as usual when it returns.
+``factory_timeout = 0`` waits forever.
 """
 
 from __future__ import annotations
@@ -107,14 +126,23 @@ class _Counters:
     numbers that earlier reads took.
     """
 
-    __slots__ = ("hits", "misses", "creations", "failures", "evictions", "_reads")
-    NAMES = ("hits", "misses", "creations", "failures", "evictions")
+    __slots__ = (
+        "hits",
+        "misses",
+        "creations",
+        "failures",
+        "timeouts",
+        "evictions",
+        "_reads",
+    )
+    NAMES = ("hits", "misses", "creations", "failures", "timeouts", "evictions")
 
     def __init__(self) -> None:
         self.hits = itertools.count()
         self.misses = itertools.count()
         self.creations = itertools.count()
         self.failures = itertools.count()
+        self.timeouts = itertools.count()
         self.evictions = itertools.count()
         self._reads = 0
 
@@ -146,6 +174,30 @@ class FactoryFailed(Exception):
             " start; try again shortly.\n",
             [("Retry-After", str(seconds))],
         )
+
+
+class FactoryTimeout(FactoryFailed):
+    """The creation for ``key`` overran ``factory_timeout`` s and was
+    abandoned; it is retried after ``retry_after`` s (the same 503)."""
+
+    def __init__(self, key: t.Hashable, retry_after: float, timeout: float) -> None:
+        super().__init__(key, retry_after)
+        self.args = (f"the application for {key!r} did not load within {timeout:g}s",)
+        self.timeout = timeout
+
+
+class _Factories:
+    """How factory calls run: the bound on calls at once (a semaphore, or
+    None) and the deadline of a creation in seconds (0: none). In one
+    object, not two registry attributes, to keep an :class:`AppRegistry`
+    under CPython's attribute limit (see ``_Counters`` below)."""
+
+    __slots__ = ("slots", "timeout")
+
+    def __init__(self, concurrent: int, timeout: float) -> None:
+        self.slots = threading.BoundedSemaphore(concurrent) if concurrent else None
+        # Beyond what a lock's wait accepts it is no deadline at all.
+        self.timeout = timeout if timeout < threading.TIMEOUT_MAX else 0
 
 
 class _Entry:
@@ -211,15 +263,31 @@ class _Entry:
 
 
 class _Flight:
-    """One factory call in progress, which other requests for the key wait on."""
+    """One factory call in progress, which other requests for the key wait on.
 
-    __slots__ = ("done", "entry", "failed", "waiters")
+    It is settled once, under the registry lock, by whoever takes it out of
+    the registry's flights: the request running the factory when the call
+    ends, or one past the deadline (which abandons it). ``entry`` or
+    ``failed`` is filled in under that lock too, and ``done`` set after it:
+    a waiter past the deadline takes the lock to abandon the flight and then
+    reads its outcome, whoever settled it, without waiting on ``done``
+    again. (gevent's Event can miss the wake-up of a greenlet that waits on
+    it again after a timed-out wait, if the event was set meanwhile.)
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("done", "entry", "failed", "waiters", "deadline")
+
+    def __init__(self, deadline: float | None) -> None:
         self.waiters = 0
         self.done = threading.Event()
         self.entry: _Entry | None = None
         self.failed: FactoryFailed | None = None
+        self.deadline = deadline  # time.monotonic() value, None: no deadline
+
+    def failure(self) -> FactoryFailed:
+        """What a flight settled as failed raises in its requests."""
+        assert self.failed is not None, "the flight did not fail"
+        return self.failed
 
 
 class _Tracked:
@@ -260,6 +328,9 @@ class AppRegistry:
         key answers 503 with ``Retry-After`` meanwhile).
     :param max_concurrent_factories: bound on factories running at once
         (0 = unbounded); waiting for a slot only delays that key's creation.
+    :param factory_timeout: seconds a creation may take (0 = no deadline);
+        past them the key answers 503 and is retried after ``retry_after``
+        (see the module docs).
     :param prepare: ``prepare(key, app) -> served`` wraps a new instance (for
         per-tenant defaults and mounts) before it is served.
     :param on_evict: ``on_evict(key, app)`` after a retired instance drained;
@@ -281,6 +352,7 @@ class AppRegistry:
         negative_ttl: float = 10,
         retry_after: float = 5,
         max_concurrent_factories: int = 0,
+        factory_timeout: float = 30,
         prepare: t.Callable[[t.Any, t.Any], t.Any] | None = None,
         on_evict: t.Callable[[t.Any, t.Any], None] | None = close_app,
         lookup: Lookup | None = None,
@@ -303,6 +375,7 @@ class AppRegistry:
             ("idle_timeout", idle_timeout),
             ("negative_ttl", negative_ttl),
             ("retry_after", retry_after),
+            ("factory_timeout", factory_timeout),
             ("refresh_interval", refresh_interval),
             ("drain_timeout", drain_timeout),
         ):
@@ -337,11 +410,7 @@ class AppRegistry:
         self._polled = False
         self._lock = threading.Lock()
         self._sweep_lock = threading.Lock()
-        self._slots = (
-            threading.BoundedSemaphore(max_concurrent_factories)
-            if max_concurrent_factories
-            else None
-        )
+        self._factories = _Factories(max_concurrent_factories, factory_timeout)
         intervals = [
             v for v in (idle_timeout / 4, refresh_interval, drain_timeout / 4) if v
         ]
@@ -362,6 +431,11 @@ class AppRegistry:
         # tests/dispatch/test_registry_rules.py.
         self._counters = _Counters()
         self._hits = self._counters.hits  # the request path's, held directly
+
+    @property
+    def factory_timeout(self) -> float:
+        """Seconds a creation may take before its key answers 503 (0: none)."""
+        return self._factories.timeout
 
     # -- the request path --------------------------------------------------
 
@@ -487,34 +561,83 @@ class AppRegistry:
             flight = self._flights.get(key)
             leader = flight is None
             if flight is None:
-                flight = self._flights[key] = _Flight()
+                timeout = self._factories.timeout
+                flight = self._flights[key] = _Flight(
+                    time.monotonic() + timeout if timeout else None
+                )
             else:
                 flight.waiters += 1
         if not leader:
-            flight.done.wait()
+            done, deadline = flight.done, flight.deadline
+            if deadline is None:
+                done.wait()
+            elif not (
+                done.is_set() or done.wait(max(0.0, deadline - time.monotonic()))
+            ):
+                # Past the deadline (a request arriving late gets here at
+                # once): abandon the creation, unless it was settled already.
+                # Either way it is settled when the lock is let go.
+                self._abandon(key, flight)
             if flight.failed is not None:
                 raise flight.failed
             return flight.entry
         return self._create(key, flight)
 
-    def _build(self, key: t.Any) -> tuple[t.Any, t.Any, t.Any]:
+    def _abandon(self, key: t.Any, flight: _Flight) -> None:
+        """Settle an overdue flight as failed: its waiters get a 503, the key
+        its back-off, and the call's late result is discarded (by
+        :meth:`_create`). Does nothing if the flight is settled already."""
+        timeout = self._factories.timeout
+        with self._lock:
+            if self._flights.get(key) is not flight:
+                return
+            del self._flights[key]
+            if self.retry_after:
+                self._failed[key] = self.clock() + self.retry_after
+                self._bound(self._failed)
+            flight.failed = FactoryTimeout(key, self.retry_after, timeout)
+        next(self._counters.timeouts)
+        logger.error(
+            "%s factory for %r still running after its %gs deadline"
+            " (factory_timeout); answering 503 and retrying in %gs",
+            self.name,
+            key,
+            timeout,
+            self.retry_after,
+        )
+        flight.done.set()
+
+    def _build(
+        self, key: t.Any, flight: _Flight | None = None
+    ) -> tuple[t.Any, t.Any, t.Any]:
         """Run the factory (inside the concurrency bound) and ``prepare``.
 
         Returns ``(app, served, version)``; the version is read before the
-        factory runs (see the module docs).
+        factory runs (see the module docs). For a creation (``flight``),
+        waiting for a slot ends at its deadline: then the flight is
+        abandoned and its failure raised.
         """
         version = self._version_of(key)
-        if self._slots is not None:
-            self._slots.acquire()
+        slots = self._factories.slots
+        if slots is not None:
+            if flight is None or flight.deadline is None:
+                slots.acquire()
+            elif not slots.acquire(
+                timeout=max(0.0, flight.deadline - time.monotonic())
+            ):
+                self._abandon(key, flight)
+                raise flight.failure()
         try:
+            if flight is not None and flight.failed is not None:
+                raise flight.failure()  # abandoned while waiting for the slot
             app = self.factory(key)
             served = app
             if app is not None and self.prepare is not None:
                 served = self.prepare(key, app)
             return app, served, version
         finally:
-            if self._slots is not None:
-                self._slots.release()
+            if slots is not None:
+                slots.release()
 
     def _install(
         self, key: t.Any, app: t.Any, served: t.Any, version: t.Any, now: float
@@ -537,11 +660,30 @@ class AppRegistry:
 
     def _create(self, key: t.Any, flight: _Flight) -> _Entry | None:
         try:
-            app, served, version = self._build(key)
+            app, served, version = self._build(key, flight)
         except Exception as exc:
-            next(self._counters.failures)
+            if exc is flight.failed:
+                raise  # abandoned before the factory ran
             failed = FactoryFailed(key, self.retry_after)
             failed.__cause__ = exc  # waiters see the cause too
+            with self._lock:
+                current = self._flights.get(key) is flight
+                if current:
+                    if self.retry_after:
+                        self._failed[key] = self.clock() + self.retry_after
+                        self._bound(self._failed)
+                    del self._flights[key]
+                    flight.failed = failed
+            if not current:  # abandoned at its deadline: answered already
+                logger.warning(
+                    "%s factory for %r raised after its %gs deadline",
+                    self.name,
+                    key,
+                    self._factories.timeout,
+                    exc_info=True,
+                )
+                raise flight.failure() from exc
+            next(self._counters.failures)
             logger.error(
                 "%s factory failed for %r; answering 503 and retrying in %gs",
                 self.name,
@@ -549,33 +691,52 @@ class AppRegistry:
                 self.retry_after,
                 exc_info=True,
             )
-            with self._lock:
-                if self.retry_after:
-                    self._failed[key] = self.clock() + self.retry_after
-                    self._bound(self._failed)
-                del self._flights[key]
-            flight.failed = failed
             flight.done.set()
             raise failed from exc
         except BaseException:
             # Interrupted (KeyboardInterrupt, GreenletExit): nothing cached, and
             # waiters retry on their own instead of hanging.
             with self._lock:
-                del self._flights[key]
-            flight.failed = FactoryFailed(key, 0)
-            flight.done.set()
+                current = self._flights.get(key) is flight
+                if current:
+                    del self._flights[key]
+                    flight.failed = FactoryFailed(key, 0)
+            if current:
+                flight.done.set()
             raise
         now = self.clock()
         with self._lock:
-            entry, old, victims = self._install(key, app, served, version, now)
-            del self._flights[key]
-        flight.entry = entry
+            current = self._flights.get(key) is flight
+            if current:
+                entry, old, victims = self._install(key, app, served, version, now)
+                del self._flights[key]
+                flight.entry = entry
+        if not current:
+            self._discard(key, app)
+            raise flight.failure()
         flight.done.set()
         if old is not None:  # a concurrent reload() installed one meanwhile
             victims.append(old)
         for victim in victims:
             self._retire(victim, now)
         return entry
+
+    def _discard(self, key: t.Any, app: t.Any) -> None:
+        """Drop what a factory returned after its creation was abandoned: a
+        new creation may have started since, so it is never installed; an
+        application is torn down like a retired one."""
+        logger.warning(
+            "%s factory for %r returned after its %gs deadline; result discarded",
+            self.name,
+            key,
+            self._factories.timeout,
+        )
+        if app is None or self.on_evict is None:
+            return
+        try:
+            self.on_evict(key, app)
+        except Exception:
+            logger.error("on_evict failed for %s %r", self.name, key, exc_info=True)
 
     def _bound(self, table: dict[t.Any, float]) -> None:
         """Keep a key -> deadline table under ``negative_limit`` (lock held)."""
@@ -782,7 +943,8 @@ class AppRegistry:
         return len(self._entries)
 
     def stats(self) -> dict[str, int]:
-        """Counters: hits, misses, creations, failures, evictions; and sizes:
+        """Counters: hits, misses, creations, failures, timeouts (creations
+        abandoned at ``factory_timeout``), evictions; and sizes:
         live, draining, pending (factories running), waiting (requests
         waiting for them), negative (remembered unknown keys)."""
         with self._lock:

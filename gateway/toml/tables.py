@@ -198,6 +198,11 @@ class TenantsConfig:
     max_concurrent_factories: int = key(
         0, doc="bound on factories running at once; 0 = unbounded"
     )
+    factory_timeout: float = key(
+        30,
+        doc="deadline of a factory call: past it the key answers 503 and is"
+        " retried after retry_after; 0 = none",
+    )
     refresh_interval: float = key(
         0,
         doc="how often lookup is polled to retire removed or changed tenants; 0 = off",

@@ -83,6 +83,16 @@ BROKEN = [
         id="negative-seconds",
     ),
     pytest.param(
+        MINIMAL + "[tenants]\nfactory = 'site.t:make'\nfactory_timeout = -0.5\n",
+        "[tenants].factory_timeout: expected a number of seconds >= 0, got -0.5",
+        id="negative-factory-timeout",
+    ),
+    pytest.param(
+        MINIMAL + "[tenants]\nfactory = 'site.t:make'\nfactory_timeout = '30s'\n",
+        '[tenants].factory_timeout: expected a number of seconds >= 0, got "30s"',
+        id="string-factory-timeout",
+    ),
+    pytest.param(
         MINIMAL + "[tenants]\nfactory = 'site.t:make'\nnested = 'yes'\n",
         '[tenants].nested: expected true or false, got "yes"',
         id="string-for-bool",
@@ -324,6 +334,7 @@ idle_timeout = 60.5
 negative_ttl = 2
 retry_after = 3
 max_concurrent_factories = 4
+factory_timeout = 7.5
 refresh_interval = 30
 lookup = "site.tenants:tenant_keys"
 
@@ -387,7 +398,8 @@ def test_full_file_parses_every_key(tmp_path: Path) -> None:
         tenants.negative_ttl,
         tenants.retry_after,
         tenants.max_concurrent_factories,
-    ) == (2, 3, 4)
+        tenants.factory_timeout,
+    ) == (2, 3, 4, 7.5)
     assert tenants.lookup == "site.tenants:tenant_keys"
     assert dict(config.hosts) == {
         "status.example.com": "site.status:app",
@@ -706,6 +718,7 @@ def test_every_tenants_key_reaches_the_registry(package: tuple[Path, str]) -> No
         negative_ttl = 3
         retry_after = 4
         max_concurrent_factories = 2
+        factory_timeout = 8
         refresh_interval = 9
         lookup = "{name}.good:create_app"
         """,
@@ -719,8 +732,9 @@ def test_every_tenants_key_reaches_the_registry(package: tuple[Path, str]) -> No
         registry.negative_ttl,
         registry.retry_after,
         registry.refresh_interval,
-    ) == (7, 61, 3, 4, 9)
-    assert registry._slots is not None  # max_concurrent_factories
+        registry.factory_timeout,
+    ) == (7, 61, 3, 4, 9, 8)
+    assert registry._factories.slots is not None  # max_concurrent_factories
 
 
 def test_a_gateway_built_in_python_has_the_defaults_of_the_file() -> None:

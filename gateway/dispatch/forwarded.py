@@ -183,7 +183,13 @@ def clean_port(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit() and len(value) <= 5 and 0 < int(value) <= 65535:
+    # isascii: "\xb2" (a latin-1 header's "²") is a digit to isdigit, not to int.
+    if (
+        value.isascii()
+        and value.isdigit()
+        and len(value) <= 5
+        and 0 < int(value) <= 65535
+    ):
         return str(int(value))
     return None
 

@@ -110,6 +110,7 @@ def test_clean_addr(value: str, expected: str | None) -> None:
         pytest.param(clean_port, "0", None, id="port-zero"),
         pytest.param(clean_port, "65536", None, id="port-too-big"),
         pytest.param(clean_port, "https", None, id="port-name"),
+        pytest.param(clean_port, "\xb2", None, id="port-superscript-digit"),
         pytest.param(clean_prefix, "/app", "/app", id="prefix"),
         pytest.param(clean_prefix, "/app/", "/app", id="prefix-trailing-slash"),
         pytest.param(clean_prefix, "/", "", id="prefix-root"),

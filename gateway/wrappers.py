@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import typing as t
+from io import BytesIO
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
+from werkzeug.wsgi import get_input_stream
 
 from . import json
 from .globals import _cv_app
@@ -15,6 +18,72 @@ from .globals import _cv_app
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from werkzeug.routing import Rule
+
+
+class UnreadableBody(BadRequest):
+    """400: the server could not read the request body the client sent
+    (malformed chunked encoding, a connection lost halfway, ...).
+
+    Raised by :attr:`Request.stream` (so by ``form``, ``files``, ``json``,
+    ``data``, ``get_data()`` and a view's own reads) in place of whatever the
+    WSGI server's ``wsgi.input`` raised, which stays as ``__cause__``. It is
+    a :exc:`~werkzeug.exceptions.BadRequest`: error handlers for 400 see it.
+    """
+
+    description = "The request body could not be read."
+
+
+class _GuardedInput:
+    """The request body stream as the server gives it, with any exception a
+    read raises turned into :exc:`UnreadableBody` (HTTP errors, such as
+    Werkzeug's 413 for a body over the limit, pass as they are)."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: t.IO[bytes]) -> None:
+        self._stream = stream
+
+    def read(self, *args: t.Any) -> bytes:
+        try:
+            return self._stream.read(*args)
+        except HTTPException:
+            raise
+        except Exception as e:
+            raise UnreadableBody() from e
+
+    def readline(self, *args: t.Any) -> bytes:
+        try:
+            return self._stream.readline(*args)
+        except HTTPException:
+            raise
+        except Exception as e:
+            raise UnreadableBody() from e
+
+    def readlines(self, *args: t.Any) -> list[bytes]:
+        try:
+            return self._stream.readlines(*args)
+        except HTTPException:
+            raise
+        except Exception as e:
+            raise UnreadableBody() from e
+
+    def readinto(self, buffer: t.Any) -> int | None:
+        # Looked up outside the try: a stream without readinto is no 400.
+        stream: t.Any = self._stream  # WSGI requires read() only
+        readinto: t.Callable[[t.Any], int | None] = stream.readinto
+        try:
+            return readinto(buffer)
+        except HTTPException:
+            raise
+        except Exception as e:
+            raise UnreadableBody() from e
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name: str) -> t.Any:
+        # close(), readable(), the wrapped stream's own attributes.
+        return getattr(self._stream, name)
 
 
 class Request(_WerkzeugRequest):
@@ -84,6 +153,28 @@ class Request(_WerkzeugRequest):
     @max_form_parts.setter
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
+
+    @cached_property
+    def stream(self) -> t.IO[bytes]:
+        """Werkzeug's guarded input stream (never past ``Content-Length`` or
+        ``max_content_length``), whose read errors are a 400
+        (:exc:`UnreadableBody`) instead of the server's own exception type,
+        which would be a 500: gevent's ``_InvalidClientInput`` and
+        gunicorn's ``InvalidChunkSize`` for malformed chunked encoding, a
+        server's ``OSError`` for a lost connection."""
+        if self.shallow:
+            raise RuntimeError(
+                "This request was created with 'shallow=True', reading"
+                " from the input stream is disabled."
+            )
+        stream = get_input_stream(
+            self.environ, max_content_length=self.max_content_length
+        )
+        if type(stream) is BytesIO:  # no body to read: Werkzeug's empty stream
+            return stream
+        # (t.cast(t.IO[bytes], ...) would build a generic alias per request)
+        guarded: t.Any = _GuardedInput(stream)
+        return guarded  # type: ignore[no-any-return]
 
     @property
     def endpoint(self) -> str | None:

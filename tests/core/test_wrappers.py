@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import io
+import typing as t
 
 import pytest
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, ClientDisconnected
 
 import gateway
-from gateway.wrappers import Request, Response
+from gateway.wrappers import Request, Response, UnreadableBody
 
 
 @pytest.fixture
@@ -381,3 +383,178 @@ def test_trusted_hosts_config_rejects_other_hosts(app, client, host, status):
     assert rv.status_code == status
     if status == 200:
         assert rv.data == host.encode()
+
+
+# -- a body the server cannot read is a 400 (issue 18, point 1) -------------------------
+
+
+def _server_error(module: str, name: str, *args: object) -> t.Any:
+    """A server's own read error, as a pytest.param skipped when the server's
+    package is not installed."""
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except ImportError:
+        return pytest.param(None, id=name, marks=pytest.mark.skip(f"no {module}"))
+    return pytest.param(cls(*args), id=name)
+
+
+#: What each server's wsgi.input.read() raises on a malformed or cut body.
+SERVER_READ_ERRORS = [
+    _server_error("gevent.pywsgi", "_InvalidClientInput", "Non-hex data"),
+    _server_error("gunicorn.http.errors", "InvalidChunkSize", b"zz"),
+    _server_error("gunicorn.http.errors", "ChunkMissingTerminator", b"xx"),
+    _server_error("gunicorn.http.errors", "NoMoreData", b""),
+    pytest.param(OSError("uwsgi_request_read() timed out"), id="uwsgi-OSError"),
+    pytest.param(ValueError("bad chunk"), id="ValueError"),
+    pytest.param(ConnectionResetError(), id="ConnectionResetError"),
+]
+
+#: How the body reaches the app: a server that terminates the stream itself
+#: (chunked, gevent/gunicorn), the same under MAX_CONTENT_LENGTH, and a
+#: Content-Length body (Werkzeug's LimitedStream in between).
+BODY_FRAMING = [
+    pytest.param({"wsgi.input_terminated": True}, None, id="chunked"),
+    pytest.param({"wsgi.input_terminated": True}, 1000, id="chunked-max-length"),
+    pytest.param({"CONTENT_LENGTH": "16"}, None, id="content-length"),
+]
+
+#: The ways a view reads the body: (content type, code reading it).
+BODY_READERS = [
+    pytest.param("application/x-www-form-urlencoded", lambda r: r.form, id="form"),
+    pytest.param("multipart/form-data; boundary=b", lambda r: r.files, id="files"),
+    pytest.param("application/json", lambda r: r.json, id="json"),
+    pytest.param(
+        "application/json", lambda r: r.get_json(silent=True), id="json-silent"
+    ),
+    pytest.param("text/plain", lambda r: r.data, id="data"),
+    pytest.param("text/plain", lambda r: r.get_data(), id="get_data"),
+    pytest.param("application/x-www-form-urlencoded", lambda r: r.values, id="values"),
+    pytest.param("text/plain", lambda r: r.stream.read(), id="stream-read"),
+    pytest.param("text/plain", lambda r: r.stream.read(4), id="stream-read-4"),
+    pytest.param("text/plain", lambda r: r.stream.readline(), id="stream-readline"),
+    pytest.param("text/plain", lambda r: r.stream.readlines(), id="stream-readlines"),
+    pytest.param("text/plain", lambda r: list(r.stream), id="stream-iter"),
+]
+
+
+class FailingInput:
+    """A wsgi.input whose every read raises ``error``, as a server's does."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def read(self, *args: t.Any) -> bytes:
+        raise self.error
+
+    readline = readlines = read
+
+
+@pytest.mark.parametrize("error", SERVER_READ_ERRORS)
+@pytest.mark.parametrize(("framing", "limit"), BODY_FRAMING)
+@pytest.mark.parametrize(("content_type", "read"), BODY_READERS)
+def test_unreadable_body_is_a_400_seen_by_the_400_handler(
+    app, error, framing, limit, content_type, read
+):
+    app.config["MAX_CONTENT_LENGTH"] = limit
+    seen = []
+
+    @app.post("/")
+    def index():
+        read(gateway.request)
+        return "read"
+
+    @app.errorhandler(400)
+    def bad_request(e):
+        seen.append(e)
+        return "bad body", 400
+
+    rv = app.test_client().post(
+        "/",
+        content_type=content_type,
+        environ_overrides={"wsgi.input": FailingInput(error), **framing},
+    )
+    assert rv.status_code == 400
+    assert rv.data == b"bad body"
+    [e] = seen
+    assert isinstance(e, BadRequest)
+    if isinstance(e, UnreadableBody):
+        assert e.__cause__ is error
+    else:
+        # Werkzeug's LimitedStream already answers OSError/ValueError itself.
+        assert isinstance(e, ClientDisconnected)
+        assert isinstance(error, OSError | ValueError)
+
+
+@pytest.mark.parametrize("error", SERVER_READ_ERRORS)
+def test_unreadable_body_without_handler_is_a_plain_400(app, error):
+    @app.post("/")
+    def index():
+        return gateway.request.get_data()
+
+    rv = app.test_client().post(
+        "/",
+        content_type="text/plain",
+        environ_overrides={
+            "wsgi.input": FailingInput(error),
+            "wsgi.input_terminated": True,
+        },
+    )
+    assert rv.status_code == 400
+    assert b"could not be read" in rv.data
+    assert str(error) not in rv.text or not str(error)
+
+
+def test_errors_of_the_view_itself_are_not_a_400(app):
+    @app.post("/")
+    def index():
+        gateway.request.get_data()
+        raise ValueError("a bug in the view")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    rv = app.test_client().post("/", data=b"fine", content_type="text/plain")
+    assert rv.status_code == 500
+
+
+def test_a_413_from_the_body_limit_stays_a_413(app):
+    app.config["MAX_CONTENT_LENGTH"] = 4
+
+    @app.post("/")
+    def index():
+        gateway.request.stream.read()  # the first four bytes
+        return gateway.request.stream.read()  # past the limit: Werkzeug's 413
+
+    rv = app.test_client().post(
+        "/",
+        content_type="text/plain",
+        environ_overrides={
+            "wsgi.input": io.BytesIO(b"more than four"),
+            "wsgi.input_terminated": True,
+        },
+    )
+    assert rv.status_code == 413
+
+
+def test_guarded_stream_reads_a_good_body_every_way(app):
+    body = b"line one\nline two\nend"
+    with app.test_request_context(
+        "/",
+        method="POST",
+        environ_overrides={
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.input_terminated": True,
+        },
+    ):
+        stream = gateway.request.stream
+        assert stream.readline() == b"line one\n"
+        buffer = bytearray(4)
+        assert stream.readinto(buffer) == 4
+        assert bytes(buffer) == b"line"
+        assert list(stream) == [b" two\n", b"end"]
+        assert stream.read() == b""
+        assert stream.readable()
+
+
+def test_a_request_without_a_body_reads_werkzeugs_empty_stream(app):
+    with app.test_request_context("/"):
+        assert type(gateway.request.stream) is io.BytesIO
+        assert gateway.request.get_data() == b""

@@ -284,9 +284,17 @@ def call(
 class Case:
     """An application built by ``build(fw)`` and the steps run against it."""
 
-    def __init__(self, build: t.Callable[[Framework], t.Any], *steps: Step) -> None:
+    def __init__(
+        self,
+        build: t.Callable[[Framework], t.Any],
+        *steps: Step,
+        signed_cookies: t.Iterable[str] = ("session",),
+    ) -> None:
         self.build = build
         self.steps = steps
+        #: Cookies whose signature and timestamp are left out of the
+        #: comparison: the session cookie, under whatever name the app gives it.
+        self.signed_cookies = tuple(signed_cookies)
 
     def run(self, fw: Framework) -> list[tuple[t.Any, ...]]:
         """Run every step on ``fw``, asserting each expectation; return the
@@ -309,7 +317,7 @@ class Case:
                 continue
             kwargs = step.kwargs() if callable(step.kwargs) else dict(step.kwargs)
             rv = client.open(step.path, method=step.method, **kwargs)
-            observed = observe(rv)
+            observed = observe(rv, self.signed_cookies)
             rv.close()
             if step.status is not None:
                 assert rv.status_code == step.status, f"{where}: {observed}"

@@ -60,7 +60,11 @@ def _container_class() -> type:
             for name, value in drop_ambiguous_headers(request.headers.get_all()):
                 headers.add(name, value)
             request.headers = headers
-            return super().environ(request)
+            environ = super().environ(request)
+            # Tornado hands over the whole body, decoded from chunks if it
+            # came chunked (then with no Content-Length): it ends at EOF.
+            environ["wsgi.input_terminated"] = True
+            return environ
 
         async def handle_request(self, request: httputil.HTTPServerRequest) -> None:
             self.in_flight += 1

@@ -14,6 +14,7 @@ the same, living worker.
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 
 import pytest
@@ -133,3 +134,32 @@ def test_malformed_chunked_body_is_a_400_and_the_server_keeps_serving(
     assert after == before, process.logs()
     assert process.proc is not None and process.proc.poll() is None
     assert statuses == [400, 400], process.logs()
+
+
+VALID = [p for p in SERVE if p.id != "uwsgi-http"] + [
+    pytest.param(
+        "uwsgi",
+        ["--http", "--workers", "1"],
+        "uwsgi",
+        id="uwsgi-http",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="uWSGI's http-socket does not decode chunked request bodies",
+        ),
+    )
+]
+
+
+@pytest.mark.parametrize(("adapter", "args", "needs"), VALID)
+def test_a_valid_chunked_body_reaches_the_app_whole(serve, adapter, args, needs):
+    process, port = serve(adapter, args, needs)
+    host = f"alpha.{BASE_DOMAIN}:{port}"
+    status, payload = raw_request(
+        port,
+        f"POST /echo HTTP/1.1\r\nHost: {host}\r\n".encode()
+        + b"Content-Type: application/x-www-form-urlencoded\r\n"
+        + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + b"3\r\na=1\r\n4\r\n&b=2\r\n0\r\n\r\n",
+    )
+    assert status == 200, (payload, process.logs())
+    assert json.loads(payload)["form"] == {"a": "1", "b": "2"}, process.logs()

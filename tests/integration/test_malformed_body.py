@@ -19,14 +19,9 @@ import socket
 
 import pytest
 from server_harness import (
-    ServerProcess,
-    free_port,
-    http_ready,
     http_request,
-    require_module,
-    require_program,
 )
-from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
+from site_deployments import BASE_DOMAIN
 
 pytestmark = pytest.mark.integration
 
@@ -69,29 +64,6 @@ def raw_request(port: int, request: bytes, timeout: float = 10.0) -> tuple[int, 
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response.status, response.read()
-
-
-@pytest.fixture
-def serve(server_dir):
-    started: list[ServerProcess] = []
-
-    def start(adapter: str, args: list[str], needs: str) -> tuple[ServerProcess, int]:
-        if needs == "uwsgi":
-            require_program("uwsgi")
-        else:
-            require_module(needs)
-        port = free_port()
-        toml = write_site(
-            server_dir, {"adapter": adapter, "bind": f"127.0.0.1:{port}"}, DIRECT_PROXY
-        )
-        process = gateway_serve(toml, server_dir, adapter, *args)
-        started.append(process)
-        process.wait_ready(http_ready(port, host=f"{BASE_DOMAIN}:{port}"))
-        return process, port
-
-    yield start
-    for process in started:
-        process.stop()
 
 
 @pytest.mark.parametrize("connection", ["close", "keep-alive"])

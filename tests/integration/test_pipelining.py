@@ -20,14 +20,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from server_harness import (
-    ServerProcess,
-    free_port,
-    http_ready,
-    require_module,
-    require_program,
-)
-from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
+from site_deployments import BASE_DOMAIN
 
 pytestmark = pytest.mark.integration
 
@@ -122,29 +115,6 @@ def pipeline(port: int, paths: list[str]) -> tuple[bytes, bool]:
     return data, False
 
 
-@pytest.fixture
-def serve(server_dir):
-    started: list[ServerProcess] = []
-
-    def start(adapter: str, args: list[str], needs: str) -> int:
-        if needs == "uwsgi":
-            require_program("uwsgi")
-        else:
-            require_module(needs)
-        port = free_port()
-        toml = write_site(
-            server_dir, {"adapter": adapter, "bind": f"127.0.0.1:{port}"}, DIRECT_PROXY
-        )
-        process = gateway_serve(toml, server_dir, adapter, *args)
-        started.append(process)
-        process.wait_ready(http_ready(port, host=f"{BASE_DOMAIN}:{port}"))
-        return port
-
-    yield start
-    for process in started:
-        process.stop()
-
-
 #: The second path is a streamed response (no Content-Length from the app).
 PIPELINES = [
     pytest.param(["/", "/whoami"], id="sized"),
@@ -157,7 +127,7 @@ PIPELINES = [
 def test_two_pipelined_requests_are_both_answered_or_the_close_is_announced(
     serve, adapter, args, needs, paths
 ):
-    port = serve(adapter, args, needs)
+    _, port = serve(adapter, args, needs)
     data, closed = pipeline(port, paths)
     responses, leftover = parse_responses(data)
     assert responses, f"no complete response: {data!r}"
@@ -191,7 +161,7 @@ def test_wrk_against_uwsgi_http_has_no_read_errors(serve):
     wrk = shutil.which("wrk")
     if wrk is None:
         pytest.skip("wrk is not installed")
-    port = serve("uwsgi", ["--http", "--workers", "2"], "uwsgi")
+    _, port = serve("uwsgi", ["--http", "--workers", "2"], "uwsgi")
     result = subprocess.run(
         [
             wrk,

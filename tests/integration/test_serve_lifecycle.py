@@ -9,13 +9,10 @@ import threading
 import pytest
 from server_harness import (
     GatedStream,
-    ServerProcess,
     eventually,
     free_port,
     http_ready,
     http_request,
-    require_module,
-    require_program,
 )
 from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
 
@@ -30,36 +27,11 @@ SERVE = [
 ]
 
 
-@pytest.fixture
-def serve(server_dir):
-    started: list[ServerProcess] = []
-
-    def start(adapter: str, args: list[str], needs: str) -> tuple[ServerProcess, int]:
-        if needs == "uwsgi":
-            require_program("uwsgi")
-        else:
-            require_module(needs)
-        port = free_port()
-        toml = write_site(
-            server_dir, {"adapter": adapter, "bind": f"127.0.0.1:{port}"}, DIRECT_PROXY
-        )
-        process = gateway_serve(
-            toml, server_dir, adapter, "--graceful-timeout", "20", *args
-        )
-        started.append(process)
-        process.wait_ready(http_ready(port, host=f"{BASE_DOMAIN}:{port}"))
-        return process, port
-
-    yield start
-    for process in started:
-        process.stop()
-
-
 @pytest.mark.parametrize(("adapter", "args", "needs"), SERVE)
 def test_sigterm_finishes_the_request_in_flight_then_exits(
     serve, server_dir, adapter, args, needs
 ):
-    process, port = serve(adapter, args, needs)
+    process, port = serve(adapter, ["--graceful-timeout", "20", *args], needs)
     stream = GatedStream(
         port, "/stream", server_dir / "gate", host=f"alpha.{BASE_DOMAIN}:{port}"
     )
@@ -78,7 +50,7 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(
 def test_concurrent_requests_keep_their_own_context_and_tenant(
     serve, adapter, args, needs
 ):
-    process, port = serve(adapter, args, needs)
+    process, port = serve(adapter, ["--graceful-timeout", "20", *args], needs)
     results: dict[int, dict] = {}
 
     def fetch(i: int) -> None:

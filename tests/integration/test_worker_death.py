@@ -21,14 +21,9 @@ from pathlib import Path
 
 import pytest
 from server_harness import (
-    ServerProcess,
     eventually,
-    free_port,
-    http_ready,
-    require_module,
-    require_program,
 )
-from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
+from site_deployments import BASE_DOMAIN
 
 pytestmark = pytest.mark.integration
 
@@ -124,29 +119,6 @@ class Load:
                     pid = int(data["pid"])
                     self.by_pid[pid] = self.by_pid.get(pid, 0) + 1
         conn.close()
-
-
-@pytest.fixture
-def serve(server_dir):
-    started: list[ServerProcess] = []
-
-    def start(adapter: str, args: list[str], needs: str) -> tuple[ServerProcess, int]:
-        if needs == "uwsgi":
-            require_program("uwsgi")
-        else:
-            require_module(needs)
-        port = free_port()
-        toml = write_site(
-            server_dir, {"adapter": adapter, "bind": f"127.0.0.1:{port}"}, DIRECT_PROXY
-        )
-        process = gateway_serve(toml, server_dir, adapter, *args)
-        started.append(process)
-        process.wait_ready(http_ready(port, host=f"{BASE_DOMAIN}:{port}"))
-        return process, port
-
-    yield start
-    for process in started:
-        process.stop()
 
 
 @pytest.mark.parametrize(("adapter", "args", "needs"), SERVERS)

@@ -46,6 +46,9 @@ from extension_suites import (  # noqa: E402
     SWITCH,
     TIMEOUT,
     Result,
+    UsageError,
+    add_common_options,
+    choose,
     counts,
     deselect_option,
     read_junit,
@@ -343,12 +346,7 @@ def print_differences(reports: list[Report]) -> None:
 # -- command line ----------------------------------------------------------------
 
 
-class UsageError(Exception):
-    """A bad option value; exit status 2."""
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    here = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(
         prog="scripts/app-suites",
         description=(
@@ -361,54 +359,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         epilog="Applications: "
         + ", ".join(f"{n} {a.version}" for n, a in APPLICATIONS.items()),
     )
-    parser.add_argument(
-        "--only", metavar="NAME[,NAME]", help="run only these applications"
-    )
-    parser.add_argument(
-        "--release",
-        action="append",
-        default=[],
-        metavar="NAME==VER",
-        help="test another release of an application (repeatable)",
-    )
-    parser.add_argument(
-        "--gateway",
-        type=Path,
-        default=here,
-        metavar="PATH",
-        help="gateway checkout installed (editable) into the venvs "
-        "(default: the checkout this script is in)",
-    )
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        metavar="DIR",
-        help="where venvs and logs go; kept and reused between runs "
-        "(default: a temporary directory, removed at the end unless --keep)",
-    )
-    parser.add_argument(
-        "--keep",
-        action="store_true",
-        help="keep the temporary work directory (logs, junit XML, venvs)",
-    )
+    add_common_options(parser, "application", "venvs and logs")
     return parser.parse_args(argv)
 
 
 def selected(args: argparse.Namespace) -> dict[str, Application]:
-    chosen = dict(APPLICATIONS)
-    for spec in args.release:
-        name, _, version = spec.partition("==")
-        key = name.lower()
-        if key not in chosen or not version:
-            raise UsageError(f"--release {spec}: expected NAME==VER, NAME one of ours")
-        chosen[key] = dataclasses.replace(chosen[key], version=version)
-    if args.only:
-        names = [n.strip().lower() for n in args.only.split(",") if n.strip()]
-        unknown = [n for n in names if n not in chosen]
-        if unknown:
-            raise UsageError(f"--only: unknown {', '.join(unknown)}")
-        chosen = {n: chosen[n] for n in names}
-    return chosen
+    return choose(APPLICATIONS, args)
 
 
 def compare(args: argparse.Namespace) -> int:

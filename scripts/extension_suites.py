@@ -47,6 +47,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import typing as t
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -674,31 +675,21 @@ def print_differences(reports: list[Report]) -> None:
 # -- command line --------------------------------------------------------------
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def add_common_options(parser: argparse.ArgumentParser, kind: str, cached: str) -> None:
+    """--only, --release, --gateway, --cache and --keep, shared with
+    scripts/app_suites.py; ``kind`` names what the table lists."""
     here = Path(__file__).resolve().parent.parent
-    parser = argparse.ArgumentParser(
-        prog="scripts/extension-suites",
-        description=(
-            "Run Flask extensions' own test suites (from their PyPI sdists), "
-            f"and Flask {FLASK_VERSION}'s own, on the real Flask and with "
-            f"{SWITCH}=1 (gateway's Flask compatibility switch), and compare. "
-            "Exits 0 when every test that passes on Flask passes with the "
-            "switch too (but the known, deliberate differences), 1 otherwise."
-        ),
-        epilog="Extensions: "
-        + ", ".join(f"{n} {e.version}" for n, e in EXTENSIONS.items()),
-    )
     parser.add_argument(
         "--only",
         metavar="NAME[,NAME]",
-        help="run only these extensions (names as listed below)",
+        help=f"run only these {kind}s (names as listed below)",
     )
     parser.add_argument(
         "--release",
         action="append",
         default=[],
         metavar="NAME==VER",
-        help="test another release of an extension (repeatable)",
+        help=f"test another release of an {kind} (repeatable)",
     )
     parser.add_argument(
         "--gateway",
@@ -712,7 +703,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--cache",
         type=Path,
         metavar="DIR",
-        help="where sdists, venvs and logs go; kept and reused between runs "
+        help=f"where {cached} go; kept and reused between runs "
         "(default: a temporary directory, removed at the end unless --keep)",
     )
     parser.add_argument(
@@ -720,18 +711,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="keep the temporary work directory (logs, junit XML, venvs)",
     )
-    return parser.parse_args(argv)
 
 
-def selected(args: argparse.Namespace) -> dict[str, Extension]:
-    chosen = dict(EXTENSIONS)
+T = t.TypeVar("T")
+
+
+def choose(
+    table: dict[str, T], args: argparse.Namespace, fixed: str = ""
+) -> dict[str, T]:
+    """The entries of ``table`` that --only and --release ask for; ``fixed``
+    names an entry whose release cannot change."""
+    chosen = dict(table)
     for spec in args.release:
         name, _, version = spec.partition("==")
         key = name.lower()
         if key not in chosen or not version:
             raise UsageError(f"--release {spec}: expected NAME==VER, NAME one of ours")
-        if key == "flask":
-            raise UsageError(f"--release {spec}: Flask stays at {FLASK_VERSION}")
+        if key == fixed:
+            raise UsageError(f"--release {spec}: {fixed} stays at {FLASK_VERSION}")
         chosen[key] = dataclasses.replace(chosen[key], version=version)
     if args.only:
         names = [n.strip().lower() for n in args.only.split(",") if n.strip()]
@@ -740,6 +737,27 @@ def selected(args: argparse.Namespace) -> dict[str, Extension]:
             raise UsageError(f"--only: unknown {', '.join(unknown)}")
         chosen = {n: chosen[n] for n in names}
     return chosen
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scripts/extension-suites",
+        description=(
+            "Run Flask extensions' own test suites (from their PyPI sdists), "
+            f"and Flask {FLASK_VERSION}'s own, on the real Flask and with "
+            f"{SWITCH}=1 (gateway's Flask compatibility switch), and compare. "
+            "Exits 0 when every test that passes on Flask passes with the "
+            "switch too (but the known, deliberate differences), 1 otherwise."
+        ),
+        epilog="Extensions: "
+        + ", ".join(f"{n} {e.version}" for n, e in EXTENSIONS.items()),
+    )
+    add_common_options(parser, "extension", "sdists, venvs and logs")
+    return parser.parse_args(argv)
+
+
+def selected(args: argparse.Namespace) -> dict[str, Extension]:
+    return choose(EXTENSIONS, args, fixed="flask")
 
 
 class UsageError(Exception):

@@ -6,6 +6,7 @@ import ast
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from flask_switch_probe import (
@@ -24,6 +25,22 @@ from gateway.adapters.entry import (
     render_entry,
     write_entry,
 )
+
+
+def run_cgi(entry: Path, env: dict[str, str]) -> tuple[bytes, bytes, bytes]:
+    """Run an entry file as a web server runs a CGI program (root cwd, the
+    given environment, no stdin); its headers, body and stderr."""
+    result = subprocess.run(
+        [str(entry)],
+        cwd="/",
+        env=env,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    head, _, body = result.stdout.partition(b"\r\n\r\n")
+    return head, body, result.stderr
 
 
 @pytest.mark.parametrize(
@@ -145,19 +162,10 @@ def test_cgi_entry_answers_one_request_with_a_clean_stdout(mini_site, server_dir
         "REMOTE_ADDR": "127.0.0.1",
     }
     # No PYTHONPATH, root cwd: what a web server gives a CGI program.
-    result = subprocess.run(
-        [str(entry)],
-        cwd="/",
-        env=env,
-        capture_output=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert result.returncode == 0, result.stderr
-    head, _, body = result.stdout.partition(b"\r\n\r\n")
+    head, body, stderr = run_cgi(entry, env)
     assert head.startswith(b"Status: 200 OK")
     assert body == b"mini /cgi|/x"
-    assert b"print() during a request" in result.stderr
+    assert b"print() during a request" in stderr
     assert "PYTHONPATH" not in env and os.access(entry, os.X_OK)
 
 
@@ -241,15 +249,6 @@ def test_cgi_entry_written_by_gateway_config_applies_flask_compat(server_dir):
         REMOTE_ADDR="127.0.0.1",
     )
     env.pop("PYTHONPATH", None)
-    result = subprocess.run(
-        [str(entry)],
-        cwd="/",
-        env=env,
-        capture_output=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert result.returncode == 0, result.stderr
-    head, _, body = result.stdout.partition(b"\r\n\r\n")
+    head, body, stderr = run_cgi(entry, env)
     assert head.startswith(b"Status: 200 OK")
     assert body.decode() == SWITCHED

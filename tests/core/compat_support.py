@@ -163,13 +163,16 @@ def observe(
     response: TestResponse, signed_cookies: t.Iterable[str] = ("session",)
 ) -> tuple[t.Any, ...]:
     """What a client can see of a response, made comparable across
-    frameworks and runs: status, headers in order (no ``Date``; Set-Cookie
-    as :func:`_cookie` leaves it) and the body."""
+    frameworks and runs: status, headers in order (no ``Date``, ``Expires``
+    without its value; Set-Cookie as :func:`_cookie` leaves it) and the body."""
     signed = set(signed_cookies)
     headers = []
     for key, value in response.headers.items():
         if key == "Date":
             continue
+        if key == "Expires":
+            # now + max_age: the clock's, like Date (runs may straddle a second)
+            value = "<now + max_age>"
         if key == "Set-Cookie":
             value = _cookie(value, signed)
         headers.append((key, value))

@@ -20,6 +20,7 @@ from server_harness import (
     wait_for_log,
 )
 
+from gateway.adapters.options import GRACEFUL_TIMEOUT
 from gateway.deploy import render
 
 pytestmark = pytest.mark.integration
@@ -172,7 +173,11 @@ def test_sigterm_as_soon_as_it_runs_stops_the_generated_ini(
     server = start_uwsgi(spawn_server, config, tmp_path)
     assert wait_for_log(server, "(master-start)", timeout=30), server.logs()
     server.signal_leader(signal.SIGTERM)
+    # Usually well under a second; the bound is the ini's mercy (the graceful
+    # timeout) plus a margin, since a loaded machine may spend it, while the
+    # lazy-apps hang never ends.
+    bound = GRACEFUL_TIMEOUT + 15
     try:
-        server.wait(15)
+        server.wait(bound)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"uWSGI did not stop within 15s of SIGTERM:\n{server.logs()}")
+        pytest.fail(f"uWSGI did not stop within {bound}s of SIGTERM:\n{server.logs()}")

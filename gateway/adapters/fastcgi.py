@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 import typing as t
 
 from . import require
@@ -68,6 +69,27 @@ def flup_bind_address(address: Address | None) -> str | tuple[t.Any, ...] | None
     return (host, port, 0, 0) if ":" in host else (host, port)
 
 
+#: Seconds a stopping server waits for its threads to pick up the
+#: connections it accepted last.
+_HANDOFF_TIMEOUT = 5.0
+
+
+def _server_class(base: type) -> type:
+    """flup's WSGIServer, minus a race of its stop: a worker thread woken by
+    the stop leaves without running a connection queued a moment before, which
+    the client sees as a reset. The queue is emptied first."""
+
+    class GatewayFCGIServer(base):  # type: ignore[misc,valid-type]
+        def shutdown(self) -> None:
+            pool = self._threadPool
+            deadline = time.monotonic() + _HANDOFF_TIMEOUT
+            while pool._workQueue and time.monotonic() < deadline:
+                time.sleep(0.01)
+            super().shutdown()
+
+    return GatewayFCGIServer
+
+
 def serve(
     app: WSGIApplication,
     *,
@@ -94,7 +116,7 @@ def serve(
         own = None
     elif isinstance(bind, str):
         remove_stale_unix_socket(bind)
-    server = fcgi.WSGIServer(
+    server = _server_class(fcgi.WSGIServer)(
         app,
         bindAddress=flup_bind_address(own),
         umask=0o111 if isinstance(own, str) else None,

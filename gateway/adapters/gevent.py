@@ -92,9 +92,11 @@ def _server_classes() -> tuple[type, type]:
                 self._cancel_timer()
 
         def read_requestline(self) -> str:
-            if self.server.stopping:
+            if self.server.stopping and self.served:
                 return ""  # no new request on a kept-alive connection: close it
-            self.server.mark(idle=True)
+            # A new connection is not idle: its client has sent, or is
+            # sending, a request that must be answered even while stopping.
+            self.server.mark(idle=bool(self.served))
             seconds = (
                 self.server.keepalive_timeout
                 if self.served

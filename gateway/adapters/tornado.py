@@ -202,13 +202,17 @@ def _server_class() -> type:
     from .sockets import set_nodelay
 
     class GatewayHTTPServer(HTTPServer):
-        """``HTTPServer`` with TCP_NODELAY and a shorter head timeout for the
-        requests after the first on a connection (``keepalive_params``)."""
+        """``HTTPServer`` with TCP_NODELAY, a shorter head timeout for the
+        requests after the first on a connection (``keepalive_params``), and
+        the streams of new connections whose first request has not started
+        (``fresh``): a graceful stop waits for them too."""
 
         keepalive_params: t.Any = None
+        fresh: set[t.Any]
 
         def handle_stream(self, stream: t.Any, address: t.Any) -> None:
             set_nodelay(stream.socket)
+            self.fresh.add(stream)
             super().handle_stream(stream, address)
 
         def start_request(self, server_conn: t.Any, request_conn: t.Any) -> t.Any:
@@ -216,7 +220,12 @@ def _server_class() -> type:
             # (header_timeout); the next ones take the connection's params.
             if server_conn.params is self.conn_params and self.keepalive_params:
                 server_conn.params = self.keepalive_params
+            self.fresh.discard(server_conn.stream)
             return super().start_request(server_conn, request_conn)
+
+        def on_close(self, server_conn: t.Any) -> None:
+            self.fresh.discard(server_conn.stream)
+            super().on_close(server_conn)
 
     return GatewayHTTPServer
 
@@ -240,6 +249,7 @@ async def _serve(
         no_keep_alive=not keepalive_timeout,
     )
     server.keepalive_params = copy.copy(server.conn_params)
+    server.fresh = set()
     server.keepalive_params.header_timeout = keepalive_timeout
     managed = listen_fd is not None
     listener = listening_socket(bind, listen_fd)
@@ -253,6 +263,7 @@ async def _serve(
         seen.append(signum)
         if len(seen) > 1 and not managed:
             print("gateway: second signal, stopping now", file=sys.stderr, flush=True)
+            server.fresh.clear()
             container.drained.set()
         stop.set()
 
@@ -269,7 +280,7 @@ async def _serve(
         )
         server.stop()
         try:
-            await asyncio.wait_for(container.drained.wait(), graceful_timeout)
+            await asyncio.wait_for(_drained(container, server), graceful_timeout)
         except TimeoutError:
             print(
                 f"gateway: {container.in_flight} request(s) still running, closing",
@@ -282,6 +293,17 @@ async def _serve(
             loop.remove_signal_handler(signum)
         executor.shutdown(wait=False, cancel_futures=True)
         remove_socket_file(bind, managed)
+
+
+async def _drained(container: t.Any, server: t.Any) -> None:
+    """Until no request runs and every connection accepted has started its
+    first request (one accepted just before the stop is answered too; one
+    that sends nothing is closed by the header timeout)."""
+    while True:
+        await container.drained.wait()
+        if not server.fresh:
+            return
+        await asyncio.sleep(0.02)
 
 
 def serve(

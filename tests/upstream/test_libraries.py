@@ -426,3 +426,26 @@ def test_flup_wsgi_server_arguments() -> None:
         assert any(p.kind is Parameter.VAR_KEYWORD for p in threaded)
         pool = inspect.signature(ThreadPool.__init__).parameters
         assert "maxThreads" in pool and "maxSpare" in pool
+
+
+def test_flup_thread_pool_queue_and_shutdown() -> None:
+    require("flup")
+    with upstream(
+        "flup",
+        "ThreadedServer._threadPool / ThreadPool._workQueue, shutdown",
+        "a ThreadedServer keeps its ThreadPool as ._threadPool; the pool queues"
+        " accepted connections in the list ._workQueue; ThreadedServer.shutdown()"
+        " calls the pool's shutdown()",
+        "adapters/fastcgi.py GatewayFCGIServer.shutdown",
+    ):
+        from flup.server.threadedserver import ThreadedServer
+        from flup.server.threadpool import ThreadPool
+
+        # Built, a ThreadPool starts threads (with a deprecated call): read.
+        assert "self._threadPool = ThreadPool(" in inspect.getsource(
+            ThreadedServer.__init__
+        )
+        assert "self._workQueue = []" in inspect.getsource(ThreadPool.__init__)
+        assert "self._threadPool.shutdown()" in inspect.getsource(
+            ThreadedServer.shutdown
+        )

@@ -79,7 +79,7 @@ def _server_class(base: type) -> type:
     the stop leaves without running a connection queued a moment before, which
     the client sees as a reset. The queue is emptied first."""
 
-    class GatewayFCGIServer(base):  # type: ignore[misc,valid-type]
+    class GatewayFCGIServer(base):  # type: ignore[misc]
         def shutdown(self) -> None:
             pool = self._threadPool
             deadline = time.monotonic() + _HANDOFF_TIMEOUT

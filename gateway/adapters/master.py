@@ -199,7 +199,8 @@ class Master:
         deadline = time.monotonic() + self.options.graceful_timeout + STOP_MARGIN
         while any(c.poll() is None for c in children):
             left = deadline - time.monotonic()
-            if left <= 0 or self._wait_signals(min(left, 0.2)):
+            again = self._wait_signals(min(max(left, 0), 0.2))
+            if left <= 0 or any(signum != RELOAD_SIGNAL for signum in again):
                 # Out of time, or a second SIGTERM / SIGINT: stop now.
                 log("stopping now")
                 for child in children:
@@ -241,7 +242,8 @@ class Master:
         finally:
             os.close(ready_r)
         if child.poll() is None:
-            log(f"child {child.pid} not ready within {START_TIMEOUT:g}s; stopping it")
+            if not self._stop_pending():
+                log(f"child {child.pid} not ready within {START_TIMEOUT:g}s")
             child.kill()
         child.wait()
         log(f"child {child.pid} failed to start (status {child.returncode})")

@@ -15,6 +15,7 @@ from server_harness import (
     free_port,
     http_request,
     require_module,
+    require_program,
 )
 from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
 
@@ -72,8 +73,12 @@ def serve_site(
     server: t.Mapping[str, t.Any] | None = None,
 ) -> tuple[ServerProcess, Client]:
     """The example site under ``gateway serve --adapter ADAPTER``, ready:
-    on a free loopback port, or on a unix socket for fastcgi."""
-    require_module(needs)
+    on a free loopback port, or on a unix socket for fastcgi. ``needs`` is
+    the Python package (or, for uwsgi, the program) the adapter requires."""
+    if needs == "uwsgi":
+        require_program("uwsgi")
+    else:
+        require_module(needs)
     if adapter == "fastcgi":
         path = str(server_dir / "fcgi.sock")
         settings: dict[str, t.Any] = {"adapter": adapter, "socket": path}

@@ -30,10 +30,11 @@ RELOADING = [
     ),
     # flup closes a connection at once when all its threads are busy.
     pytest.param("fastcgi", ["--threads", "16"], "flup", id="fastcgi"),
+    pytest.param("uwsgi", ["--http", "--workers", "2"], "uwsgi", id="uwsgi-http"),
 ]
 
 #: The adapters that run under gateway's master process.
-MANAGED = [p for p in RELOADING if p.id != "gunicorn"]
+MANAGED = [p for p in RELOADING if p.id in ("gevent", "tornado", "fastcgi")]
 
 #: What the reload must bring in: the site's index view, edited.
 OLD_INDEX = 'return f"{label} index"'

@@ -2,10 +2,10 @@
 
 gevent only helps when blocking calls yield to its loop, which needs
 ``gevent.monkey.patch_all()`` to run before anything else imports ``socket``,
-``ssl`` or ``threading``. ``gateway serve --adapter gevent`` therefore
-runs the server in a fresh interpreter (:data:`.master.CHILD`) which patches
-first and only then imports the gateway. Code calling :func:`serve` itself should call
-:func:`patch` at the very top of its main module.
+``ssl`` or ``threading``. ``gateway serve --adapter gevent`` therefore runs
+the server in a fresh interpreter (:data:`.master.CHILD`) which patches first
+and only then imports the gateway. Code calling :func:`serve` itself should
+call :func:`patch` at the very top of its main module.
 
 On top of the stock server this adds:
 
@@ -75,9 +75,10 @@ def _server_classes() -> tuple[type, type]:
     from gevent.pool import Pool
 
     class GatewayHandler(pywsgi.WSGIHandler):
-        """Marks the connection busy between reading a request line and
-        finishing its response, and closes it after the response once the
-        server is stopping."""
+        """Times the request head (``header_timeout`` on a new connection,
+        ``keepalive_timeout`` on a kept-alive one), marks a kept-alive
+        connection idle while it waits for its next request, and closes the
+        connection after its response once the server is stopping."""
 
         server: GatewayServer
         #: Requests read on this connection so far.

@@ -15,14 +15,16 @@ than left to gunicorn's defaults, which changed over releases:
 - ``keepalive`` from ``[server].keepalive_timeout`` (whole seconds; gunicorn
   has no header timeout, its ``sync`` workers no keep-alive).
 
-Each worker reads the gateway.toml and builds the gateway after the fork, so
-no lock or thread of the dispatcher is shared across processes, and SIGHUP
-(gunicorn's graceful reload: new workers, then the old ones finish their
-requests) brings in the application's code and the gateway.toml as they are
-now. What the arbiter itself holds does not change on SIGHUP: the listening
-address, the number of workers and the gateway package's own code. gunicorn
-handles SIGTERM as a graceful stop (``graceful_timeout``) and SIGINT as a
-quick one.
+Each worker builds the gateway after the fork, so no lock or thread of the
+dispatcher is shared across processes. SIGHUP is gunicorn's graceful reload
+(new workers, then the old ones finish their requests), with a check first:
+the arbiter reads the gateway.toml again and loads it, with the applications
+it names, in a fresh interpreter (:func:`.master.check_loads`). When that
+fails the reload is skipped and the running workers keep serving (gunicorn
+itself would stop when its new workers fail to boot). What the arbiter holds
+does not change on SIGHUP: the listening address, the number of workers and
+the gateway package's own code. gunicorn handles SIGTERM as a graceful stop
+(``graceful_timeout``) and SIGINT as a quick one.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import math
 import sys
 import typing as t
 
-from . import require
+from . import CannotServe, require
 from .middleware import with_script_name
 from .options import GRACEFUL_TIMEOUT, Address, ServeOptions, format_bind
 
@@ -79,6 +81,17 @@ _NEWER_SETTINGS = frozenset({"control_socket_disable"})
 def _application_class() -> type:
     require("gunicorn.app.base", "gunicorn")
     from gunicorn.app import base
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.errors import HaltServer
+
+    class GatewayArbiter(Arbiter):
+        """Reloads only when the application's check says it can."""
+
+        app: GatewayApplication
+
+        def reload(self) -> None:
+            if self.app.may_reload():
+                super().reload()
 
     class GatewayApplication(base.BaseApplication):
         """Feeds gunicorn our settings and a loader for the WSGI app."""
@@ -87,18 +100,24 @@ def _application_class() -> type:
             self,
             loader: t.Callable[[], WSGIApplication],
             settings: dict[str, t.Any],
-            on_reload: t.Callable[[], None] | None = None,
+            on_reload: t.Callable[[], bool] | None = None,
         ) -> None:
             self._loader = loader
             self._settings = settings
             self._on_reload = on_reload
             super().__init__()
 
-        def reload(self) -> None:
-            # The arbiter calls this on SIGHUP, before it starts new workers.
-            if self._on_reload is not None:
-                self._on_reload()
-            super().reload()
+        def may_reload(self) -> bool:
+            """Called by the arbiter on SIGHUP, before it starts new workers."""
+            return self._on_reload is None or self._on_reload()
+
+        def run(self) -> None:
+            try:
+                GatewayArbiter(self).run()
+            except HaltServer as e:
+                # gunicorn stops when workers fail to boot (an import error):
+                # one line, not the arbiter's traceback.
+                raise CannotServe(f"gunicorn stopped: {e.reason}") from None
 
         def load_config(self) -> None:
             for key, value in self._settings.items():
@@ -125,13 +144,14 @@ def serve(
     keepalive_timeout: float = ServeOptions.keepalive_timeout,
     name: str = "gateway",
     lazy: bool = False,
-    on_reload: t.Callable[[], None] | None = None,
+    on_reload: t.Callable[[], bool] | None = None,
 ) -> None:
     """Run gunicorn's arbiter for ``app`` until it is stopped.
 
     With ``lazy=True``, ``app`` is a zero-argument callable each worker calls
     after the fork to build its application. ``on_reload`` runs in the
-    arbiter on SIGHUP, before the new workers start.
+    arbiter on SIGHUP, before the new workers start; the reload happens only
+    when it returns True.
     """
 
     def loader() -> WSGIApplication:
@@ -152,27 +172,35 @@ def serve(
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     """``gateway serve --adapter gunicorn``: each worker builds the gateway.
 
-    On SIGHUP the arbiter reads the gateway.toml again; a file that no longer
-    loads is reported and the new workers keep the last one that did.
+    On SIGHUP the arbiter reads the gateway.toml again and checks that it
+    loads; if not, it says why and the running workers keep serving.
     """
     require("gunicorn.app.base", "gunicorn")
     from gateway.dispatch import build_gateway
     from gateway.toml import ConfigError, load_config
 
+    from .master import check_loads
+
     current = [config]
 
-    def reread() -> None:
+    def reread() -> bool:
         if config.path is None:
-            return
+            return True
         try:
-            current[0] = load_config(config.path)
+            new = load_config(config.path)
+            problem = check_loads(str(config.path))
         except (OSError, ConfigError) as e:
+            problem = str(e)
+        if problem is not None:
             print(
-                f"gateway: SIGHUP: {config.path} not reloaded, the new workers"
-                f" keep the previous configuration: {e}",
+                "gateway: SIGHUP: reload failed; the running workers keep"
+                f" serving:\n{problem}",
                 file=sys.stderr,
                 flush=True,
             )
+            return False
+        current[0] = new
+        return True
 
     serve(
         lambda: build_gateway(current[0]),

@@ -99,6 +99,34 @@ def child_main(argv: list[str]) -> int:
     return run_serve(config_path, adapter, overrides)
 
 
+#: Run by ``python -c`` to check that a gateway.toml and the code it names
+#: load, in a fresh interpreter, before gunicorn's arbiter reloads.
+CHECK = (
+    "import sys\n"
+    "from gateway.adapters import load_application\n"
+    "load_application(sys.argv[1])\n"
+)
+
+
+def check_loads(config_path: str) -> str | None:
+    """None when ``config_path`` and the applications it names load in a
+    fresh interpreter (as a new child or worker would), else why not: the
+    end of that interpreter's error output."""
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", CHECK, config_path],
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        return f"loading took more than {START_TIMEOUT:g}s"
+    if result.returncode == 0:
+        return None
+    lines = result.stderr.strip().splitlines()
+    return "\n".join(lines[-5:]) or f"exit status {result.returncode}"
+
+
 def log(message: str) -> None:
     print(
         f"gateway: master (pid {os.getpid()}): {message}", file=sys.stderr, flush=True

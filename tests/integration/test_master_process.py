@@ -83,20 +83,31 @@ def test_a_child_that_dies_is_started_again_under_the_same_master(server_dir):
         assert process.stop() == 0
 
 
-def test_a_child_that_cannot_start_makes_gateway_serve_exit_1(server_dir):
-    pytest.importorskip("gevent")
+@pytest.mark.parametrize(
+    ("adapter", "status", "message"),
+    [
+        pytest.param("gevent", 1, "failed to start", id="gevent"),
+        # gunicorn's own status for workers that fail to boot.
+        pytest.param("gunicorn", 3, "Worker failed to boot.", id="gunicorn"),
+    ],
+)
+def test_a_server_that_cannot_load_the_code_makes_gateway_serve_fail(
+    server_dir, adapter, status, message
+):
+    pytest.importorskip(adapter)
     port = free_port()
     toml = write_site(
-        server_dir, {"adapter": "gevent", "bind": f"127.0.0.1:{port}"}, DIRECT_PROXY
+        server_dir, {"adapter": adapter, "bind": f"127.0.0.1:{port}"}, DIRECT_PROXY
     )
     (server_dir / "gwsite" / "main.py").write_text(
         "raise ImportError('broken on purpose')\n"
     )
-    process = gateway_serve(toml, server_dir, "gevent")
+    process = gateway_serve(toml, server_dir, adapter)
     try:
-        assert process.wait(60) == 1
+        assert process.wait(60) == status
         assert "broken on purpose" in process.logs()
-        assert "failed to start" in process.logs()
+        assert message in process.logs()
+        assert "HaltServer" not in process.logs()
     finally:
         process.stop()
 

@@ -60,6 +60,12 @@ def alive(pid: int) -> bool:
     return True
 
 
+def children(pid: int) -> set[int]:
+    """The PIDs of the processes ``pid`` started (Linux's /proc)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(p) for p in text.split()}
+
+
 def serving_pids(client: Client, tries: int = 8) -> set[int]:
     return {client.get("/whoami").json()["pid"] for _ in range(tries)}
 
@@ -154,18 +160,33 @@ def test_a_reload_that_cannot_load_keeps_the_old_child_serving(
         assert process.stop() == 0
 
 
-def test_gunicorn_keeps_the_last_good_gateway_toml_when_a_reload_cannot_read_it(
-    server_dir,
+@pytest.mark.parametrize("breakage", ["gateway.toml", "import"])
+def test_gunicorn_skips_a_reload_that_cannot_load_and_keeps_its_workers(
+    server_dir, breakage
 ):
     process, client = serve_site(server_dir, "gunicorn", "gunicorn", ["--workers", "2"])
     try:
-        old_pids = serving_pids(client)
+        # Both workers have loaded the code (one still booting would load
+        # the broken code below, and gunicorn stops when a worker cannot).
+        assert eventually(
+            lambda: (
+                len(children(process.pid)) == 2
+                and serving_pids(client, 16) == children(process.pid)
+            ),
+            30,
+        )
+        workers = children(process.pid)
         toml = server_dir / "gateway.toml"
-        toml.write_text(toml.read_text() + "\n[server]\nworkers = 'many'\n")
+        if breakage == "gateway.toml":
+            toml.write_text(toml.read_text() + "\n[server]\nworkers = 'many'\n")
+        else:
+            edit_views(server_dir, OLD_INDEX, OLD_INDEX + "\n    def broken(:")
         process.signal_leader(signal.SIGHUP)
-        assert wait_for_log(process, "not reloaded", timeout=30), process.logs()
-        # New workers, with the configuration the arbiter had.
-        assert eventually(lambda: not serving_pids(client) & old_pids, 30)
+        assert wait_for_log(process, "reload failed", timeout=60), process.logs()
+        time.sleep(1)  # time enough for a reload to start new workers
+        assert children(process.pid) == workers
+        assert serving_pids(client) <= workers
         assert client.get("/").status == 200
+        assert process.proc is not None and process.proc.poll() is None
     finally:
         assert process.stop() == 0

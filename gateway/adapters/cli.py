@@ -14,7 +14,7 @@ import click
 
 from . import ADAPTERS, CannotServe, ServerNotInstalled, UnknownAdapter, get_adapter
 from .entry import ENTRY_KINDS, EntryError, render_for_config, write_entry
-from .options import GRACEFUL_TIMEOUT, OptionError, resolve_options
+from .options import GRACEFUL_TIMEOUT, OptionError, check_exposure, resolve_options
 
 
 def _config_errors(*also: type[BaseException]) -> tuple[type[BaseException], ...]:
@@ -58,6 +58,9 @@ def run_serve(
         if "reload" not in overrides:
             overrides["reload"] = name == "dev" and config.debug
         options = resolve_options(config.server, debug=config.debug, **overrides)
+        notice = check_exposure(name, options)
+        if notice:
+            print(f"gateway: {notice}", file=sys.stderr, flush=True)
         module.serve_config(config, options)
     except expected as e:
         print(f"Error: {e}", file=sys.stderr, flush=True)
@@ -106,6 +109,12 @@ def run_serve(
     is_flag=True,
     default=None,
     help="uwsgi: speak HTTP on --bind instead of the uwsgi protocol on the socket.",
+)
+@click.option(
+    "--behind-proxy/--no-behind-proxy",
+    default=None,
+    help="A buffering proxy is in front: gunicorn and uwsgi --http may listen on"
+    " a non-loopback address. [default: [server].behind_proxy]",
 )
 def serve_command(config_path: str, adapter: str | None, **given: t.Any) -> None:
     """Run the gateway described by GATEWAY_TOML under a server.

@@ -19,6 +19,7 @@ from gateway.adapters.options import (
     GRACEFUL_TIMEOUT,
     OptionError,
     ServeOptions,
+    check_exposure,
     resolve_options,
 )
 from gateway.adapters.uwsgi import Standalone, uwsgi_options
@@ -172,9 +173,12 @@ def _gateway_unit_hint(site: Site) -> str:
 
 def _serve_options(site: Site, config: GatewayConfig) -> ServeOptions:
     """What ``gateway serve`` would run this gateway with: the servers whose
-    options are declared by their adapter are written from it."""
+    options are declared by their adapter are written from it. Refuses what
+    ``gateway serve`` would refuse (:func:`check_exposure`)."""
     try:
-        return resolve_options(config.server, http=site.options.uwsgi_http)
+        options = resolve_options(config.server, http=site.options.uwsgi_http)
+        check_exposure(site.adapter, options)
+        return options
     except OptionError as e:
         raise DeployError(f"[server].{e}") from None
 
@@ -475,7 +479,8 @@ def _lighttpd(site: Site, config: GatewayConfig) -> Plan:
 # -- process managers ------------------------------------------------------------------
 
 
-def _serve_argv(site: Site) -> list[str]:
+def _serve_argv(site: Site, config: GatewayConfig) -> list[str]:
+    _serve_options(site, config)  # what `gateway serve` refuses, refused now
     argv = [
         site.python,
         "-m",
@@ -533,7 +538,7 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
     ]
     home = (site.python_home, site.workdir, site.toml_path, site.entry_dir)
     context = {
-        "argv": _serve_argv(site),
+        "argv": _serve_argv(site, config),
         "activated": activated,
         "listen_stream": listen,
         "notify": site.adapter in ("gunicorn", "uwsgi"),
@@ -582,7 +587,9 @@ def _supervisor(site: Site, config: GatewayConfig) -> Plan:
             f"write the entry: gateway config fcgi-file {site.toml_path} -o {site.entry_dir}",
         )
     context = {
-        "argv": [site.python, site.entry(".fcgi")] if fcgi else _serve_argv(site),
+        "argv": [site.python, site.entry(".fcgi")]
+        if fcgi
+        else _serve_argv(site, config),
         "fcgi": fcgi,
         "stop_timeout": STOP_TIMEOUT,
     }

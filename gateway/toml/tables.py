@@ -54,6 +54,11 @@ class Adapter:
     #: Whether it runs as a service of its own (systemd, supervisor).
     service: bool
     doc: str
+    #: Whether its HTTP listener gives each connection a worker thread before
+    #: the request head has arrived, so a few hundred slow clients hold every
+    #: thread: it must listen on loopback or sit behind a buffering proxy
+    #: (``[server].behind_proxy``). uwsgi only in its http mode.
+    needs_buffering_proxy: bool = False
 
 
 #: Every adapter, in the order ``--help`` and error messages list them.
@@ -63,8 +68,8 @@ ADAPTERS: dict[str, Adapter] = {
         Adapter("dev", "http", False, "Werkzeug's development server"),
         Adapter("gevent", "http", True, "gevent's WSGI server"),
         Adapter("tornado", "http", True, "tornado's HTTP server, a thread pool"),
-        Adapter("gunicorn", "http", True, "gunicorn, gthread workers"),
-        Adapter("uwsgi", "uwsgi", True, "the uwsgi program"),
+        Adapter("gunicorn", "http", True, "gunicorn, gthread workers", True),
+        Adapter("uwsgi", "uwsgi", True, "the uwsgi program", True),
         Adapter("fastcgi", "fastcgi", True, "flup's FastCGI server"),
         Adapter("cgi", "cgi", False, "one process per request"),
         Adapter("mod_wsgi", "mod_wsgi", False, "Apache's mod_wsgi"),
@@ -299,6 +304,12 @@ class ServerConfig:
         doc='where an HTTP adapter listens ("[::1]:8000" for IPv6)',
         type_doc='"host:port" or "unix:PATH"',
         resolve=lambda value, r: values.bind_address(value, r.root),
+    )
+    behind_proxy: bool = key(
+        False,
+        doc="a buffering proxy (nginx, Apache) is in front: lets "
+        + " and ".join(n for n, a in ADAPTERS.items() if a.needs_buffering_proxy)
+        + " (http mode) listen on a non-loopback address",
     )
     backends: tuple[str, ...] = key(
         (),

@@ -144,6 +144,16 @@ REFUSED: list[t.Any] = [
     pytest.param(
         "cgi-file", "cgi", {"workers": 3}, "[server].workers = 3", id="cgi-file-workers"
     ),
+    *(
+        pytest.param(
+            kind,
+            "gunicorn",
+            {"bind": "0.0.0.0:8000"},
+            "[server].bind: gunicorn would listen on 0.0.0.0:8000",
+            id=f"{kind}-gunicorn-facing-clients",
+        )
+        for kind in ("systemd", "supervisor")
+    ),
 ]
 
 
@@ -164,6 +174,16 @@ def test_inexpressible_configs_are_refused_with_the_key_and_fix(
     with pytest.raises(DeployError) as info:
         render(kind, config)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["systemd", "supervisor", "nginx"])
+def test_gunicorn_may_listen_anywhere_when_a_proxy_is_in_front(
+    kind: str, make_config: t.Callable[..., GatewayConfig]
+) -> None:
+    config = with_server(
+        make_config("mounts", "gunicorn"), bind="0.0.0.0:8000", behind_proxy=True
+    )
+    assert render(kind, config)
 
 
 def test_unknown_kind_lists_the_known_ones(

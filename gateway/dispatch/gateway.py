@@ -347,7 +347,9 @@ class Gateway:
             allowed = self._derived_trusted_hosts()
         self.trusted_hosts = tuple(allowed)
         self._allow_list = HostAllowList(self.trusted_hosts)
-        if self.trusted_hosts:
+        if self.trusted_hosts or self.host_dispatcher is None:
+            # Without a host dispatcher nothing else reads the Host: an empty
+            # list still refuses a malformed one the app could not read.
             app = TrustedHosts(app, self.trusted_hosts)
         if self.health:
             app = HealthCheck(

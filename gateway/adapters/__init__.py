@@ -1,7 +1,8 @@
 """Running one gateway under every deployment option.
 
-Each supported server has a module here (``gevent``, ``tornado``, ``gunicorn``,
-``uwsgi``, ``fastcgi``, ``cgi``, ``mod_wsgi``, ``dev``). A module exposes
+Each supported server has a module here (``gevent``, ``tornado``,
+``gunicorn``, ``granian``, ``uwsgi``, ``fastcgi``, ``cgi``, ``mod_wsgi``,
+``dev``). A module exposes
 ``serve(app, **options)`` when its server can be started from Python,
 ``serve_config(config, options)`` used by ``gateway serve``, and the entry file
 its server loads is written by :mod:`gateway.adapters.entry`. Server packages

@@ -119,8 +119,9 @@ def run_serve(
 def serve_command(config_path: str, adapter: str | None, **given: t.Any) -> None:
     """Run the gateway described by GATEWAY_TOML under a server.
 
-    gevent, tornado, gunicorn, fastcgi (flup) and dev run in this process;
-    uwsgi and mod_wsgi replace it with the uwsgi / mod_wsgi-express program.
+    gevent, tornado, gunicorn, granian, fastcgi (flup) and dev run in this
+    process; uwsgi and mod_wsgi replace it with the uwsgi / mod_wsgi-express
+    program.
     CGI is started by the web server: use 'gateway entry cgi'. SIGTERM stops
     every server gracefully.
     """

@@ -532,7 +532,7 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
         f"check:   systemd-analyze verify /etc/systemd/system/{site.name}.service",
         f"start:   systemctl enable --now {unit}",
         f"reload:  systemctl reload {site.name}"
-        if site.adapter in ("gunicorn", "uwsgi")
+        if site.adapter in ("gunicorn", "granian", "uwsgi")
         else f"restart: systemctl restart {site.name}   ({site.adapter} has no graceful reload)",
         f"logs:    journalctl -u {site.name}",
     ]
@@ -542,7 +542,9 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
         "activated": activated,
         "listen_stream": listen,
         "notify": site.adapter in ("gunicorn", "uwsgi"),
-        "reload_signal": "HUP" if site.adapter in ("gunicorn", "uwsgi") else "",
+        "reload_signal": "HUP"
+        if site.adapter in ("gunicorn", "granian", "uwsgi")
+        else "",
         "stop_timeout": STOP_TIMEOUT,
         "runtime_directory": "" if activated else site.run_dir,
         "protect_home": "read-only"

@@ -69,6 +69,7 @@ ADAPTERS: dict[str, Adapter] = {
         Adapter("gevent", "http", True, "gevent's WSGI server"),
         Adapter("tornado", "http", True, "tornado's HTTP server, a thread pool"),
         Adapter("gunicorn", "http", True, "gunicorn, gthread workers", True),
+        Adapter("granian", "http", True, "granian (Rust), processes of threads"),
         Adapter("uwsgi", "uwsgi", True, "the uwsgi program", True),
         Adapter("fastcgi", "fastcgi", True, "flup's FastCGI server"),
         Adapter("cgi", "cgi", False, "one process per request"),
@@ -316,10 +317,13 @@ class ServerConfig:
         doc="extra host:port entries of an nginx upstream",
         check=values.hostports,
     )
-    workers: int = key(1, doc="processes (gunicorn, uwsgi, mod_wsgi)", minimum=1)
+    workers: int = key(
+        1, doc="processes (gunicorn, granian, uwsgi, mod_wsgi)", minimum=1
+    )
     threads: int = key(
         8,
-        doc="threads per process (gunicorn gthread, uwsgi, mod_wsgi, tornado pool)",
+        doc="threads per process (gunicorn gthread, granian, uwsgi, mod_wsgi,"
+        " tornado pool)",
         minimum=1,
     )
     script_name: str = key(

@@ -139,6 +139,7 @@ SHAPES: dict[str, str] = {
 #: where a real server will create them).
 ADAPTER_LINES: dict[str, str] = {
     "gunicorn": 'adapter = "gunicorn"\nbind = "127.0.0.1:8000"\nworkers = 3',
+    "granian": 'adapter = "granian"\nbind = "127.0.0.1:8000"\nworkers = 2',
     "gevent": 'adapter = "gevent"\nbind = "127.0.0.1:8000"',
     "dev": 'adapter = "dev"\nbind = "127.0.0.1:5000"',
     "tornado": 'adapter = "tornado"\nbind = "127.0.0.1:8000"',

@@ -34,6 +34,18 @@ SERVE = [
     # The app reads the body: wsgi.input raises InvalidChunkSize and co.
     pytest.param("gunicorn", ["--workers", "1"], "gunicorn", id="gunicorn"),
     pytest.param(
+        "granian",
+        ["--workers", "1"],
+        "granian",
+        id="granian",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="granian 2.8 hands the app an empty body when the chunked"
+            " encoding is malformed, indistinguishable from a valid empty body:"
+            " the app answers 200 (behind nginx, nginx answers 400 itself)",
+        ),
+    ),
+    pytest.param(
         "uwsgi",
         ["--http", "--workers", "1"],
         "uwsgi",
@@ -108,7 +120,8 @@ def test_malformed_chunked_body_is_a_400_and_the_server_keeps_serving(
     assert statuses == [400, 400], process.logs()
 
 
-VALID = [p for p in SERVE if p.id != "uwsgi-http"] + [
+VALID = [p for p in SERVE if not p.marks] + [
+    pytest.param("granian", ["--workers", "1"], "granian", id="granian"),
     pytest.param(
         "uwsgi",
         ["--http", "--workers", "1"],
@@ -118,7 +131,7 @@ VALID = [p for p in SERVE if p.id != "uwsgi-http"] + [
             strict=True,
             reason="uWSGI's http-socket does not decode chunked request bodies",
         ),
-    )
+    ),
 ]
 
 

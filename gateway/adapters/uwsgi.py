@@ -44,12 +44,11 @@ in front drops the ``_`` headers. A chunked request body, which
 from __future__ import annotations
 
 import os
-import sys
 import typing as t
 from dataclasses import dataclass
 
 from .options import ServeOptions, format_bind
-from .uwsgi_input import DecodeChunked
+from .uwsgi_input import decode_chunked_under_uwsgi
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
@@ -237,11 +236,7 @@ def application_from_environment() -> WSGIApplication:
     scheme = os.environ.get(SCHEME_ENV, "")
     if scheme:
         app = FixedScheme(app, scheme)
-    # Inside uWSGI its API is the module "uwsgi"; chunked bodies need it.
-    read_chunk = getattr(sys.modules.get("uwsgi"), "chunked_read", None)
-    if callable(read_chunk):
-        app = DecodeChunked(app, read_chunk)
-    return app
+    return decode_chunked_under_uwsgi(app)
 
 
 class FixedScheme:

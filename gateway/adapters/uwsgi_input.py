@@ -24,6 +24,7 @@ chunked bodies strictly and passes ``CONTENT_LENGTH``) where that matters.
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -123,3 +124,10 @@ class DecodeChunked:
             environ["wsgi.input"] = ChunkedInput(self.read_chunk)
             environ["wsgi.input_terminated"] = True
         return self.app(environ, start_response)
+
+
+def decode_chunked_under_uwsgi(app: WSGIApplication) -> WSGIApplication:
+    """``app`` wrapped in :class:`DecodeChunked` when running inside uWSGI
+    (whose API is the module ``uwsgi``), else ``app`` itself."""
+    read_chunk = getattr(sys.modules.get("uwsgi"), "chunked_read", None)
+    return DecodeChunked(app, read_chunk) if callable(read_chunk) else app

@@ -6,6 +6,7 @@ tests/integration/test_malformed_body.py."""
 from __future__ import annotations
 
 import io
+import sys
 import typing as t
 
 import pytest
@@ -172,3 +173,23 @@ def test_decode_chunked_leaves_a_body_with_a_length_alone() -> None:
     del environ["HTTP_TRANSFER_ENCODING"]  # a plain body with its length
     status, body = run(DecodeChunked(echo_app(), read_chunk), environ)
     assert status == "200 OK" and b'"a":"1"' in body.replace(b" ", b"")
+
+
+def test_entry_points_decode_chunked_bodies_only_inside_uwsgi(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: t.Any
+) -> None:
+    """``import uwsgi`` exists only inside uWSGI: a stand-in module plays it."""
+    import types
+
+    from gateway.adapters import load_application
+    from gateway.adapters.uwsgi import CONFIG_ENV, application_from_environment
+
+    toml = tmp_path / "gateway.toml"
+    toml.write_text('[gateway]\ndefault_app = "test_uwsgi_input:echo_app()"\n')
+    monkeypatch.setenv(CONFIG_ENV, str(toml))
+    assert not isinstance(load_application(toml), DecodeChunked)
+    fake = types.ModuleType("uwsgi")
+    fake.chunked_read = chunks(b"a=1")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "uwsgi", fake)
+    for app in (load_application(toml), application_from_environment()):
+        assert isinstance(app, DecodeChunked)

@@ -49,6 +49,10 @@ RECOVERY_BOUND = 4.0
 CLIENTS_PER_SERVER = 3
 LATE = "latecomer"  # a tenant that exists but is first asked for in the outage
 
+#: What a 503 page says: the store's description (the apps' pages) or the
+#: gateway's "try again shortly" (a tenant it could not build).
+CLEAR = (b"The tenant database is not answering right now", b"try again")
+
 ADAPTERS = {
     "gevent": ("--adapter", "gevent"),
     "gunicorn": ("--adapter", "gunicorn", "--workers", "2"),
@@ -82,6 +86,7 @@ class Answer(t.NamedTuple):
     status: int
     retry_after: bool
     traceback: bool
+    clear: bool  # the body says to come back (a 503's page)
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +163,7 @@ class Traffic:
                 status,
                 "retry-after" in headers,
                 b"Traceback" in body,
+                any(words in body for words in CLEAR),
             )
             with self._lock:
                 self.answers.append(answer)
@@ -232,6 +238,7 @@ def test_store_outage_under_traffic(pg: PostgresServer, tmp_path: Path) -> None:
         assert statuses[500] == 0
         assert not [a for a in answers if a.traceback]
         assert not [a for a in answers if a.status == 503 and not a.retry_after]
+        assert not [a for a in answers if a.status == 503 and not a.clear]
         for a in answers:
             allowed = {404, 503} if a.probe.tenant == "*" else {200, 503}
             assert a.status in allowed, a

@@ -106,12 +106,15 @@ def load_application(toml_path: str | os.PathLike[str]) -> WSGIApplication:
     This is what every entry file (``.wsgi``, ``.fcgi``, ``.cgi``, the uWSGI
     module) calls, with an absolute path, so the result never depends on the
     server's working directory. A relative path is resolved against the
-    current directory once, here.
+    current directory once, here. Inside uWSGI, chunked request bodies are
+    decoded (:mod:`.uwsgi_input`).
     """
     from gateway.dispatch import build_gateway
     from gateway.toml import load_config
 
+    from .uwsgi_input import decode_chunked_under_uwsgi
+
     path = Path(toml_path)
     if not path.is_absolute():
         path = path.resolve()
-    return build_gateway(load_config(path))
+    return decode_chunked_under_uwsgi(build_gateway(load_config(path)))

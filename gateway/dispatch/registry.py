@@ -65,6 +65,8 @@ from collections import deque
 from collections.abc import Mapping
 from types import FunctionType, MethodType
 
+from ..unavailable import retry_after_value
+from .failures import back_off, log_factory_failure, log_lookup_failure
 from .responses import respond
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -154,7 +156,8 @@ class _Counters:
 
 
 class FactoryFailed(Exception):
-    """The factory for ``key`` raised; it is retried after ``retry_after`` s."""
+    """The factory for ``key`` raised; it is retried after ``retry_after`` s
+    (see :mod:`.failures` for what a factory's outcome means)."""
 
     def __init__(self, key: t.Hashable, retry_after: float) -> None:
         super().__init__(f"the application for {key!r} failed to load")
@@ -165,14 +168,13 @@ class FactoryFailed(Exception):
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> list[bytes]:
         """A 503 with ``Retry-After`` (whole seconds, at least 1)."""
-        seconds = max(1, math.ceil(self.retry_after))
         return respond(
             environ,
             start_response,
             503,
             "Service Unavailable: the application is starting or failed to"
             " start; try again shortly.\n",
-            [("Retry-After", str(seconds))],
+            [("Retry-After", retry_after_value(self.retry_after))],
         )
 
 
@@ -320,7 +322,9 @@ class AppRegistry:
     """Cache of applications keyed by tenant (or prefix), built by ``factory``.
 
     :param factory: ``factory(key) -> app | None``; None means "no such
-        application" and is remembered for ``negative_ttl`` seconds.
+        application" and is remembered for ``negative_ttl`` seconds; raising
+        means "unavailable for now": 503, retried after the back-off, never
+        remembered as missing (:mod:`.failures`).
     :param max_instances: LRU bound on live instances (0 = unbounded).
     :param idle_timeout: evict an instance unused this many seconds (0 = never).
     :param negative_ttl: seconds a None result is remembered.
@@ -664,13 +668,14 @@ class AppRegistry:
         except Exception as exc:
             if exc is flight.failed:
                 raise  # abandoned before the factory ran
-            failed = FactoryFailed(key, self.retry_after)
+            retry = back_off(exc, self.retry_after)  # never a negative record
+            failed = FactoryFailed(key, retry)
             failed.__cause__ = exc  # waiters see the cause too
             with self._lock:
                 current = self._flights.get(key) is flight
                 if current:
-                    if self.retry_after:
-                        self._failed[key] = self.clock() + self.retry_after
+                    if retry:
+                        self._failed[key] = self.clock() + retry
                         self._bound(self._failed)
                     del self._flights[key]
                     flight.failed = failed
@@ -684,13 +689,7 @@ class AppRegistry:
                 )
                 raise flight.failure() from exc
             next(self._counters.failures)
-            logger.error(
-                "%s factory failed for %r; answering 503 and retrying in %gs",
-                self.name,
-                key,
-                self.retry_after,
-                exc_info=True,
-            )
+            log_factory_failure(self.name, key, exc, retry)
             flight.done.set()
             raise failed from exc
         except BaseException:
@@ -900,8 +899,8 @@ class AppRegistry:
                 keys: t.Container[t.Any] = versions  # type: ignore[assignment]
             else:
                 versions, keys = None, set(listed)
-        except Exception:
-            logger.error("%s lookup failed", self.name, exc_info=True)
+        except Exception as exc:  # unknown for now: retire nothing
+            log_lookup_failure(self.name, exc)
             return None
         self._versions = versions
         return keys

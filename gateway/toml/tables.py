@@ -199,7 +199,9 @@ class TenantsConfig:
         10, doc="how long a key whose factory returned None is remembered"
     )
     retry_after: float = key(
-        5, doc="back-off after a factory raised; also the Retry-After header"
+        5,
+        doc="back-off after a factory raised (an Unavailable's own retry_after"
+        " wins); also the Retry-After header",
     )
     max_concurrent_factories: int = key(
         0, doc="bound on factories running at once; 0 = unbounded"

@@ -14,7 +14,13 @@ import click
 
 from . import ADAPTERS, CannotServe, ServerNotInstalled, UnknownAdapter, get_adapter
 from .entry import ENTRY_KINDS, EntryError, render_for_config, write_entry
-from .options import GRACEFUL_TIMEOUT, OptionError, check_exposure, resolve_options
+from .options import (
+    GRACEFUL_TIMEOUT,
+    OptionError,
+    check_exposure,
+    check_tls,
+    resolve_options,
+)
 
 
 def _config_errors(*also: type[BaseException]) -> tuple[type[BaseException], ...]:
@@ -58,6 +64,7 @@ def run_serve(
         if "reload" not in overrides:
             overrides["reload"] = name == "dev" and config.debug
         options = resolve_options(config.server, debug=config.debug, **overrides)
+        check_tls(name, options)
         notice = check_exposure(name, options)
         if notice:
             print(f"gateway: {notice}", file=sys.stderr, flush=True)

@@ -89,6 +89,10 @@ class ServeOptions:
     http: bool = False
     #: A buffering proxy is in front (see :func:`check_exposure`).
     behind_proxy: bool = ServerConfig.behind_proxy
+    #: Certificate and key when the adapter speaks TLS itself
+    #: (``[server].serve_tls``), else empty (see :func:`check_tls`).
+    tls_cert: str = ""
+    tls_key: str = ""
     #: The account a server started as root drops to (mod_wsgi-express).
     user: str = ServerConfig.user
     group: str = ServerConfig.group
@@ -145,6 +149,8 @@ def resolve_options(
         reload=reload,
         http=http,
         behind_proxy=server.behind_proxy if behind_proxy is None else behind_proxy,
+        tls_cert=server.tls_cert if server.serve_tls else "",
+        tls_key=server.tls_key if server.serve_tls else "",
         user=server.user,
         group=server.group,
         debug=debug,
@@ -196,3 +202,15 @@ def check_exposure(adapter: str, options: ServeOptions) -> str | None:
         f"{adapter} on {address} expects a buffering proxy (nginx, Apache) in"
         " front: slow clients could hold all its threads."
     )
+
+
+def check_tls(adapter: str, options: ServeOptions) -> None:
+    """Refuse ``[server].serve_tls`` for an adapter that cannot speak TLS
+    itself, rather than serve plain HTTP where TLS was asked for."""
+    if options.tls_cert and not ADAPTERS[adapter].tls:
+        able = ", ".join(name for name, a in ADAPTERS.items() if a.tls)
+        raise OptionError(
+            f"serve_tls: the {adapter} adapter does not speak TLS itself; serve"
+            f" with {able}, or set serve_tls = false and let a front server"
+            " (gateway config nginx) terminate TLS"
+        )

@@ -20,6 +20,7 @@ from gateway.adapters.options import (
     OptionError,
     ServeOptions,
     check_exposure,
+    check_tls,
     resolve_options,
 )
 from gateway.adapters.uwsgi import Standalone, uwsgi_options
@@ -171,6 +172,15 @@ def _gateway_unit_hint(site: Site) -> str:
     return ""
 
 
+def _no_serve_tls(config: GatewayConfig, front: str) -> None:
+    if config.server.serve_tls:
+        raise DeployError(
+            f"[server].serve_tls = true: the adapter speaks TLS to clients itself,"
+            f" so {front} would have to proxy to it over TLS; set serve_tls = false"
+            f" and let {front} terminate TLS with tls_cert and tls_key"
+        )
+
+
 def _serve_options(site: Site, config: GatewayConfig) -> ServeOptions:
     """What ``gateway serve`` would run this gateway with: the servers whose
     options are declared by their adapter are written from it. Refuses what
@@ -178,6 +188,7 @@ def _serve_options(site: Site, config: GatewayConfig) -> ServeOptions:
     try:
         options = resolve_options(config.server, http=site.options.uwsgi_http)
         check_exposure(site.adapter, options)
+        check_tls(site.adapter, options)
         return options
     except OptionError as e:
         raise DeployError(f"[server].{e}") from None
@@ -203,6 +214,7 @@ def _nginx(site: Site, config: GatewayConfig) -> Plan:
             f'[server].adapter "{site.adapter}" cannot be reached by nginx'
         )
     check_proxy_trust(config, site.upstream, "nginx")
+    _no_serve_tls(config, "nginx")
     _single_process_cgi(site)
     files = []
     if site.standalone:
@@ -335,6 +347,7 @@ def _apache_proxy(site: Site, config: GatewayConfig) -> Plan:
             " mod_wsgi apache"
         )
     check_proxy_trust(config, site.upstream, "Apache")
+    _no_serve_tls(config, "Apache")
     files, steps = _apache_files(site, "proxy")
     hint = _gateway_unit_hint(site)
     if hint:

@@ -246,6 +246,22 @@ class HeaderRule:
         """nginx's variable for the incoming header (``http_x_forwarded_for``)."""
         return "http_" + self.header.lower().replace("-", "_")
 
+    @property
+    def underscored(self) -> tuple[str, ...]:
+        """Every other spelling of the name with ``_`` for some ``-``
+        (``X_Forwarded_For``, ``X-Forwarded_For``...): a server that maps
+        header names to environ keys by replacing ``-`` (granian, uWSGI's
+        parser) reads them as this header, and Apache passes them on, so a
+        client could stand in for the front server with one."""
+        parts = self.header.split("-")
+        spellings = []
+        for mask in range(1, 2 ** (len(parts) - 1)):
+            name = parts[0]
+            for i, part in enumerate(parts[1:]):
+                name += ("_" if mask >> i & 1 else "-") + part
+            spellings.append(name)
+        return tuple(spellings)
+
 
 @dataclass(frozen=True)
 class Upstream:

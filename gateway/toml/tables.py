@@ -59,6 +59,9 @@ class Adapter:
     #: thread: it must listen on loopback or sit behind a buffering proxy
     #: (``[server].behind_proxy``). uwsgi only in its http mode.
     needs_buffering_proxy: bool = False
+    #: Whether ``gateway serve`` can make it speak TLS to clients itself
+    #: (``[server].serve_tls``).
+    tls: bool = False
 
 
 #: Every adapter, in the order ``--help`` and error messages list them.
@@ -69,7 +72,9 @@ ADAPTERS: dict[str, Adapter] = {
         Adapter("gevent", "http", True, "gevent's WSGI server"),
         Adapter("tornado", "http", True, "tornado's HTTP server, a thread pool"),
         Adapter("gunicorn", "http", True, "gunicorn, gthread workers", True),
-        Adapter("granian", "http", True, "granian (Rust), processes of threads"),
+        Adapter(
+            "granian", "http", True, "granian (Rust), processes of threads", tls=True
+        ),
         Adapter("uwsgi", "uwsgi", True, "the uwsgi program", True),
         Adapter("fastcgi", "fastcgi", True, "flup's FastCGI server"),
         Adapter("cgi", "cgi", False, "one process per request"),
@@ -167,6 +172,8 @@ def _tls_pair(r: Reader) -> None:
     if bool(r["tls_cert"]) != bool(r["tls_key"]):
         missing = "tls_key" if r["tls_cert"] else "tls_cert"
         raise Invalid("tls_cert and tls_key must be set together", key=missing)
+    if r["serve_tls"] and not r["tls_cert"]:
+        raise Invalid("needs tls_cert and tls_key", key="serve_tls")
 
 
 def _something_to_serve(r: Reader) -> None:
@@ -366,6 +373,13 @@ class ServerConfig:
         "", doc="with tls_key: the front server listens 443 ssl", path=True
     )
     tls_key: str = key("", doc="the certificate's private key", path=True)
+    serve_tls: bool = key(
+        False,
+        doc="the adapter itself speaks TLS with tls_cert and tls_key, for clients"
+        " without a front server ("
+        + ", ".join(n for n, a in ADAPTERS.items() if a.tls)
+        + ")",
+    )
     static: tuple[StaticConfig, ...] = key(
         (), doc="directories the front server serves itself"
     )

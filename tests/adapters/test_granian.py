@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +52,24 @@ def test_workers_are_killed_only_after_the_graceful_timeout(
     assert settings["respawn_failed_workers"] is True
     assert settings["log_access"] is False
     assert settings["interface"] == "wsgi"
+
+
+def test_tls_settings_come_only_with_a_certificate() -> None:
+    plain = granian_settings(
+        bind=("127.0.0.1", 1), workers=1, threads=1, graceful_timeout=1
+    )
+    assert not {"ssl_cert", "ssl_key", "ssl_protocol_min"} & set(plain)
+    tls = granian_settings(
+        bind=("127.0.0.1", 1),
+        workers=1,
+        threads=1,
+        graceful_timeout=1,
+        tls_cert="/c.pem",
+        tls_key="/k.pem",
+    )
+    assert (tls["ssl_cert"], tls["ssl_key"]) == (Path("/c.pem"), Path("/k.pem"))
+    assert tls["ssl_protocol_min"] == "tls1.2"
+    assert tls["http"] == "auto"  # HTTP/2 by ALPN
 
 
 def echo(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:

@@ -11,6 +11,7 @@ from gateway.adapters.options import (
     OptionError,
     ServeOptions,
     check_exposure,
+    check_tls,
     format_bind,
     normalize_script_name,
     parse_bind,
@@ -250,3 +251,24 @@ def test_behind_proxy_comes_from_the_server_table_unless_overridden():
     assert not resolve_options(
         ServerConfig(behind_proxy=True), behind_proxy=False
     ).behind_proxy
+
+
+def test_serve_tls_hands_the_adapter_the_certificate_and_key():
+    pair = {"tls_cert": "/etc/ssl/site.pem", "tls_key": "/etc/ssl/site.key"}
+    front = resolve_options(ServerConfig(**pair))
+    assert (front.tls_cert, front.tls_key) == ("", ""), "the front server's pair"
+    direct = resolve_options(ServerConfig(**pair, serve_tls=True))
+    assert (direct.tls_cert, direct.tls_key) == (pair["tls_cert"], pair["tls_key"])
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTERS))
+def test_only_an_adapter_that_speaks_tls_takes_serve_tls(adapter):
+    options = ServeOptions(tls_cert="/c.pem", tls_key="/k.pem")
+    check_tls(adapter, ServeOptions())  # without serve_tls: nothing to check
+    if ADAPTERS[adapter].tls:
+        check_tls(adapter, options)
+    else:
+        with pytest.raises(
+            OptionError, match=f"the {adapter} adapter does not speak TLS"
+        ):
+            check_tls(adapter, options)

@@ -154,6 +154,23 @@ REFUSED: list[t.Any] = [
         )
         for kind in ("systemd", "supervisor")
     ),
+    pytest.param(
+        "systemd",
+        "gevent",
+        {"serve_tls": True, "tls_cert": "/c.pem", "tls_key": "/k.pem"},
+        "[server].serve_tls: the gevent adapter does not speak TLS itself",
+        id="systemd-serve-tls-gevent",
+    ),
+    *(
+        pytest.param(
+            kind,
+            "granian",
+            {"serve_tls": True, "tls_cert": "/c.pem", "tls_key": "/k.pem"},
+            "[server].serve_tls = true: the adapter speaks TLS to clients itself",
+            id=f"{kind}-in-front-of-serve-tls",
+        )
+        for kind in ("nginx", "apache-proxy")
+    ),
 ]
 
 

@@ -280,6 +280,11 @@ BROKEN = [
         id="tls-half-configured",
     ),
     pytest.param(
+        MINIMAL + "[server]\nserve_tls = true\n",
+        "[server].serve_tls: needs tls_cert and tls_key",
+        id="serve-tls-without-certificate",
+    ),
+    pytest.param(
         MINIMAL + "[server]\nuser = ''\n",
         "[server].user: expected a user/group name",
         id="empty-user",

@@ -303,6 +303,7 @@ def _behind_nginx(
     *,
     program: str | None = None,
     front: str = "nginx",
+    **expect: t.Any,
 ) -> t.Callable[[Path], Deployment]:
     """An adapter behind a generated nginx: proxy_pass (gevent, gunicorn),
     uwsgi_pass (uwsgi) or fastcgi_pass (flup); or, with ``front=
@@ -331,6 +332,7 @@ def _behind_nginx(
             prefix,
             processes=[backend_process, nginx],
             workdir=workdir,
+            **expect,
         )
         probe = (
             unix_ready(server["socket"])
@@ -592,6 +594,11 @@ DEPLOYMENTS: dict[str, t.Callable[[Path], Deployment]] = {
     ),
     "granian": _direct("granian", "granian", underscore_probe="underscored"),
     "granian+nginx-subpath": _behind_nginx("granian", "granian", "/site"),
+    # Apache passes underscored names on: the generated config removes the
+    # spellings of the forwarded headers; others reach granian, as direct.
+    "granian+apache-proxy": _behind_nginx(
+        "granian", "granian", front="apache-proxy", underscore_probe="underscored"
+    ),
     "mod_wsgi-express": _mod_wsgi_express,
     "gunicorn+nginx": _behind_nginx("gunicorn", "gunicorn"),
     "gunicorn+nginx-tls": _gunicorn_behind_nginx_tls,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -26,9 +27,10 @@ from server_harness import (
     http_ready,
     http_request,
     require_module,
+    require_program,
     wait_for_log,
 )
-from site_deployments import BASE_DOMAIN, DIRECT_PROXY, write_site
+from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
 
 pytestmark = pytest.mark.integration
 
@@ -184,5 +186,65 @@ def test_process_variables_named_like_request_data_do_not_reach_the_app(
             port, "/echo", method="POST", host=f"alpha.{BASE_DOMAIN}:{port}", body=b""
         ).json()
         assert echo["length"] == 0
+    finally:
+        process.stop()
+
+
+def _curl(*args: str) -> tuple[str, str]:
+    """``(HTTP version, status)`` of one request made by curl."""
+    curl = require_program("curl")
+    done = subprocess.run(
+        [curl, "-s", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    version, _, status = done.stdout.partition(" ")
+    return version, status
+
+
+def _granian_site(
+    server_dir: Path, **server: t.Any
+) -> tuple[ServerProcess, int, list[str]]:
+    """The test site under granian; the process, its port, and the curl
+    arguments that send alpha's host name to it."""
+    require_module("granian")
+    port = free_port()
+    toml = write_site(
+        server_dir,
+        {"adapter": "granian", "bind": f"127.0.0.1:{port}", **server},
+        DIRECT_PROXY,
+    )
+    process = gateway_serve(toml, server_dir, "granian")
+    return process, port, ["--resolve", f"alpha.{BASE_DOMAIN}:{port}:127.0.0.1"]
+
+
+def test_http2_by_prior_knowledge(server_dir: Path) -> None:
+    process, port, resolve = _granian_site(server_dir)
+    try:
+        process.wait_ready(http_ready(port, host=f"alpha.{BASE_DOMAIN}:{port}"))
+        url = f"http://alpha.{BASE_DOMAIN}:{port}/whoami"
+        assert _curl("--http2-prior-knowledge", *resolve, url) == ("2", "200")
+        assert _curl("--http1.1", *resolve, url) == ("1.1", "200")
+    finally:
+        process.stop()
+
+
+def test_serve_tls_speaks_https_with_http2_by_alpn(
+    server_dir: Path, tls_pair: tuple[Path, Path]
+) -> None:
+    """[server].serve_tls: HTTPS where ALPN picks HTTP/2, HTTP/1.1 for a
+    client that asks for it, and TLS 1.2 for an older client."""
+    cert, key = tls_pair
+    process, port, resolve = _granian_site(
+        server_dir, tls_cert=str(cert), tls_key=str(key), serve_tls=True
+    )
+    url = f"https://alpha.{BASE_DOMAIN}:{port}/whoami"
+    try:
+        assert eventually(lambda: _curl("-k", *resolve, url)[1] == "200", 20)
+        assert _curl("-k", *resolve, url) == ("2", "200")
+        assert _curl("-k", "--http1.1", *resolve, url) == ("1.1", "200")
+        assert _curl("-k", "--tls-max", "1.2", *resolve, url) == ("2", "200")
+        assert _curl("--http1.1", *resolve, url.replace("https", "http"))[1] != "200"
     finally:
         process.stop()

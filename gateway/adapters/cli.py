@@ -14,7 +14,7 @@ import click
 
 from . import ADAPTERS, CannotServe, ServerNotInstalled, UnknownAdapter, get_adapter
 from .entry import ENTRY_KINDS, EntryError, render_for_config, write_entry
-from .options import GRACEFUL_TIMEOUT, OptionError, resolve_options
+from .options import GRACEFUL_TIMEOUT, OptionError, resolve_options, with_threads
 
 
 def _config_errors(*also: type[BaseException]) -> tuple[type[BaseException], ...]:
@@ -58,7 +58,7 @@ def run_serve(
         if "reload" not in overrides:
             overrides["reload"] = name == "dev" and config.debug
         options = resolve_options(config.server, debug=config.debug, **overrides)
-        module.serve_config(config, options)
+        module.serve_config(with_threads(config, options.threads), options)
     except expected as e:
         print(f"Error: {e}", file=sys.stderr, flush=True)
         return 1

@@ -10,7 +10,7 @@ import dataclasses
 import typing as t
 from dataclasses import dataclass
 
-from gateway.toml import ServerConfig, split_hostport
+from gateway.toml import GatewayConfig, ServerConfig, split_hostport
 
 #: A parsed bind address: ``(host, port)`` for TCP, a path for a unix socket.
 Address = tuple[str, int] | str
@@ -144,3 +144,12 @@ def resolve_options(
         group=server.group,
         debug=debug,
     )
+
+
+def with_threads(config: GatewayConfig, threads: int) -> GatewayConfig:
+    """``config`` with ``[server].threads`` set to the threads the server
+    really runs (``--threads``), which the gateway derives its concurrency
+    limits from (:func:`gateway.dispatch.limits.default_limit`)."""
+    if threads == config.server.threads:
+        return config
+    return config.replace(server=dataclasses.replace(config.server, threads=threads))

@@ -16,7 +16,8 @@ The servers are the integration tests' site (tests/integration/site) under
 127.0.0.1 with free ports, and stopped by process group afterwards.
 
 Run: ``.venv/bin/python benchmarks/neighbour.py [--slow 5] [--unlimited]
-[SERVER ...]`` (servers: gunicorn, gevent, uwsgi, gunicorn+nginx;
+[SERVER ...]`` (servers: gunicorn, gevent, uwsgi, gunicorn+nginx,
+uwsgi+nginx;
 ``--unlimited`` sets ``[tenants].max_concurrent = 0``, the behaviour before
 the limit). tests/integration/test_noisy_neighbour.py runs the same
 measurement with a 2 s slow page and asserts the target.
@@ -216,6 +217,7 @@ SERVERS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
         "gunicorn",
         True,
     ),
+    "uwsgi+nginx": ("uwsgi", ("--workers", "2", "--threads", "4"), "uwsgi", True),
 }
 
 
@@ -235,6 +237,7 @@ def run_server(
         require_module,
         require_program,
         tcp_ready,
+        unix_ready,
     )
     from site_deployments import (
         BASE_DOMAIN,
@@ -250,9 +253,11 @@ def run_server(
     else:
         require_module(needs)
     backend = free_port()
-    toml = write_site(
-        workdir, {"adapter": adapter, "bind": f"127.0.0.1:{backend}"}, DIRECT_PROXY
-    )
+    server_table = {"adapter": adapter, "bind": f"127.0.0.1:{backend}"}
+    socket = workdir / f"{adapter}.sock"
+    if behind_nginx and adapter == "uwsgi":  # uwsgi_pass to a unix socket
+        server_table["socket"] = str(socket)
+    toml = write_site(workdir, server_table, DIRECT_PROXY)
     if unlimited:
         text = toml.read_text().replace(
             "[tenants]\n", "[tenants]\nmax_concurrent = 0\n"
@@ -264,7 +269,11 @@ def run_server(
         processes.append(server)
         port = backend
         if behind_nginx:
-            server.wait_ready(tcp_ready("127.0.0.1", backend))
+            server.wait_ready(
+                unix_ready(socket)
+                if "socket" in server_table
+                else tcp_ready("127.0.0.1", backend)
+            )
             port = free_port()
             nginx = start_nginx(toml, workdir, port)
             processes.append(nginx)

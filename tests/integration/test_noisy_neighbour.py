@@ -31,7 +31,13 @@ pytestmark = pytest.mark.integration
 #: Seconds the slow page sleeps.
 SLOW = 2.0
 #: Processes and threads each server runs (benchmarks/neighbour.py SERVERS).
-PROCESSES = {"gunicorn": 2, "gevent": 1, "uwsgi": 2, "gunicorn+nginx": 2}
+PROCESSES = {
+    "gunicorn": 2,
+    "gevent": 1,
+    "uwsgi": 2,
+    "gunicorn+nginx": 2,
+    "uwsgi+nginx": 2,
+}
 THREADS = 4
 
 

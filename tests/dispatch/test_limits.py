@@ -3,6 +3,7 @@ the rules as tables, then real threads hammering several tenants at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import typing as t
 from types import SimpleNamespace
@@ -416,3 +417,29 @@ def test_a_limited_mount_alone_in_a_path_dispatcher(call, echo) -> None:
     assert call(dispatcher, path="/g/").status == 200
     assert call(dispatcher, path="/g/", method="HEAD").status == 200
     assert gate.most == 1
+
+
+def test_a_gateway_built_from_gateway_toml_takes_its_limits() -> None:
+    config = parse_config(
+        {
+            "gateway": {"base_domain": "example.com"},
+            "server": {"threads": 6},
+            "tenants": {"factory": "gateway.dispatch.responses:error_app"},
+            "mounts": [
+                {"prefix": "/a", "app": "gateway.dispatch.responses:not_found"},
+                {
+                    "prefix": "/b",
+                    "app": "gateway.dispatch.responses:not_found",
+                    "max_concurrent": 1,
+                },
+            ],
+        },
+        ".",
+    )
+    gateway = Gateway.from_config(config)
+    assert gateway.registry is not None and gateway.registry.max_concurrent == 3
+    assert [m.max_concurrent for m in gateway.mounts] == [3, 1]
+    explicit = Gateway.from_config(
+        config.replace(tenants=dataclasses.replace(config.tenants, max_concurrent=0))
+    )
+    assert explicit.registry is not None and explicit.registry.max_concurrent == 0

@@ -261,16 +261,14 @@ class Gate:
 
 
 def _hammer(
-    gateway: t.Any, make_environ, host: str, path: str, count: int
+    gateway: t.Any, call, make_environ, host: str, path: str, count: int
 ) -> tuple[list[threading.Thread], list[t.Any]]:
-    """Start ``count`` threads each making one request; results collect in
-    the returned list."""
-    from conftest import _call
-
+    """Start ``count`` threads each making one request (``call``, the
+    fixture); results collect in the returned list."""
     results: list[t.Any] = []
 
     def one() -> None:
-        results.append(_call(gateway, make_environ(path, host)))
+        results.append(call(gateway, make_environ(path, host)))
 
     threads = [threading.Thread(target=one, daemon=True) for _ in range(count)]
     for thread in threads:
@@ -286,7 +284,7 @@ def _join(threads: list[threading.Thread]) -> None:
 
 @pytest.mark.parametrize("limit", [1, 3])
 def test_a_slow_tenant_holds_at_most_its_limit_and_others_are_unaffected(
-    limit: int, make_environ, echo
+    limit: int, call, make_environ, echo
 ) -> None:
     slow = Gate()
     gateway = Gateway(
@@ -297,7 +295,7 @@ def test_a_slow_tenant_holds_at_most_its_limit_and_others_are_unaffected(
     )
     assert gateway.registry is not None
     slow_threads, slow_results = _hammer(
-        gateway, make_environ, "slow.example.com", "/", 20
+        gateway, call, make_environ, "slow.example.com", "/", 20
     )
     for _ in range(limit):  # the ones let in are inside the app
         assert slow.entered.acquire(timeout=10)
@@ -314,7 +312,7 @@ def test_a_slow_tenant_holds_at_most_its_limit_and_others_are_unaffected(
     others: list[threading.Thread] = []
     other_results: list[t.Any] = []
     for host in ("a.example.com", "b.example.com", "example.com"):
-        threads, results = _hammer(gateway, make_environ, host, "/", 30)
+        threads, results = _hammer(gateway, call, make_environ, host, "/", 30)
         others += threads
         other_results.append(results)
     _join(others)
@@ -330,7 +328,9 @@ def test_a_slow_tenant_holds_at_most_its_limit_and_others_are_unaffected(
     assert stats["busy"] == 20 - limit
     # Every place was given back: the slow tenant serves again.
     slow.release.clear()
-    threads, results = _hammer(gateway, make_environ, "slow.example.com", "/", limit)
+    threads, results = _hammer(
+        gateway, call, make_environ, "slow.example.com", "/", limit
+    )
     for _ in range(limit):
         assert slow.entered.acquire(timeout=10)
     slow.release.set()
@@ -361,7 +361,7 @@ def test_a_streamed_response_holds_its_place_until_closed(make_environ) -> None:
     assert replies == ["200 OK", "503 Service Unavailable", "200 OK"]
 
 
-def test_a_factory_override_beats_the_registry_default(make_environ) -> None:
+def test_a_factory_override_beats_the_registry_default(call, make_environ) -> None:
     slow = Gate()
     slow.gateway_max_concurrent = 2  # type: ignore[attr-defined]
     other = Gate()
@@ -369,8 +369,10 @@ def test_a_factory_override_beats_the_registry_default(make_environ) -> None:
         lambda key: slow if key == "vip" else other, max_concurrent=1
     )
     gateway = Gateway(base_domain="example.com", tenants=registry)
-    vip, vip_results = _hammer(gateway, make_environ, "vip.example.com", "/", 6)
-    plain, plain_results = _hammer(gateway, make_environ, "plain.example.com", "/", 6)
+    vip, vip_results = _hammer(gateway, call, make_environ, "vip.example.com", "/", 6)
+    plain, plain_results = _hammer(
+        gateway, call, make_environ, "plain.example.com", "/", 6
+    )
     for gate, count in ((slow, 2), (other, 1)):
         for _ in range(count):
             assert gate.entered.acquire(timeout=10)
@@ -383,7 +385,7 @@ def test_a_factory_override_beats_the_registry_default(make_environ) -> None:
 
 
 def test_a_mount_is_limited_across_threads_and_the_rest_is_not(
-    make_environ, echo
+    call, make_environ, echo
 ) -> None:
     slow = Gate()
     gateway = Gateway(
@@ -393,10 +395,14 @@ def test_a_mount_is_limited_across_threads_and_the_rest_is_not(
         max_concurrent=0,
         tenants=lambda key: echo(key),
     )
-    threads, slow_results = _hammer(gateway, make_environ, "example.com", "/slow/x", 10)
+    threads, slow_results = _hammer(
+        gateway, call, make_environ, "example.com", "/slow/x", 10
+    )
     for _ in range(2):
         assert slow.entered.acquire(timeout=10)
-    fast, fast_results = _hammer(gateway, make_environ, "example.com", "/fast/y", 40)
+    fast, fast_results = _hammer(
+        gateway, call, make_environ, "example.com", "/fast/y", 40
+    )
     _join(fast)
     assert [r.status for r in fast_results] == [200] * 40
     slow.release.set()

@@ -112,9 +112,33 @@ def load_application(toml_path: str | os.PathLike[str]) -> WSGIApplication:
     from gateway.dispatch import build_gateway
     from gateway.toml import load_config
 
+    from .options import with_threads
     from .uwsgi_input import decode_chunked_under_uwsgi
 
     path = Path(toml_path)
     if not path.is_absolute():
         path = path.resolve()
-    return decode_chunked_under_uwsgi(build_gateway(load_config(path)))
+    config = load_config(path)
+    threads = embedded_threads()
+    if threads is not None:
+        config = with_threads(config, threads)
+    return decode_chunked_under_uwsgi(build_gateway(config))
+
+
+def embedded_threads() -> int | None:
+    """The threads per process of the server this Python is embedded in
+    (uWSGI's ``threads`` option, mod_wsgi's ``threads_per_process``), or
+    None elsewhere. The gateway's concurrency limits derive from the
+    threads the server really runs, whatever ``[server].threads`` says."""
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is not None:
+        value = getattr(uwsgi, "opt", {}).get("threads")
+        if isinstance(value, list):  # an option given more than once
+            value = value[-1]
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace")
+        # uWSGI without a threads option runs one thread per process.
+        return int(value) if value and str(value).isdigit() else 1
+    mod_wsgi = sys.modules.get("mod_wsgi")
+    threads = getattr(mod_wsgi, "threads_per_process", None)
+    return threads if isinstance(threads, int) and threads > 0 else None

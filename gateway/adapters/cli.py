@@ -20,6 +20,7 @@ from .options import (
     check_exposure,
     check_tls,
     resolve_options,
+    with_threads,
 )
 
 
@@ -68,7 +69,7 @@ def run_serve(
         notice = check_exposure(name, options)
         if notice:
             print(f"gateway: {notice}", file=sys.stderr, flush=True)
-        module.serve_config(config, options)
+        module.serve_config(with_threads(config, options.threads), options)
     except expected as e:
         print(f"Error: {e}", file=sys.stderr, flush=True)
         return 1

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from . import CannotServe, require
 from .middleware import with_script_name
-from .options import GRACEFUL_TIMEOUT, Address, ServeOptions
+from .options import GRACEFUL_TIMEOUT, Address, ServeOptions, with_threads
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -184,15 +184,16 @@ def serve(
         ) from None
 
 
-def _reloaded(config: GatewayConfig) -> WSGIApplication:
+def _reloaded(config: GatewayConfig, threads: int) -> WSGIApplication:
     """The gateway of ``config``'s file as it is now, or of ``config`` when
-    the file no longer loads (the error goes to stderr)."""
+    the file no longer loads (the error goes to stderr); either way with the
+    threads granian runs (its concurrency limits derive from them)."""
     from gateway.dispatch import build_gateway
     from gateway.toml import ConfigError, load_config
 
     if config.path is not None:
         try:
-            config = load_config(config.path)
+            config = with_threads(load_config(config.path), threads)
         except (OSError, ConfigError) as e:
             print(
                 f"gateway: {config.path} does not load, keeping the configuration"
@@ -207,7 +208,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     """``gateway serve --adapter granian``: each worker builds the gateway."""
     require("granian", "granian")
     serve(
-        lambda: _reloaded(config),
+        lambda: _reloaded(config, options.threads),
         bind=options.bind,
         workers=options.workers,
         threads=options.threads,

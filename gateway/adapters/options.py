@@ -11,7 +11,7 @@ import ipaddress
 import typing as t
 from dataclasses import dataclass
 
-from gateway.toml import ADAPTERS, ServerConfig, split_hostport
+from gateway.toml import ADAPTERS, GatewayConfig, ServerConfig, split_hostport
 
 #: A parsed bind address: ``(host, port)`` for TCP, a path for a unix socket.
 Address = tuple[str, int] | str
@@ -155,6 +155,15 @@ def resolve_options(
         group=server.group,
         debug=debug,
     )
+
+
+def with_threads(config: GatewayConfig, threads: int) -> GatewayConfig:
+    """``config`` with ``[server].threads`` set to the threads the server
+    really runs (``--threads``), which the gateway derives its concurrency
+    limits from (:func:`gateway.dispatch.limits.default_limit`)."""
+    if threads == config.server.threads:
+        return config
+    return config.replace(server=dataclasses.replace(config.server, threads=threads))
 
 
 def is_loopback(address: Address) -> bool:

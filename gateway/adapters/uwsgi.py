@@ -221,7 +221,9 @@ def application_from_environment() -> WSGIApplication:
     from gateway.dispatch import build_gateway
     from gateway.toml import load_config
 
+    from . import embedded_threads
     from .middleware import with_script_name
+    from .options import with_threads
 
     try:
         path = os.environ[CONFIG_ENV]
@@ -230,8 +232,12 @@ def application_from_environment() -> WSGIApplication:
             f"{CONFIG_ENV} is not set: start uWSGI with 'gateway serve --adapter"
             " uwsgi', or load the entry file written by 'gateway entry uwsgi'"
         ) from None
+    config = load_config(path)
+    threads = embedded_threads()
+    if threads is not None:  # the threads this uWSGI really runs
+        config = with_threads(config, threads)
     app: WSGIApplication = with_script_name(
-        build_gateway(load_config(path)), os.environ.get(SCRIPT_NAME_ENV, "")
+        build_gateway(config), os.environ.get(SCRIPT_NAME_ENV, "")
     )
     scheme = os.environ.get(SCHEME_ENV, "")
     if scheme:

@@ -25,8 +25,15 @@ from ..hostnames import (
     normalize_host_entry,
     parse_host,
 )
-from ..toml import GatewayConfig, HealthConfig, ProxyConfig, TenantsConfig
+from ..toml import (
+    GatewayConfig,
+    HealthConfig,
+    ProxyConfig,
+    ServerConfig,
+    TenantsConfig,
+)
 from .host import HostDispatcher
+from .limits import resolve_limit
 from .loader import import_app, import_string
 from .path import Mount, PathDispatcher
 from .proxy import HealthCheck, ProxyFix, TrustedHosts
@@ -95,9 +102,14 @@ class Gateway:
         under (``[server].script_name``). A mounted app's session cookie path
         defaults to ``script_name + prefix``, so it must match what the server
         really passes as ``SCRIPT_NAME``; URLs built outside a request use it.
+    :param threads: the server's threads per process
+        (``[server].threads``). The concurrency limits not given
+        (``max_concurrent`` of the tenants and of each :class:`Mount`) are
+        derived from it: :func:`gateway.dispatch.limits.default_limit`.
     :param registry_options: passed to :class:`AppRegistry` (max_instances,
-        idle_timeout, negative_ttl, retry_after, ...); those not given take
-        the defaults of ``[tenants]`` (:data:`REGISTRY_DEFAULTS`).
+        idle_timeout, negative_ttl, retry_after, max_concurrent, ...); those
+        not given take the defaults of ``[tenants]``
+        (:data:`REGISTRY_DEFAULTS`).
     """
 
     def __init__(
@@ -117,9 +129,12 @@ class Gateway:
         script_name: str = "",
         name: str = "gateway",
         debug: bool = False,
+        threads: int = ServerConfig.threads,
         **registry_options: t.Any,
     ) -> None:
         self.name = name
+        self.threads = threads
+        resolve_limit(None, threads)  # a bad thread count fails here, named
         self.debug = debug
         self.secret_key = secret_key or None
         self.script_name = script_name.rstrip("/")
@@ -140,6 +155,9 @@ class Gateway:
                 tenants.prepare = self._prepare_tenant
         elif tenants is not None:
             options = {**REGISTRY_DEFAULTS, "name": "tenant", **registry_options}
+            options["max_concurrent"] = resolve_limit(
+                options["max_concurrent"], threads
+            )
             self.registry = AppRegistry(
                 tenants, prepare=self._prepare_tenant, **options
             )
@@ -198,6 +216,7 @@ class Gateway:
                 import_app(m.app, root, f"[[mounts]] #{i} .app"),
                 host=m.host,
                 redirect_slash=m.redirect_slash,
+                max_concurrent=m.max_concurrent,
             )
             for i, m in enumerate(config.mounts, 1)
         ]
@@ -232,6 +251,7 @@ class Gateway:
             script_name=config.server.script_name,
             name=config.name,
             debug=config.debug,
+            threads=config.server.threads,
             **options,
         )
 
@@ -243,12 +263,21 @@ class Gateway:
         host: str = "",
         redirect_slash: bool = True,
         name: str | None = None,
+        max_concurrent: int | None = None,
     ) -> Mount:
         """Mount ``app`` under ``prefix`` on ``host`` (``""`` bare domain,
         ``"*"`` every tenant, or an exact host) and rebuild the pipeline.
-        Live tenants are retired so they pick up new ``"*"`` mounts."""
+        Live tenants are retired so they pick up new ``"*"`` mounts.
+        ``max_concurrent`` None is the default limit (see ``threads``)."""
         mount = self._add_mount(
-            Mount(prefix, app, host=host, redirect_slash=redirect_slash, name=name)
+            Mount(
+                prefix,
+                app,
+                host=host,
+                redirect_slash=redirect_slash,
+                name=name,
+                max_concurrent=max_concurrent,
+            )
         )
         on_tenants = mount.host == "*" or (
             self.host_dispatcher is not None
@@ -275,6 +304,7 @@ class Gateway:
                 raise ConfigError(
                     f"duplicate mount {mount.prefix!r} on host {host or 'bare domain'!r}"
                 )
+        mount.limit(resolve_limit(mount.max_concurrent, self.threads))
         apply_defaults(
             mount.app,
             f"mount:{host}{mount.prefix}",

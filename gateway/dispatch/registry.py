@@ -66,6 +66,7 @@ from collections.abc import Mapping
 from types import FunctionType, MethodType
 
 from ..unavailable import retry_after_value
+from . import limits
 from .failures import back_off, log_factory_failure, log_lookup_failure
 from .responses import respond
 
@@ -135,9 +136,18 @@ class _Counters:
         "failures",
         "timeouts",
         "evictions",
+        "busy",
         "_reads",
     )
-    NAMES = ("hits", "misses", "creations", "failures", "timeouts", "evictions")
+    NAMES = (
+        "hits",
+        "misses",
+        "creations",
+        "failures",
+        "timeouts",
+        "evictions",
+        "busy",
+    )
 
     def __init__(self) -> None:
         self.hits = itertools.count()
@@ -146,6 +156,7 @@ class _Counters:
         self.failures = itertools.count()
         self.timeouts = itertools.count()
         self.evictions = itertools.count()
+        self.busy = itertools.count()
         self._reads = 0
 
     def read(self) -> dict[str, int]:
@@ -190,16 +201,19 @@ class FactoryTimeout(FactoryFailed):
 
 class _Factories:
     """How factory calls run: the bound on calls at once (a semaphore, or
-    None) and the deadline of a creation in seconds (0: none). In one
-    object, not two registry attributes, to keep an :class:`AppRegistry`
+    None) and the deadline of a creation in seconds (0: none); and the
+    requests an instance serves at once unless its application says
+    otherwise (``max_concurrent``, 0: no limit; see :mod:`.limits`). In one
+    object, not three registry attributes, to keep an :class:`AppRegistry`
     under CPython's attribute limit (see ``_Counters`` below)."""
 
-    __slots__ = ("slots", "timeout")
+    __slots__ = ("slots", "timeout", "max_concurrent")
 
-    def __init__(self, concurrent: int, timeout: float) -> None:
+    def __init__(self, concurrent: int, timeout: float, max_concurrent: int) -> None:
         self.slots = threading.BoundedSemaphore(concurrent) if concurrent else None
         # Beyond what a lock's wait accepts it is no deadline at all.
         self.timeout = timeout if timeout < threading.TIMEOUT_MAX else 0
+        self.max_concurrent = max_concurrent
 
 
 class _Entry:
@@ -214,6 +228,7 @@ class _Entry:
         "version",
         "last",
         "active",
+        "ceiling",
         "retired",
         "retired_at",
         "torn_down",
@@ -248,6 +263,11 @@ class _Entry:
         # request, 8% of what host dispatch adds). Its append and pop are
         # thread-safe without a lock.
         self.active: deque[None] = deque()
+        # Serve while the count (this request included) is at most this:
+        # the application's limit, checked by _build (see .limits).
+        self.ceiling = limits.ceiling(
+            limits.limit_of(app, registry._factories.max_concurrent)
+        )
         self.retired = False
         self.retired_at = 0.0
         self.torn_down = False  # set, under the registry lock, by the teardown
@@ -335,6 +355,10 @@ class AppRegistry:
     :param factory_timeout: seconds a creation may take (0 = no deadline);
         past them the key answers 503 and is retried after ``retry_after``
         (see the module docs).
+    :param max_concurrent: requests one instance serves at once in this
+        process (0 = no limit); one more is answered 503 with
+        ``Retry-After`` without reaching it. The application the factory
+        returns may set its own (:func:`gateway.dispatch.limits.limit_of`).
     :param prepare: ``prepare(key, app) -> served`` wraps a new instance (for
         per-tenant defaults and mounts) before it is served.
     :param on_evict: ``on_evict(key, app)`` after a retired instance drained;
@@ -357,6 +381,7 @@ class AppRegistry:
         retry_after: float = 5,
         max_concurrent_factories: int = 0,
         factory_timeout: float = 30,
+        max_concurrent: int = 0,
         prepare: t.Callable[[t.Any, t.Any], t.Any] | None = None,
         on_evict: t.Callable[[t.Any, t.Any], None] | None = close_app,
         lookup: Lookup | None = None,
@@ -372,6 +397,7 @@ class AppRegistry:
         for label, value in (
             ("max_instances", max_instances),
             ("max_concurrent_factories", max_concurrent_factories),
+            ("max_concurrent", max_concurrent),
         ):
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{label} must be an integer >= 0, got {value!r}")
@@ -414,7 +440,9 @@ class AppRegistry:
         self._polled = False
         self._lock = threading.Lock()
         self._sweep_lock = threading.Lock()
-        self._factories = _Factories(max_concurrent_factories, factory_timeout)
+        self._factories = _Factories(
+            max_concurrent_factories, factory_timeout, max_concurrent
+        )
         intervals = [
             v for v in (idle_timeout / 4, refresh_interval, drain_timeout / 4) if v
         ]
@@ -440,6 +468,12 @@ class AppRegistry:
     def factory_timeout(self) -> float:
         """Seconds a creation may take before its key answers 503 (0: none)."""
         return self._factories.timeout
+
+    @property
+    def max_concurrent(self) -> int:
+        """Requests an instance serves at once unless its application sets
+        its own limit (0: no limit)."""
+        return self._factories.max_concurrent
 
     # -- the request path --------------------------------------------------
 
@@ -480,6 +514,10 @@ class AppRegistry:
         if entry.retired:  # evicted between the lookup and here: go again
             entry.release()
             return self.serve(key, environ, start_response, fallback)
+        if len(active) > entry.ceiling:  # over its limit (see .limits)
+            entry.release()
+            next(self._counters.busy)
+            return limits.busy(environ, start_response)
         next(self._hits)
         call = entry.call
         try:
@@ -636,8 +674,11 @@ class AppRegistry:
                 raise flight.failure()  # abandoned while waiting for the slot
             app = self.factory(key)
             served = app
-            if app is not None and self.prepare is not None:
-                served = self.prepare(key, app)
+            if app is not None:
+                # A bad per-application limit fails the creation, loudly.
+                limits.limit_of(app, 0)
+                if self.prepare is not None:
+                    served = self.prepare(key, app)
             return app, served, version
         finally:
             if slots is not None:
@@ -943,7 +984,8 @@ class AppRegistry:
 
     def stats(self) -> dict[str, int]:
         """Counters: hits, misses, creations, failures, timeouts (creations
-        abandoned at ``factory_timeout``), evictions; and sizes:
+        abandoned at ``factory_timeout``), evictions, busy (requests turned
+        away over an instance's ``max_concurrent``); and sizes:
         live, draining, pending (factories running), waiting (requests
         waiting for them), negative (remembered unknown keys)."""
         with self._lock:

@@ -11,7 +11,11 @@ A loaded config has every default resolved: the defaults that depend on other
 keys (``name``, ``trusted_hosts``, ``pattern``, ``server_name``, ``workdir``,
 ``socket``, ``python_home``) are filled in, relative paths are absolute, so
 consumers (dispatch, adapters, deploy) never re-derive them; in ``[server]``,
-``""`` means "not set" too. Import strings stay strings: nothing is imported
+``""`` means "not set" too. The one exception is ``max_concurrent``
+(``[tenants]`` and ``[[mounts]]``): None when absent, derived from the
+threads the server really runs when the gateway is built
+(:func:`gateway.dispatch.limits.default_limit`), since ``gateway serve
+--threads`` may change ``[server].threads``. Import strings stay strings: nothing is imported
 until :func:`gateway.dispatch.build_gateway` runs, so ``gateway config`` can
 render server files without importing the application.
 
@@ -183,6 +187,10 @@ def _something_to_serve(r: Reader) -> None:
         )
 
 
+#: The default of the ``max_concurrent`` keys, in words (the rule is
+#: :func:`gateway.dispatch.limits.default_limit`).
+_LIMIT_DEFAULT = "half of `[server].threads`, at least 1"
+
 # -- the tables ---------------------------------------------------------------------------
 
 
@@ -228,6 +236,12 @@ class TenantsConfig:
         doc="`callable()` returning the live keys, or a mapping key -> version",
         check=values.optional_import,
     )
+    max_concurrent: int | None = key(
+        None,
+        doc="requests one tenant serves at once per process; more get a 503 with"
+        " Retry-After; 0 = unlimited",
+        default_doc=_LIMIT_DEFAULT,
+    )
 
     @property
     def base(self) -> str:
@@ -252,6 +266,12 @@ class MountConfig:
     )
     redirect_slash: bool = key(
         True, doc='"/admin" -> 308 "/admin/" (query kept); false = serve it as "/"'
+    )
+    max_concurrent: int | None = key(
+        None,
+        doc="requests the mounted app serves at once per process; more get a 503"
+        " with Retry-After; 0 = unlimited",
+        default_doc=_LIMIT_DEFAULT,
     )
 
 

@@ -43,6 +43,9 @@ class Mount:
         the prefix without its leading slash.
     :param host: which host the mount belongs to in a :class:`Gateway`
         (``""`` bare domain, ``"*"`` every tenant, or an exact host).
+    :param limits: in a :class:`Gateway`, the body and form limits of this
+        mount that differ from the gateway's (``{"max_body": 10485760}``,
+        the keys of :class:`gateway.toml.LimitsConfig`).
     """
 
     __slots__ = (
@@ -53,6 +56,7 @@ class Mount:
         "host",
         "wsgi_prefix",
         "bare_path",
+        "limits",
     )
 
     def __init__(
@@ -63,6 +67,7 @@ class Mount:
         redirect_slash: bool = True,
         name: str | None = None,
         host: str = "",
+        limits: t.Mapping[str, int | None] | None = None,
     ) -> None:
         if not callable(app):
             raise TypeError(f"the app mounted at {prefix!r} is not callable: {app!r}")
@@ -73,6 +78,7 @@ class Mount:
         self.host = host
         self.wsgi_prefix = to_wsgi(self.prefix)
         self.bare_path = "/"
+        self.limits = dict(limits or {})
 
     def __repr__(self) -> str:
         host = f" host={self.host!r}" if self.host else ""

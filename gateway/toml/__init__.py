@@ -15,14 +15,17 @@ from ..config import ConfigError as ConfigError
 from .load import load_config as load_config
 from .load import parse_config as parse_config
 from .tables import ADAPTERS as ADAPTERS
+from .tables import LIMIT_KEYS as LIMIT_KEYS
 from .tables import Adapter as Adapter
 from .tables import GatewayConfig as GatewayConfig
 from .tables import HealthConfig as HealthConfig
+from .tables import LimitsConfig as LimitsConfig
 from .tables import MountConfig as MountConfig
 from .tables import ProxyConfig as ProxyConfig
 from .tables import ServerConfig as ServerConfig
 from .tables import StaticConfig as StaticConfig
 from .tables import TenantsConfig as TenantsConfig
+from .tables import limit_overrides as limit_overrides
 from .values import ImportSpec as ImportSpec
 from .values import parse_import_string as parse_import_string
 from .values import split_hostport as split_hostport

@@ -204,7 +204,7 @@ class LimitsConfig:
     )
     max_form_memory: int = key(
         500_000,
-        doc="largest non-file form field held in memory (Flask's default)",
+        doc="largest text field of a multipart form, held in memory (Flask's default)",
         check=values.size,
         raw=True,
     )

@@ -626,7 +626,11 @@ def _uwsgi(site: Site, config: GatewayConfig) -> Plan:
     )
     context = {
         "options": uwsgi_options(
-            site.toml_path, serve, name=site.name, standalone=standalone
+            site.toml_path,
+            serve,
+            name=site.name,
+            standalone=standalone,
+            max_body=site.max_body,
         )
     }
     return Plan(

@@ -25,6 +25,8 @@ from .tables import ProxyConfig as ProxyConfig
 from .tables import ServerConfig as ServerConfig
 from .tables import StaticConfig as StaticConfig
 from .tables import TenantsConfig as TenantsConfig
+from .tables import body_limit_under as body_limit_under
+from .tables import larger_size as larger_size
 from .tables import limit_overrides as limit_overrides
 from .values import ImportSpec as ImportSpec
 from .values import parse_import_string as parse_import_string

@@ -256,6 +256,33 @@ def limit_overrides(table: t.Any) -> dict[str, int]:
     return {name: value for name, value in found.items() if value is not None}
 
 
+def larger_size(*sizes: int) -> int:
+    """The largest of some size limits, where 0 (no limit) is the largest."""
+    return 0 if 0 in sizes else max(sizes)
+
+
+def body_limit_under(config: GatewayConfig, prefix: str | None = None) -> int:
+    """The largest ``max_body`` of an application that may serve a request
+    under path ``prefix``: what a front server must accept there. ``None``
+    is the whole site, ``"/"`` the paths outside every mount. The
+    applications at the root (default, hosts, tenants) always count, since a
+    mount exists on some hosts only; a mount counts under its own prefix and
+    below it. An application's own ``MAX_CONTENT_LENGTH`` is not known
+    without importing it."""
+    limits = config.limits
+    sizes = [limits.max_body]
+    if config.tenants is not None:
+        sizes.append(limits.override(limit_overrides(config.tenants)).max_body)
+    for mount in config.mounts:
+        if (
+            prefix is None
+            or prefix == mount.prefix
+            or prefix.startswith(mount.prefix + "/")
+        ):
+            sizes.append(limits.override(limit_overrides(mount)).max_body)
+    return larger_size(*sizes)
+
+
 # -- the tables ---------------------------------------------------------------------------
 
 

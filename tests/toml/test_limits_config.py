@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError
-from gateway.toml import LimitsConfig, limit_overrides, parse_config
+from gateway.toml import LimitsConfig, body_limit_under, limit_overrides, parse_config
 from gateway.toml.values import format_size, size
 
 SIZES = [
@@ -166,3 +166,50 @@ def test_a_bad_limit_names_its_key(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         _parse(tmp_path, **tables)
+
+
+def _site(tmp_path: Path, tenants: str | None, **mounts: str | None) -> t.Any:
+    """A config with [limits].max_body = "1M", tenants overriding it with
+    ``tenants`` and a mount per keyword (prefix "/" + name, "_" for "/")."""
+    data: dict[str, t.Any] = {"limits": {"max_body": "1M"}}
+    if tenants is not None:
+        data["tenants"] = {"factory": "m:f", "max_body": tenants}
+    data["mounts"] = [
+        {"prefix": "/" + name.replace("_", "/"), "app": "m:a", "host": "*"}
+        | ({"max_body": size} if size is not None else {})
+        for name, size in mounts.items()
+    ]
+    if tenants is None:
+        for mount in data["mounts"]:
+            mount["host"] = ""
+    return _parse(tmp_path, **data)
+
+
+BODY_LIMITS_UNDER = [
+    pytest.param(None, {}, None, 1 << 20, id="only-limits"),
+    pytest.param("4M", {}, None, 4 << 20, id="tenants-larger"),
+    pytest.param("4K", {}, None, 1 << 20, id="tenants-smaller"),
+    pytest.param(None, {"up": "8M"}, None, 8 << 20, id="site-counts-mounts"),
+    pytest.param(None, {"up": "8M"}, "/", 1 << 20, id="root-ignores-mounts"),
+    pytest.param(None, {"up": "8M"}, "/up", 8 << 20, id="under-the-mount"),
+    pytest.param(None, {"up": "8M"}, "/up/more", 8 << 20, id="below-the-mount"),
+    pytest.param(None, {"up": "8M"}, "/upload", 1 << 20, id="not-a-segment-match"),
+    pytest.param(None, {"up": "10K"}, "/up", 1 << 20, id="root-apps-count-too"),
+    pytest.param(None, {"a": "2M", "a_b": "3M"}, "/a/b", 3 << 20, id="nested-mounts"),
+    pytest.param(None, {"a": "5M", "a_b": "3M"}, "/a/b", 5 << 20, id="outer-larger"),
+    pytest.param("0", {}, "/", 0, id="zero-is-the-largest"),
+    pytest.param(None, {"up": "0"}, None, 0, id="zero-mount"),
+    pytest.param(None, {"up": None}, "/up", 1 << 20, id="mount-without-override"),
+]
+
+
+@pytest.mark.parametrize(("tenants", "mounts", "prefix", "expected"), BODY_LIMITS_UNDER)
+def test_body_limit_under_is_the_largest_limit_that_may_serve_there(
+    tmp_path: Path,
+    tenants: str | None,
+    mounts: dict[str, str | None],
+    prefix: str | None,
+    expected: int,
+) -> None:
+    config = _site(tmp_path, tenants, **mounts)
+    assert body_limit_under(config, prefix) == expected

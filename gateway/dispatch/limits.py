@@ -66,10 +66,15 @@ def body_verdict(
 
 class CappedInput:
     """A ``wsgi.input`` that delivers at most ``limit`` bytes, and raises
-    :exc:`~werkzeug.exceptions.RequestEntityTooLarge` when the body holds
-    more. A body of exactly ``limit`` bytes reads to its end normally (unlike
-    werkzeug's ``LimitedStream(is_max=True)``, which cannot tell it from a
-    longer one)."""
+    :exc:`~werkzeug.exceptions.RequestEntityTooLarge` as soon as the body is
+    known to hold more.
+
+    A body of exactly ``limit`` bytes reads to its end normally. When a read
+    reaches the limit, one more byte is read ahead: werkzeug's
+    ``LimitedStream(is_max=True)``, which the application's request wraps
+    around this stream, stops asking at its own limit and would otherwise
+    hand the application a body silently cut there.
+    """
 
     def __init__(self, stream: t.Any, limit: int) -> None:
         self._stream = stream
@@ -78,6 +83,8 @@ class CappedInput:
 
     def _take(self, data: bytes) -> bytes:
         self._pos += len(data)
+        if self._pos == self.limit and data:
+            self._pos += len(self._stream.read(1))
         if self._pos > self.limit:
             raise RequestEntityTooLarge(
                 f"The request body is larger than the limit of {self.limit} bytes."

@@ -417,3 +417,16 @@ def test_gateway_toml_limits_reach_every_kind_of_app(tmp_path: Path) -> None:
             host,
             path,
         )
+
+
+def test_werkzeug_s_own_limit_cannot_cut_a_capped_body_short() -> None:
+    """The application's request reads through LimitedStream(is_max=True),
+    which stops at the limit without looking further: the capped input must
+    find the excess itself when a read reaches the limit."""
+    from werkzeug.wsgi import LimitedStream
+
+    over = LimitedStream(CappedInput(io.BytesIO(b"x" * 5000), 1000), 1000, is_max=True)
+    with pytest.raises(RequestEntityTooLarge):
+        over.readall()
+    exact = LimitedStream(CappedInput(io.BytesIO(b"x" * 1000), 1000), 1000, is_max=True)
+    assert exact.readall() == b"x" * 1000

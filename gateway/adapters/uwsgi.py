@@ -94,14 +94,11 @@ def uwsgi_options(
     *,
     name: str = "gateway",
     standalone: Standalone | None = None,
-    max_body: int = 0,
 ) -> list[Option]:
     """The uWSGI options that run the gateway of ``config_path``: what
     :func:`uwsgi_argv` passes under ``gateway serve``, and, with
     ``standalone``, what ``gateway config uwsgi`` writes into the ini (pure,
-    tested as a table and against the rendered ini). ``max_body`` is the
-    largest request body of the site (:func:`gateway.toml.body_limit_under`;
-    0 = no limit)."""
+    tested as a table and against the rendered ini)."""
     mercy = str(max(1, round(options.graceful_timeout)))
     out = [
         Option("strict", why="an unknown option is an error"),
@@ -125,15 +122,6 @@ def uwsgi_options(
         Option("threads", str(options.threads)),
         Option("procname-prefix-spaced", f"{name}:"),
     ]
-    if max_body:
-        out.append(
-            Option(
-                "limit-post",
-                str(max_body),
-                why="a larger body is refused before it is read ([limits] of"
-                " gateway.toml, the largest that applies)",
-            )
-        )
     if standalone is not None:
         out += [
             Option("uid", standalone.user),
@@ -210,11 +198,10 @@ def uwsgi_argv(
     options: ServeOptions,
     *,
     name: str = "gateway",
-    max_body: int = 0,
 ) -> list[str]:
     """The uwsgi command line for these options (pure, tested as a table)."""
     argv = [executable]
-    for option in uwsgi_options(config_path, options, name=name, max_body=max_body):
+    for option in uwsgi_options(config_path, options, name=name):
         if option.value == "true":
             argv.append(f"--{option.name}")
         elif option.name in _ATTACHED:
@@ -264,8 +251,6 @@ class FixedScheme:
 
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
     """``gateway serve --adapter uwsgi``: exec the uwsgi program."""
-    from gateway.toml import body_limit_under
-
     from . import find_executable
 
     if config.path is None:
@@ -273,13 +258,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
 
         raise CannotServe("uWSGI loads the gateway from a gateway.toml file path")
     executable = find_executable("uwsgi", "uwsgi")
-    argv = uwsgi_argv(
-        executable,
-        str(config.path.resolve()),
-        options,
-        name=config.name,
-        max_body=body_limit_under(config),
-    )
+    argv = uwsgi_argv(executable, str(config.path.resolve()), options, name=config.name)
     target = options.bind if options.http else options.socket
     if isinstance(target, str):
         from .sockets import remove_stale_unix_socket

@@ -626,11 +626,7 @@ def _uwsgi(site: Site, config: GatewayConfig) -> Plan:
     )
     context = {
         "options": uwsgi_options(
-            site.toml_path,
-            serve,
-            name=site.name,
-            standalone=standalone,
-            max_body=site.max_body,
+            site.toml_path, serve, name=site.name, standalone=standalone
         )
     }
     return Plan(

@@ -133,8 +133,10 @@ TOO_LARGE = "Request Entity Too Large: the body is larger than {limit} bytes\n"
 
 class BodyLimit:
     """Enforce ``limit`` bytes of request body around ``app`` (see the module
-    docs). The answer says ``Connection: close``, so the server drops the
-    unread body with the connection rather than reading it."""
+    docs). What happens to a body left unread after the 413 is the server's
+    business, as for any application that answers without reading: gevent
+    and gunicorn read it to keep the connection, uWSGI's HTTP socket and
+    nginx close it (a WSGI application may not send ``Connection``)."""
 
     __slots__ = ("__wrapped__", "limit")
 
@@ -170,13 +172,7 @@ def too_large(
     environ: WSGIEnvironment, start_response: StartResponse, limit: int
 ) -> list[bytes]:
     """The 413 answer to a body above ``limit`` bytes."""
-    return respond(
-        environ,
-        start_response,
-        413,
-        TOO_LARGE.format(limit=limit),
-        [("Connection", "close")],
-    )
+    return respond(environ, start_response, 413, TOO_LARGE.format(limit=limit))
 
 
 def apply_limits(app: t.Any, limits: LimitsConfig) -> int | None:

@@ -168,7 +168,6 @@ def test_apache_proxy_headers_follow_trust(make_config: Make) -> None:
         pytest.param(
             "lighttpd", "fastcgi", "server.max-request-size = 8192", id="lighttpd"
         ),
-        pytest.param("uwsgi", "uwsgi", "limit-post = 8388608", id="uwsgi"),
     ],
 )
 def test_request_body_limit_comes_from_gateway_toml_limits(
@@ -189,7 +188,6 @@ def test_request_body_limit_comes_from_gateway_toml_limits(
         pytest.param(
             "lighttpd", "fastcgi", "server.max-request-size = 1024", id="lighttpd"
         ),
-        pytest.param("uwsgi", "uwsgi", "limit-post = 1048576", id="uwsgi"),
     ],
 )
 def test_the_default_body_limit_is_one_mebibyte_everywhere(
@@ -219,7 +217,9 @@ def test_body_limits_each_server_writes_its_own_way(
     assert f"client_max_body_size {nginx};" in text("nginx", "gevent")
     assert f"LimitRequestBody {apache}\n" in text("apache-proxy", "gevent")
     assert f"server.max-request-size = {lighttpd}\n" in text("lighttpd", "fastcgi")
-    assert ("limit-post" in text("uwsgi", "uwsgi")) is bool(max_body)
+    # uWSGI's limit-post drops the connection without an answer ("Invalid
+    # (too big) CONTENT_LENGTH. skip."): the gateway's 413 is the answer.
+    assert "limit-post" not in text("uwsgi", "uwsgi")
 
 
 def _with_mount_limits(config: t.Any, **by_prefix: int) -> t.Any:

@@ -14,7 +14,7 @@ from gateway.adapters.mod_wsgi import express_argv
 from gateway.adapters.options import resolve_options
 from gateway.adapters.uwsgi import uwsgi_argv
 from gateway.deploy import render
-from gateway.toml import GatewayConfig, body_limit_under
+from gateway.toml import GatewayConfig
 
 
 def argv_options(argv: list[str]) -> list[tuple[str, str]]:
@@ -79,7 +79,6 @@ def test_the_uwsgi_ini_runs_the_options_gateway_serve_runs(
         str(config.path),
         resolve_options(config.server, http=http),
         name=config.name,
-        max_body=body_limit_under(config),  # as serve_config passes it
     )
     assert argv[0] == "/venv/bin/uwsgi"
     on_command_line = argv_options(argv[1:])

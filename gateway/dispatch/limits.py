@@ -135,8 +135,8 @@ class BodyLimit:
     """Enforce ``limit`` bytes of request body around ``app`` (see the module
     docs). What happens to a body left unread after the 413 is the server's
     business, as for any application that answers without reading: gevent
-    and gunicorn read it to keep the connection, uWSGI's HTTP socket and
-    nginx close it (a WSGI application may not send ``Connection``)."""
+    and gunicorn read it to keep the connection, uWSGI's HTTP socket closes
+    it (a WSGI application may not send ``Connection``)."""
 
     __slots__ = ("__wrapped__", "limit")
 

@@ -22,6 +22,7 @@ import typing as t
 
 import pytest
 from server_harness import HTTPResult, http_request
+from server_harness import announce_body as announce
 from site_deployments import BASE_DOMAIN, DEPLOYMENTS, Deployment
 
 pytestmark = pytest.mark.integration
@@ -37,27 +38,6 @@ SERVE = [
     pytest.param("gunicorn", ["--workers", "1"], "gunicorn", id="gunicorn"),
     pytest.param("uwsgi", ["--http", "--workers", "1"], "uwsgi", id="uwsgi-http"),
 ]
-
-
-def announce(
-    port: int, path: str, host: str, length: int, timeout: float = 10.0
-) -> tuple[int, bytes, float]:
-    """Send the head of a POST of ``length`` bytes and none of its body;
-    return the status and body of the response, and how long it took. Fails
-    when no answer comes within ``timeout`` (a server waiting for the body)."""
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {length}\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        start = time.monotonic()
-        sock.sendall(head.encode())
-        readable, _, _ = select.select([sock], [], [], timeout)
-        assert readable, f"no answer in {timeout}s without the body: it waits for it"
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, response.read(), time.monotonic() - start
 
 
 def chunked_post(

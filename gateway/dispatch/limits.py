@@ -49,15 +49,16 @@ def body_verdict(
     and the body limit (None or 0: none).
 
     A ``Transfer-Encoding`` wins over a length (RFC 9112, 6.3), so such a
-    body is capped as it is read. A length that is not a number is left to
-    the application, whose request answers it.
+    body is capped as it is read; a request with neither has no body. A
+    length that is not a number is left to the application, whose request
+    answers it.
     """
     if not limit:
         return Verdict.PASS
     if transfer_encoding:
         return Verdict.CAP
     if content_length is None or content_length == "":
-        return Verdict.CAP
+        return Verdict.PASS
     content_length = content_length.strip()
     if not content_length.isdigit():
         return Verdict.PASS

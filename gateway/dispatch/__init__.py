@@ -3,7 +3,8 @@
 The stages (each a plain WSGI callable, usable alone) and their composition:
 :class:`ProxyFix`, :class:`TrustedHosts`, :class:`HealthCheck`,
 :class:`HostDispatcher`, :class:`PathDispatcher` with :class:`Mount`, the
-:class:`AppRegistry` behind them, and :class:`Gateway`. The documented
+:class:`AppRegistry` behind them, :class:`BodyLimit` around every
+application, and :class:`Gateway`. The documented
 patterns keep their names and signatures: :class:`SubdomainDispatcher`,
 :class:`PathDispatcher`, :class:`DispatcherMiddleware`, :class:`ProxyFix`.
 ``gateway.toml`` is read by :func:`load_config` (from :mod:`gateway.toml`,
@@ -19,6 +20,7 @@ This layer uses only the public API of the core, which never imports it
 from ..toml import ConfigError as ConfigError
 from ..toml import GatewayConfig as GatewayConfig
 from ..toml import HealthConfig as HealthConfig
+from ..toml import LimitsConfig as LimitsConfig
 from ..toml import MountConfig as MountConfig
 from ..toml import ProxyConfig as ProxyConfig
 from ..toml import ServerConfig as ServerConfig
@@ -28,6 +30,7 @@ from ..toml import load_config as load_config
 from .gateway import Gateway as Gateway
 from .host import HostDispatcher as HostDispatcher
 from .host import SubdomainDispatcher as SubdomainDispatcher
+from .limits import BodyLimit as BodyLimit
 from .loader import build_gateway as build_gateway
 from .loader import import_string as import_string
 from .path import DispatcherMiddleware as DispatcherMiddleware

@@ -36,6 +36,7 @@ DISPATCHER_413 = b"the body is larger than 1048576 bytes"
 SERVE = [
     pytest.param("gevent", [], "gevent", id="gevent"),
     pytest.param("gunicorn", ["--workers", "1"], "gunicorn", id="gunicorn"),
+    pytest.param("granian", ["--workers", "1"], "granian", id="granian"),
     pytest.param("uwsgi", ["--http", "--workers", "1"], "uwsgi", id="uwsgi-http"),
 ]
 
@@ -120,7 +121,7 @@ def test_a_form_of_exactly_the_limit_is_parsed_and_a_mount_accepts_more(
 
 
 CHUNKED = [
-    *SERVE[:2],
+    *SERVE[:3],
     pytest.param(
         "uwsgi",
         ["--http", "--workers", "1"],

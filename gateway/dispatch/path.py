@@ -48,6 +48,9 @@ class Mount:
         (0 = no limit); more are answered 503 with ``Retry-After``
         (:mod:`.limits`). None: no limit here, and in a :class:`Gateway` the
         gateway's default, derived from the server's threads.
+    :param limits: in a :class:`Gateway`, the body and form limits of this
+        mount that differ from the gateway's (``{"max_body": 10485760}``,
+        the keys of :class:`gateway.toml.LimitsConfig`).
     """
 
     __slots__ = (
@@ -60,6 +63,7 @@ class Mount:
         "bare_path",
         "max_concurrent",
         "served",
+        "limits",
     )
 
     def __init__(
@@ -71,6 +75,7 @@ class Mount:
         name: str | None = None,
         host: str = "",
         max_concurrent: int | None = None,
+        limits: t.Mapping[str, int | None] | None = None,
     ) -> None:
         if not callable(app):
             raise TypeError(f"the app mounted at {prefix!r} is not callable: {app!r}")
@@ -84,6 +89,7 @@ class Mount:
         #: What requests call: ``app``, behind a limit when there is one.
         self.served: WSGIApplication = app
         self.max_concurrent: int | None = None
+        self.limits = dict(limits or {})
         self.limit(max_concurrent)
 
     def limit(self, max_concurrent: int | None) -> None:

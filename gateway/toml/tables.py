@@ -191,6 +191,114 @@ def _something_to_serve(r: Reader) -> None:
 #: :func:`gateway.dispatch.limits.default_limit`).
 _LIMIT_DEFAULT = "half of `[server].threads`, at least 1"
 
+
+# -- body and form limits --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """``[limits]``: the request body and form limits of every application,
+    enforced by dispatch before the application runs, written into the
+    front server's configuration, and given to each application as its
+    ``MAX_CONTENT_LENGTH``, ``MAX_FORM_MEMORY_SIZE`` and ``MAX_FORM_PARTS``
+    defaults. ``[[mounts]]`` entries and ``[tenants]`` may override each key.
+    ``0`` means no limit."""
+
+    #: The application config key each limit is the default of.
+    APP_CONFIG: t.ClassVar[t.Mapping[str, str]] = {
+        "max_body": "MAX_CONTENT_LENGTH",
+        "max_form_memory": "MAX_FORM_MEMORY_SIZE",
+        "max_form_parts": "MAX_FORM_PARTS",
+    }
+
+    max_body: int = key(
+        1 << 20,
+        doc="largest request body: a longer one gets 413 before it is read",
+        default_doc='`"1M"` (nginx\'s default)',
+        check=values.size,
+        raw=True,
+    )
+    max_form_memory: int = key(
+        500_000,
+        doc="largest text field of a multipart form, held in memory (Flask's default)",
+        check=values.size,
+        raw=True,
+    )
+    max_form_parts: int = key(
+        1000, doc="most fields of a multipart form (Flask's default)"
+    )
+
+    def override(self, changes: t.Mapping[str, int | None]) -> LimitsConfig:
+        """A copy with the limits of ``changes`` that are not None."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **given) if given else self
+
+    def app_config(self) -> dict[str, int | None]:
+        """The application config defaults: ``{"MAX_CONTENT_LENGTH": ...}``,
+        None where the limit is 0 (none)."""
+        return {
+            config_key: getattr(self, name) or None
+            for name, config_key in self.APP_CONFIG.items()
+        }
+
+
+#: The names of the limits, which ``[[mounts]]`` and ``[tenants]`` override.
+LIMIT_KEYS: tuple[str, ...] = tuple(LimitsConfig.APP_CONFIG)
+
+
+@kind("integer >= 0")
+def _count(value: t.Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected an integer >= 0, got {values.show(value)}")
+    return int(value)
+
+
+def _limit_override(name: str) -> t.Any:
+    """An optional key overriding ``[limits].<name>`` for one table."""
+    spec = LimitsConfig.__dataclass_fields__[name]
+    raw = spec.metadata["toml"].raw
+    return key(
+        None,
+        doc=f"overrides [limits].{name} here",
+        default_doc=f"`[limits].{name}`",
+        check=values.size if raw else _count,
+        raw=True,
+    )
+
+
+def limit_overrides(table: t.Any) -> dict[str, int]:
+    """The limits a ``[[mounts]]`` entry or ``[tenants]`` sets itself."""
+    found = {name: getattr(table, name, None) for name in LIMIT_KEYS}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def larger_size(*sizes: int) -> int:
+    """The largest of some size limits, where 0 (no limit) is the largest."""
+    return 0 if 0 in sizes else max(sizes)
+
+
+def body_limit_under(config: GatewayConfig, prefix: str | None = None) -> int:
+    """The largest ``max_body`` of an application that may serve a request
+    under path ``prefix``: what a front server must accept there. ``None``
+    is the whole site, ``"/"`` the paths outside every mount. The
+    applications at the root (default, hosts, tenants) always count, since a
+    mount exists on some hosts only; a mount counts under its own prefix and
+    below it. An application's own ``MAX_CONTENT_LENGTH`` is not known
+    without importing it."""
+    limits = config.limits
+    sizes = [limits.max_body]
+    if config.tenants is not None:
+        sizes.append(limits.override(limit_overrides(config.tenants)).max_body)
+    for mount in config.mounts:
+        if (
+            prefix is None
+            or prefix == mount.prefix
+            or prefix.startswith(mount.prefix + "/")
+        ):
+            sizes.append(limits.override(limit_overrides(mount)).max_body)
+    return larger_size(*sizes)
+
+
 # -- the tables ---------------------------------------------------------------------------
 
 
@@ -242,6 +350,9 @@ class TenantsConfig:
         " Retry-After; 0 = unlimited",
         default_doc=_LIMIT_DEFAULT,
     )
+    max_body: int | None = _limit_override("max_body")
+    max_form_memory: int | None = _limit_override("max_form_memory")
+    max_form_parts: int | None = _limit_override("max_form_parts")
 
     @property
     def base(self) -> str:
@@ -273,6 +384,9 @@ class MountConfig:
         " with Retry-After; 0 = unlimited",
         default_doc=_LIMIT_DEFAULT,
     )
+    max_body: int | None = _limit_override("max_body")
+    max_form_memory: int | None = _limit_override("max_form_memory")
+    max_form_parts: int | None = _limit_override("max_form_parts")
 
 
 @dataclass(frozen=True)
@@ -496,6 +610,10 @@ class GatewayConfig:
     health: HealthConfig = key(
         default_factory=HealthConfig,
         doc="the health endpoint, answered before tenant resolution",
+    )
+    limits: LimitsConfig = key(
+        default_factory=LimitsConfig,
+        doc="request body and form limits, enforced before an application runs",
     )
     server: ServerConfig = key(
         default_factory=ServerConfig,

@@ -32,6 +32,7 @@ from gateway.dispatch.gateway import REGISTRY_KEYS
 from gateway.dispatch.limits import resolve_limit
 from gateway.dispatch.loader import import_string
 from gateway.toml import (
+    LIMIT_KEYS,
     GatewayConfig,
     HealthConfig,
     ServerConfig,
@@ -707,7 +708,7 @@ def test_every_tenants_key_reaches_the_registry(package: tuple[Path, str]) -> No
     """A [tenants] key is where the tenants live (factory, pattern, nested),
     the lookup, or an AppRegistry option of the same name: a key added to
     TenantsConfig that is none of these would be read and then dropped."""
-    where = {"factory", "pattern", "nested", "lookup"}
+    where = {"factory", "pattern", "nested", "lookup", *LIMIT_KEYS}
     keys = {f.name for f in dataclasses.fields(TenantsConfig)}
     assert keys - where == set(REGISTRY_KEYS)
     root, name = package

@@ -1,9 +1,20 @@
 """Requests per second over real sockets on 127.0.0.1, measured with wrk.
 
-Rows: the same hello application on Flask and on gateway under gunicorn's
-sync and gthread workers, and gateway's gevent adapter (``gateway serve
---adapter gevent``) against a stock ``gevent.pywsgi.WSGIServer``. Servers
-alternate (anchor, gateway, anchor, ...) and the median of the rounds is kept.
+Two workloads, each served by what a user would pick instead and by gateway,
+every server with 2 worker processes of 4 threads where it has them:
+
+- hello: one route answering "Hello, World!";
+- 50 tenants: requests spread over 50 hosts (a wrk script rotates the Host
+  header), each host its own application: Flask apps behind a host map in
+  the style of Werkzeug's DispatcherMiddleware (the documented Flask
+  pattern), and gateway's host dispatch creating ``gateway.App`` tenants
+  from a factory.
+
+Each round starts every server in turn (the order reversed every other
+round), loads it with wrk after a one-second warm-up, and stops it; the
+medians of the rounds are compared. wrk runs one thread (-t1) with 50
+connections: on a 2-core machine a second wrk thread competes with the
+server for the same cores and makes rounds swing more.
 
 Run: ``python benchmarks/sockets.py [--seconds 5] [--rounds 3]``. Needs wrk
 (``apt-get install wrk``) and the ``servers`` and ``bench`` extras.
@@ -23,13 +34,18 @@ import sys
 import tempfile
 import textwrap
 import time
+import typing as t
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _util import Table  # noqa: E402
 
-APPS = {
+TENANTS = 50
+WORKERS, THREADS = 2, 4
+WRK = ["wrk", "-t1", "-c50"]
+
+FILES = {
     "flask_app.py": """
         import flask
         app = flask.Flask(__name__)
@@ -46,6 +62,79 @@ APPS = {
         def hello():
             return "Hello, World!"
     """,
+    "flask_tenants.py": f"""
+        import flask
+        from werkzeug.exceptions import NotFound
+
+
+        def make(name):
+            app = flask.Flask(name)
+
+            @app.route("/")
+            def hello():
+                return "Hello from " + name
+
+            return app
+
+
+        class HostMap:
+            # DispatcherMiddleware's idea keyed by host: an exact-host dict.
+            def __init__(self, apps):
+                self.apps = apps
+
+            def __call__(self, environ, start_response):
+                host = environ.get("HTTP_HOST", "").partition(":")[0]
+                app = self.apps.get(host) or NotFound()
+                return app(environ, start_response)
+
+
+        app = HostMap({{f"t{{i}}.bench.test": make(f"t{{i}}") for i in range({TENANTS})}})
+    """,
+    "gateway_tenants.py": """
+        import gateway
+
+
+        def create_tenant(key):
+            app = gateway.App(key)
+
+            @app.route("/")
+            def hello():
+                return "Hello from " + key
+
+            return app
+    """,
+    "hello.toml": f"""
+        [gateway]
+        name = "bench"
+        default_app = "gateway_app:app"
+        trusted_hosts = ["127.0.0.1"]
+
+        [server]
+        workers = {WORKERS}
+        threads = {THREADS}
+    """,
+    "tenants.toml": f"""
+        [gateway]
+        name = "bench"
+        base_domain = "bench.test"
+        default_app = "gateway_app:app"
+
+        [tenants]
+        factory = "gateway_tenants:create_tenant"
+
+        [server]
+        workers = {WORKERS}
+        threads = {THREADS}
+    """,
+    "tenants.lua": f"""
+        -- wrk may send its static request once per connection: give it a tenant.
+        wrk.headers["Host"] = "t1.bench.test"
+        local i = 0
+        request = function()
+          i = (i + 1) % {TENANTS}  -- t0 ... t{TENANTS - 1}
+          return wrk.format("GET", "/", {{["Host"] = "t" .. i .. ".bench.test"}})
+        end
+    """,
     "stock_gevent.py": """
         from gevent import monkey
         monkey.patch_all()
@@ -54,13 +143,117 @@ APPS = {
         from gateway_app import app
         WSGIServer(("127.0.0.1", int(sys.argv[1])), app).serve_forever()
     """,
-    "gateway.toml": """
-        [gateway]
-        name = "bench"
-        default_app = "gateway_app:app"
-        trusted_hosts = ["127.0.0.1"]
-    """,
 }
+
+Argv = t.Callable[[int], list[str]]
+
+
+def gunicorn(module: str, worker: str = "gthread") -> Argv:
+    def argv(port: int) -> list[str]:
+        threads = ["--threads", str(THREADS)] if worker == "gthread" else []
+        return [
+            *(sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", worker),
+            *threads,
+            *("-b", f"127.0.0.1:{port}", "--no-control-socket", f"{module}:app"),
+        ]
+
+    return argv
+
+
+def granian(module: str) -> Argv:
+    def argv(port: int) -> list[str]:
+        return [
+            *(sys.executable, "-m", "granian", "--interface", "wsgi"),
+            *("--workers", str(WORKERS), "--blocking-threads", str(THREADS)),
+            *("--backpressure", str(THREADS), "--no-ws", "--log-level", "warning"),
+            *("--host", "127.0.0.1", "--port", str(port), f"{module}:app"),
+        ]
+
+    return argv
+
+
+def gateway_serve(toml: str, adapter: str) -> Argv:
+    def argv(port: int) -> list[str]:
+        return [
+            *(sys.executable, "-m", "gateway", "serve", toml, "--adapter", adapter),
+            *("--bind", f"127.0.0.1:{port}"),
+        ]
+
+    return argv
+
+
+#: name -> (argv, workload: "hello" or "tenants")
+SERVERS: dict[str, tuple[Argv, str]] = {
+    "gunicorn sync + Flask": (gunicorn("flask_app", "sync"), "hello"),
+    "gunicorn sync + gateway.App": (gunicorn("gateway_app", "sync"), "hello"),
+    "gunicorn gthread + Flask": (gunicorn("flask_app"), "hello"),
+    "gunicorn gthread + gateway.App": (gunicorn("gateway_app"), "hello"),
+    "stock gevent pywsgi + gateway.App": (
+        lambda p: [sys.executable, "stock_gevent.py", str(p)],
+        "hello",
+    ),
+    "Granian + Flask": (granian("flask_app"), "hello"),
+    "gateway on Granian": (gateway_serve("hello.toml", "granian"), "hello"),
+    "gateway on its gevent adapter": (gateway_serve("hello.toml", "gevent"), "hello"),
+    "Granian + Flask tenants (host map)": (granian("flask_tenants"), "tenants"),
+    "gateway tenants on Granian": (gateway_serve("tenants.toml", "granian"), "tenants"),
+    "gateway tenants on gevent adapter": (
+        gateway_serve("tenants.toml", "gevent"),
+        "tenants",
+    ),
+}
+
+#: (what, anchor server, gateway server, target)
+ROWS = [
+    (
+        "hello, gunicorn sync",
+        "gunicorn sync + Flask",
+        "gunicorn sync + gateway.App",
+        ">= 1.15",
+    ),
+    (
+        "hello, gunicorn gthread",
+        "gunicorn gthread + Flask",
+        "gunicorn gthread + gateway.App",
+        ">= 1.15",
+    ),
+    (
+        "gevent: adapter vs stock pywsgi",
+        "stock gevent pywsgi + gateway.App",
+        "gateway on its gevent adapter",
+        ">= 5",
+    ),
+    (
+        "hello: gateway on Granian vs gunicorn + Flask",
+        "gunicorn gthread + Flask",
+        "gateway on Granian",
+        ">= 6",
+    ),
+    (
+        "hello: gateway on Granian vs Granian + Flask",
+        "Granian + Flask",
+        "gateway on Granian",
+        ">= 1.8",
+    ),
+    (
+        "hello: gateway on gevent vs Granian + Flask",
+        "Granian + Flask",
+        "gateway on its gevent adapter",
+        "-",
+    ),
+    (
+        f"{TENANTS} tenants: gateway on Granian vs Granian + Flask",
+        "Granian + Flask tenants (host map)",
+        "gateway tenants on Granian",
+        ">= 1.5",
+    ),
+    (
+        f"{TENANTS} tenants: gateway on gevent vs Granian + Flask",
+        "Granian + Flask tenants (host map)",
+        "gateway tenants on gevent adapter",
+        "-",
+    ),
+]
 
 
 def free_port() -> int:
@@ -81,9 +274,10 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], deadline: float) -> Non
     raise RuntimeError(f"server on port {port} not ready")
 
 
-def wrk(port: int, seconds: int) -> float:
+def wrk(port: int, seconds: int, workload: str, workdir: str) -> float:
+    script = ["-s", str(Path(workdir, "tenants.lua"))] if workload == "tenants" else []
     out = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{seconds}s", f"http://127.0.0.1:{port}/"],
+        [*WRK, f"-d{seconds}s", *script, f"http://127.0.0.1:{port}/"],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
@@ -92,12 +286,14 @@ def wrk(port: int, seconds: int) -> float:
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not match:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
-    if "Non-2xx" in out:
+    if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"the server answered errors:\n{out}")
     return float(match.group(1))
 
 
-def measure(argv: list[str], port: int, workdir: str, seconds: int) -> float:
+def measure(
+    argv: list[str], port: int, workdir: str, seconds: int, workload: str
+) -> float:
     """Start a server, load it with wrk, stop it (its whole process group)."""
     proc = subprocess.Popen(
         argv,
@@ -109,8 +305,8 @@ def measure(argv: list[str], port: int, workdir: str, seconds: int) -> float:
     )
     try:
         wait_ready(port, proc, time.monotonic() + 30)
-        wrk(port, 1)  # warm-up: workers booted, code paths hot
-        return wrk(port, seconds)
+        wrk(port, 1, workload, workdir)  # warm-up: workers booted, tenants built
+        return wrk(port, seconds, workload, workdir)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -118,13 +314,6 @@ def measure(argv: list[str], port: int, workdir: str, seconds: int) -> float:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-
-
-def gunicorn(module: str, worker: str, port: int) -> list[str]:
-    argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", worker]
-    if worker == "gthread":
-        argv += ["--threads", "4"]
-    return [*argv, "-b", f"127.0.0.1:{port}", "--no-control-socket", f"{module}:app"]
 
 
 def main() -> None:
@@ -136,51 +325,31 @@ def main() -> None:
         sys.exit("benchmarks/sockets.py needs wrk: apt-get install wrk")
 
     with tempfile.TemporaryDirectory() as workdir:
-        for name, text in APPS.items():
+        for name, text in FILES.items():
             Path(workdir, name).write_text(textwrap.dedent(text))
-        rows = {
-            "gunicorn sync, hello": (
-                lambda p: gunicorn("flask_app", "sync", p),
-                lambda p: gunicorn("gateway_app", "sync", p),
-                ">= 1.15",
-            ),
-            "gunicorn gthread, hello": (
-                lambda p: gunicorn("flask_app", "gthread", p),
-                lambda p: gunicorn("gateway_app", "gthread", p),
-                ">= 1.15",
-            ),
-            "gevent: adapter vs stock pywsgi": (
-                lambda p: [sys.executable, "stock_gevent.py", str(p)],
-                lambda p: [
-                    sys.executable,
-                    "-m",
-                    "gateway",
-                    "serve",
-                    "gateway.toml",
-                    "--adapter",
-                    "gevent",
-                    "--bind",
-                    f"127.0.0.1:{p}",
-                ],
-                ">= 5",
-            ),
-        }
-        table = Table(f"Over sockets, wrk -t2 -c32 -d{args.seconds}s (req/s)")
-        for what, (anchor, ours, target) in rows.items():
-            results: dict[str, list[float]] = {"anchor": [], "gateway": []}
-            for _ in range(args.rounds):
-                for label, make in (("anchor", anchor), ("gateway", ours)):
-                    port = free_port()
-                    results[label].append(
-                        measure(make(port), port, workdir, args.seconds)
-                    )
-            table.add(
-                what,
-                statistics.median(results["anchor"]),
-                statistics.median(results["gateway"]),
-                "req/s",
-                target,
-            )
+        results: dict[str, list[float]] = {name: [] for name in SERVERS}
+        names = list(SERVERS)
+        for round_no in range(args.rounds):
+            for name in names if round_no % 2 == 0 else reversed(names):
+                make, workload = SERVERS[name]
+                port = free_port()
+                try:
+                    rate = measure(make(port), port, workdir, args.seconds, workload)
+                except RuntimeError as e:
+                    raise SystemExit(f"{name}: {e}") from None
+                results[name].append(rate)
+        medians = {name: statistics.median(values) for name, values in results.items()}
+
+        print(
+            f"\n## Servers, {' '.join(WRK)} -d{args.seconds}s, {WORKERS} workers x"
+            f" {THREADS} threads where they have them (req/s: median, rounds)"
+        )
+        for name, values in results.items():
+            rounds = ", ".join(f"{v:,.0f}" for v in values)
+            print(f"  {name:<40} {medians[name]:>10,.0f}   [{rounds}]")
+        table = Table(f"Over sockets, {args.rounds} rounds (req/s, higher is better)")
+        for what, anchor, ours, target in ROWS:
+            table.add(what, medians[anchor], medians[ours], "req/s", target)
         table.print()
 
 

@@ -48,6 +48,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .templating import render_template_string as render_template_string
     from .templating import stream_template as stream_template
     from .templating import stream_template_string as stream_template_string
+    from .unavailable import Unavailable as Unavailable
+    from .unavailable import unavailable_handler as unavailable_handler
 
 # Imported on first use: Jinja is only loaded when an app renders templates.
 _lazy = {
@@ -55,6 +57,9 @@ _lazy = {
     "render_template_string": ".templating",
     "stream_template": ".templating",
     "stream_template_string": ".templating",
+    # 503 + Retry-After for a store that is down (loads the toml schema).
+    "Unavailable": ".unavailable",
+    "unavailable_handler": ".unavailable",
 }
 
 # Names that live in a layer above the core, which the core never imports

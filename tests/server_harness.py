@@ -511,3 +511,35 @@ def fastcgi_request(
         headers[name.strip().lower()] = value.strip()
     status = int(headers.pop("status", "200").split()[0])
     return FastCGIResult(status, headers, payload, stderr)
+
+
+def announce_body(
+    port: int,
+    path: str,
+    host: str,
+    length: int,
+    timeout: float = 10.0,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> tuple[int, bytes, float]:
+    """Send the head of a POST of ``length`` bytes and none of its body;
+    return the status and (what arrived of) the body of the response, and
+    the seconds it took. Fails when no answer comes within ``timeout``: a
+    server that waits for the body instead of refusing it by its length."""
+    import select
+
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        start = time.monotonic()
+        sock.sendall(head.encode())
+        readable, _, _ = select.select([sock], [], [], timeout)
+        assert readable, f"no answer in {timeout}s without the body: it waits for it"
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        try:
+            body = response.read()
+        except http.client.IncompleteRead as e:  # closed at once: the body never came
+            body = e.partial
+        return response.status, body, time.monotonic() - start

@@ -1,7 +1,8 @@
 """Running one gateway under every deployment option.
 
-Each supported server has a module here (``gevent``, ``tornado``, ``gunicorn``,
-``uwsgi``, ``fastcgi``, ``cgi``, ``mod_wsgi``, ``dev``). A module exposes
+Each supported server has a module here (``gevent``, ``tornado``,
+``gunicorn``, ``granian``, ``uwsgi``, ``fastcgi``, ``cgi``, ``mod_wsgi``,
+``dev``). A module exposes
 ``serve(app, **options)`` when its server can be started from Python,
 ``serve_config(config, options)`` used by ``gateway serve``, and the entry file
 its server loads is written by :mod:`gateway.adapters.entry`. Server packages
@@ -105,12 +106,39 @@ def load_application(toml_path: str | os.PathLike[str]) -> WSGIApplication:
     This is what every entry file (``.wsgi``, ``.fcgi``, ``.cgi``, the uWSGI
     module) calls, with an absolute path, so the result never depends on the
     server's working directory. A relative path is resolved against the
-    current directory once, here.
+    current directory once, here. Inside uWSGI, chunked request bodies are
+    decoded (:mod:`.uwsgi_input`).
     """
     from gateway.dispatch import build_gateway
     from gateway.toml import load_config
 
+    from .options import with_threads
+    from .uwsgi_input import decode_chunked_under_uwsgi
+
     path = Path(toml_path)
     if not path.is_absolute():
         path = path.resolve()
-    return build_gateway(load_config(path))
+    config = load_config(path)
+    threads = embedded_threads()
+    if threads is not None:
+        config = with_threads(config, threads)
+    return decode_chunked_under_uwsgi(build_gateway(config))
+
+
+def embedded_threads() -> int | None:
+    """The threads per process of the server this Python is embedded in
+    (uWSGI's ``threads`` option, mod_wsgi's ``threads_per_process``), or
+    None elsewhere. The gateway's concurrency limits derive from the
+    threads the server really runs, whatever ``[server].threads`` says."""
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is not None:
+        value = getattr(uwsgi, "opt", {}).get("threads")
+        if isinstance(value, list):  # an option given more than once
+            value = value[-1]
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace")
+        # uWSGI without a threads option runs one thread per process.
+        return int(value) if value and str(value).isdigit() else 1
+    mod_wsgi = sys.modules.get("mod_wsgi")
+    threads = getattr(mod_wsgi, "threads_per_process", None)
+    return threads if isinstance(threads, int) and threads > 0 else None

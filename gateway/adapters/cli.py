@@ -13,7 +13,14 @@ import click
 
 from . import ADAPTERS, CannotServe, ServerNotInstalled, UnknownAdapter, get_adapter
 from .entry import ENTRY_KINDS, EntryError, render_for_config, write_entry
-from .options import GRACEFUL_TIMEOUT, OptionError, resolve_options
+from .options import (
+    GRACEFUL_TIMEOUT,
+    OptionError,
+    check_exposure,
+    check_tls,
+    resolve_options,
+    with_threads,
+)
 
 
 def _config_errors(*also: type[BaseException]) -> tuple[type[BaseException], ...]:
@@ -63,12 +70,16 @@ def run_serve(
         if "reload" not in overrides:
             overrides["reload"] = name == "dev" and config.debug
         options = resolve_options(config.server, debug=config.debug, **overrides)
+        check_tls(name, options)
+        notice = check_exposure(name, options)
+        if notice:
+            print(f"gateway: {notice}", file=sys.stderr, flush=True)
         if master:
             from .master import run_master
 
             module.require_server()
             return run_master(name, config_path, overrides, options)
-        module.serve_config(config, options)
+        module.serve_config(with_threads(config, options.threads), options)
     except expected as e:
         print(f"Error: {e}", file=sys.stderr, flush=True)
         return 1
@@ -117,14 +128,21 @@ def run_serve(
     default=None,
     help="uwsgi: speak HTTP on --bind instead of the uwsgi protocol on the socket.",
 )
+@click.option(
+    "--behind-proxy/--no-behind-proxy",
+    default=None,
+    help="A buffering proxy is in front: gunicorn and uwsgi --http may listen on"
+    " a non-loopback address. [default: [server].behind_proxy]",
+)
 def serve_command(config_path: str, adapter: str | None, **given: t.Any) -> None:
     """Run the gateway described by GATEWAY_TOML under a server.
 
-    gevent, tornado, gunicorn, fastcgi (flup) and dev run in this process;
-    uwsgi and mod_wsgi replace it with the uwsgi / mod_wsgi-express program.
+    gevent, tornado, gunicorn, granian, fastcgi (flup) and dev run in this
+    process; uwsgi and mod_wsgi replace it with the uwsgi / mod_wsgi-express
+    program.
     CGI is started by the web server: use 'gateway entry cgi'. SIGTERM stops
-    every server gracefully; SIGHUP reloads gevent, tornado, gunicorn, fastcgi
-    and uwsgi gracefully (new code, the gateway.toml read again).
+    every server gracefully; SIGHUP reloads gevent, tornado, gunicorn, granian,
+    fastcgi and uwsgi gracefully (new code, the gateway.toml read again).
     """
     overrides = {key: value for key, value in given.items() if value is not None}
     if adapter is None:

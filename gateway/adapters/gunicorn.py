@@ -35,7 +35,13 @@ import typing as t
 
 from . import CannotServe, require
 from .middleware import with_script_name
-from .options import GRACEFUL_TIMEOUT, Address, ServeOptions, format_bind
+from .options import (
+    GRACEFUL_TIMEOUT,
+    Address,
+    ServeOptions,
+    format_bind,
+    with_threads,
+)
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
@@ -199,7 +205,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
                 flush=True,
             )
             return False
-        current[0] = new
+        current[0] = with_threads(new, options.threads)
         return True
 
     serve(

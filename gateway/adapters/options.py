@@ -7,10 +7,11 @@ Everything here is pure (no I/O), so it is tested with plain parameter tables.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import typing as t
 from dataclasses import dataclass
 
-from gateway.toml import ServerConfig, split_hostport
+from gateway.toml import ADAPTERS, GatewayConfig, ServerConfig, split_hostport
 
 #: A parsed bind address: ``(host, port)`` for TCP, a path for a unix socket.
 Address = tuple[str, int] | str
@@ -91,6 +92,12 @@ class ServeOptions:
     reload: bool = False
     #: uWSGI: speak HTTP on ``bind`` instead of the uwsgi protocol on ``socket``.
     http: bool = False
+    #: A buffering proxy is in front (see :func:`check_exposure`).
+    behind_proxy: bool = ServerConfig.behind_proxy
+    #: Certificate and key when the adapter speaks TLS itself
+    #: (``[server].serve_tls``), else empty (see :func:`check_tls`).
+    tls_cert: str = ""
+    tls_key: str = ""
     #: The account a server started as root drops to (mod_wsgi-express).
     user: str = ServerConfig.user
     group: str = ServerConfig.group
@@ -115,6 +122,7 @@ def resolve_options(
     graceful_timeout: float | None = None,
     reload: bool = False,
     http: bool = False,
+    behind_proxy: bool | None = None,
     debug: bool = False,
     listen_fd: int | None = None,
     ready_fd: int | None = None,
@@ -154,9 +162,80 @@ def resolve_options(
         keepalive_timeout=server.keepalive_timeout,
         reload=reload,
         http=http,
+        behind_proxy=server.behind_proxy if behind_proxy is None else behind_proxy,
+        tls_cert=server.tls_cert if server.serve_tls else "",
+        tls_key=server.tls_key if server.serve_tls else "",
         user=server.user,
         group=server.group,
         debug=debug,
         listen_fd=listen_fd,
         ready_fd=ready_fd,
     )
+
+
+def with_threads(config: GatewayConfig, threads: int) -> GatewayConfig:
+    """``config`` with ``[server].threads`` set to the threads the server
+    really runs (``--threads``), which the gateway derives its concurrency
+    limits from (:func:`gateway.dispatch.limits.default_limit`)."""
+    if threads == config.server.threads:
+        return config
+    return config.replace(server=dataclasses.replace(config.server, threads=threads))
+
+
+def is_loopback(address: Address) -> bool:
+    """Whether only this machine can connect: a unix socket, ``localhost``,
+    127.0.0.0/8 or ``::1``. A name other than ``localhost`` counts as not
+    loopback (it is not resolved here)."""
+    if isinstance(address, str):
+        return True
+    host = address[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(adapter: str, options: ServeOptions) -> str | None:
+    """Refuse to let a server that slow clients can starve face them.
+
+    gunicorn's workers and uWSGI's http-socket give a connection a thread
+    before its request head has arrived, and wait for it without a deadline:
+    a few hundred clients that send half a request line hold every thread and
+    nobody else is answered. Such an adapter may listen on loopback (a proxy
+    on this machine connects) or anywhere when ``behind_proxy`` says a
+    buffering proxy is in front; otherwise :class:`OptionError` names the
+    ways out. Returns the line to print where the server starts, or None for
+    an adapter that is not at risk.
+    """
+    if not ADAPTERS[adapter].needs_buffering_proxy:
+        return None
+    if adapter == "uwsgi" and not options.http:
+        return None  # the uwsgi protocol: only a front server speaks it
+    address = format_bind(options.bind)
+    if not options.behind_proxy and not is_loopback(options.bind):
+        raise OptionError(
+            f"bind: {adapter} would listen on {address}, where clients reach it directly,"
+            " and slow clients can hold all its threads (it waits for a request"
+            " head without a deadline). Put a buffering proxy in front (gateway"
+            " config nginx) and set [server].behind_proxy = true (or pass"
+            " --behind-proxy), bind 127.0.0.1 or a unix socket, or serve with"
+            " the gevent adapter, which times slow clients out."
+        )
+    return (
+        f"{adapter} on {address} expects a buffering proxy (nginx, Apache) in"
+        " front: slow clients could hold all its threads."
+    )
+
+
+def check_tls(adapter: str, options: ServeOptions) -> None:
+    """Refuse ``[server].serve_tls`` for an adapter that cannot speak TLS
+    itself, rather than serve plain HTTP where TLS was asked for."""
+    if options.tls_cert and not ADAPTERS[adapter].tls:
+        able = ", ".join(name for name, a in ADAPTERS.items() if a.tls)
+        raise OptionError(
+            f"serve_tls: the {adapter} adapter does not speak TLS itself; serve"
+            f" with {able}, or set serve_tls = false and let a front server"
+            " (gateway config nginx) terminate TLS"
+        )

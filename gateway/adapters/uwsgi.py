@@ -36,7 +36,9 @@ uWSGI's HTTP parser keeps headers whose names contain ``_`` (merging them with
 the dashed spelling) and sets ``wsgi.url_scheme`` from any client's
 ``X-Forwarded-Proto``; the http mode here pins the scheme to ``http`` (the
 gateway's ``[proxy]`` table decides what to believe), and in production nginx
-in front drops the ``_`` headers.
+in front drops the ``_`` headers. A chunked request body, which
+``--http-socket`` leaves unread, is decoded with uWSGI's chunked-input API
+(:mod:`.uwsgi_input`, which also says what its parser cannot catch).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import typing as t
 from dataclasses import dataclass
 
 from .options import ServeOptions, format_bind
+from .uwsgi_input import decode_chunked_under_uwsgi
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
@@ -213,11 +216,14 @@ def uwsgi_argv(
 
 def application_from_environment() -> WSGIApplication:
     """Build the gateway named by ``$GATEWAY_CONFIG`` (what uWSGI runs under
-    ``gateway serve``), with ``$GATEWAY_SCRIPT_NAME`` as SCRIPT_NAME prefix."""
+    ``gateway serve``), with ``$GATEWAY_SCRIPT_NAME`` as SCRIPT_NAME prefix;
+    inside uWSGI, chunked request bodies are decoded (:mod:`.uwsgi_input`)."""
     from gateway.dispatch import build_gateway
     from gateway.toml import load_config
 
+    from . import embedded_threads
     from .middleware import with_script_name
+    from .options import with_threads
 
     try:
         path = os.environ[CONFIG_ENV]
@@ -226,13 +232,17 @@ def application_from_environment() -> WSGIApplication:
             f"{CONFIG_ENV} is not set: start uWSGI with 'gateway serve --adapter"
             " uwsgi', or load the entry file written by 'gateway entry uwsgi'"
         ) from None
+    config = load_config(path)
+    threads = embedded_threads()
+    if threads is not None:  # the threads this uWSGI really runs
+        config = with_threads(config, threads)
     app: WSGIApplication = with_script_name(
-        build_gateway(load_config(path)), os.environ.get(SCRIPT_NAME_ENV, "")
+        build_gateway(config), os.environ.get(SCRIPT_NAME_ENV, "")
     )
     scheme = os.environ.get(SCHEME_ENV, "")
     if scheme:
         app = FixedScheme(app, scheme)
-    return app
+    return decode_chunked_under_uwsgi(app)
 
 
 class FixedScheme:

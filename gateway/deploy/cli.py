@@ -106,11 +106,6 @@ def write_files(
 )
 @click.option("--log-dir", help="Log directory. [default: the server's usual one]")
 @click.option(
-    "--max-body-mb",
-    type=click.IntRange(min=0),
-    help="Largest request body the front server accepts, MiB; 0 = no limit. [default: 64]",
-)
-@click.option(
     "--uwsgi-http",
     is_flag=True,
     default=None,

@@ -20,6 +20,8 @@ from gateway.adapters.options import (
     GRACEFUL_TIMEOUT,
     OptionError,
     ServeOptions,
+    check_exposure,
+    check_tls,
     resolve_options,
 )
 from gateway.adapters.uwsgi import Standalone, uwsgi_options
@@ -184,11 +186,24 @@ def _gateway_unit_hint(site: Site) -> str:
     return ""
 
 
+def _no_serve_tls(config: GatewayConfig, front: str) -> None:
+    if config.server.serve_tls:
+        raise DeployError(
+            f"[server].serve_tls = true: the adapter speaks TLS to clients itself,"
+            f" so {front} would have to proxy to it over TLS; set serve_tls = false"
+            f" and let {front} terminate TLS with tls_cert and tls_key"
+        )
+
+
 def _serve_options(site: Site, config: GatewayConfig) -> ServeOptions:
     """What ``gateway serve`` would run this gateway with: the servers whose
-    options are declared by their adapter are written from it."""
+    options are declared by their adapter are written from it. Refuses what
+    ``gateway serve`` would refuse (:func:`check_exposure`)."""
     try:
-        return resolve_options(config.server, http=site.options.uwsgi_http)
+        options = resolve_options(config.server, http=site.options.uwsgi_http)
+        check_exposure(site.adapter, options)
+        check_tls(site.adapter, options)
+        return options
     except OptionError as e:
         raise DeployError(f"[server].{e}") from None
 
@@ -213,6 +228,7 @@ def _nginx(site: Site, config: GatewayConfig) -> Plan:
             f'[server].adapter "{site.adapter}" cannot be reached by nginx'
         )
     check_proxy_trust(config, site.upstream, "nginx")
+    _no_serve_tls(config, "nginx")
     _single_process_cgi(site)
     files = []
     if site.standalone:
@@ -345,6 +361,7 @@ def _apache_proxy(site: Site, config: GatewayConfig) -> Plan:
             " mod_wsgi apache"
         )
     check_proxy_trust(config, site.upstream, "Apache")
+    _no_serve_tls(config, "Apache")
     files, steps = _apache_files(site, "proxy")
     hint = _gateway_unit_hint(site)
     if hint:
@@ -489,7 +506,8 @@ def _lighttpd(site: Site, config: GatewayConfig) -> Plan:
 # -- process managers ------------------------------------------------------------------
 
 
-def _serve_argv(site: Site) -> list[str]:
+def _serve_argv(site: Site, config: GatewayConfig) -> list[str]:
+    _serve_options(site, config)  # what `gateway serve` refuses, refused now
     argv = [
         site.python,
         "-m",
@@ -545,7 +563,7 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
     ]
     home = (site.python_home, site.workdir, site.toml_path, site.entry_dir)
     context = {
-        "argv": _serve_argv(site),
+        "argv": _serve_argv(site, config),
         "activated": activated,
         "listen_stream": listen,
         "notify": site.adapter in ("gunicorn", "uwsgi"),
@@ -596,7 +614,9 @@ def _supervisor(site: Site, config: GatewayConfig) -> Plan:
             f"write the entry: gateway config fcgi-file {site.toml_path} -o {site.entry_dir}",
         )
     context = {
-        "argv": [site.python, site.entry(".fcgi")] if fcgi else _serve_argv(site),
+        "argv": [site.python, site.entry(".fcgi")]
+        if fcgi
+        else _serve_argv(site, config),
         "fcgi": fcgi,
         "stop_timeout": STOP_TIMEOUT,
     }

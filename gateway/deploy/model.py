@@ -21,7 +21,7 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from gateway.toml import ADAPTERS, ConfigError, split_hostport
+from gateway.toml import ADAPTERS, ConfigError, body_limit_under, split_hostport
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from gateway.toml import GatewayConfig, ProxyConfig
@@ -81,8 +81,6 @@ class DeployOptions:
     mime_types: str = ""
     #: Seconds browsers may cache static files served by the front server.
     static_max_age: int = 3600
-    #: Largest request body the front server accepts, in MiB (0 = no limit).
-    max_body_mb: int = 64
     #: Mode of unix sockets created by uWSGI, supervisor and systemd.
     socket_mode: str = "0660"
     #: nginx in front of the cgi adapter: the fcgiwrap socket.
@@ -137,10 +135,6 @@ class DeployOptions:
         if self.http_port == self.https_port:
             raise DeployError(
                 f"options http_port and https_port are both {self.http_port}: choose two ports"
-            )
-        if self.max_body_mb < 0:
-            raise DeployError(
-                f"option max_body_mb: expected MiB >= 0, got {self.max_body_mb}"
             )
         if self.static_max_age < 0:
             raise DeployError(
@@ -222,6 +216,26 @@ class VirtualHost:
 
 
 @dataclass(frozen=True)
+class BodyRoute:
+    """A mount prefix under which the front server must accept a larger
+    request body than at the root (``max_body`` bytes, 0 = no limit)."""
+
+    prefix: str
+    max_body: int
+
+
+def body_routes(config: GatewayConfig) -> tuple[BodyRoute, ...]:
+    """The mount prefixes whose body limit differs from the root's, longest
+    first (each from :func:`gateway.toml.body_limit_under`)."""
+    root = body_limit_under(config, "/")
+    routes = {
+        prefix: body_limit_under(config, prefix)
+        for prefix in sorted({m.prefix for m in config.mounts}, key=len, reverse=True)
+    }
+    return tuple(BodyRoute(p, size) for p, size in routes.items() if size != root)
+
+
+@dataclass(frozen=True)
 class HeaderRule:
     """What the front server does with one forwarded header.
 
@@ -245,6 +259,22 @@ class HeaderRule:
     def variable(self) -> str:
         """nginx's variable for the incoming header (``http_x_forwarded_for``)."""
         return "http_" + self.header.lower().replace("-", "_")
+
+    @property
+    def underscored(self) -> tuple[str, ...]:
+        """Every other spelling of the name with ``_`` for some ``-``
+        (``X_Forwarded_For``, ``X-Forwarded_For``...): a server that maps
+        header names to environ keys by replacing ``-`` (granian, uWSGI's
+        parser) reads them as this header, and Apache passes them on, so a
+        client could stand in for the front server with one."""
+        parts = self.header.split("-")
+        spellings = []
+        for mask in range(1, 2 ** (len(parts) - 1)):
+            name = parts[0]
+            for i, part in enumerate(parts[1:]):
+                name += ("_" if mask >> i & 1 else "-") + part
+            spellings.append(name)
+        return tuple(spellings)
 
 
 @dataclass(frozen=True)
@@ -304,6 +334,15 @@ class Site:
     headers: tuple[HeaderRule, ...]
     upstream: Upstream | None
     options: DeployOptions
+    #: Largest request body (bytes, 0 = no limit) of the applications outside
+    #: the mounts of ``body_routes``: nginx's server-level
+    #: ``client_max_body_size`` (gateway.toml's ``[limits]``).
+    root_max_body: int = 0
+    #: Mount prefixes that accept larger bodies (nginx locations).
+    body_routes: tuple[BodyRoute, ...] = ()
+    #: Largest request body anywhere on the site: the single limit of the
+    #: servers that have one (Apache, lighttpd, uWSGI's limit-post).
+    max_body: int = 0
 
     @property
     def tls(self) -> bool:
@@ -645,4 +684,7 @@ def build_site(kind: str, config: GatewayConfig, options: DeployOptions) -> Site
         headers=header_rules(config.proxy, server.script_name.rstrip("/")),
         upstream=upstream,
         options=options,
+        root_max_body=body_limit_under(config, "/"),
+        body_routes=body_routes(config),
+        max_body=body_limit_under(config),
     )

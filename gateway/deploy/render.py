@@ -23,6 +23,7 @@ from pathlib import Path
 
 import jinja2
 
+from ..toml.values import format_size
 from .kinds import Plan, plan
 from .model import DeployError, DeployOptions, build_site
 
@@ -144,6 +145,7 @@ def environment() -> jinja2.Environment:
         ini=ini_value,
         re_escape=re.escape,
         host_regex=host_regex,
+        size=format_size,
     )
     return env
 

@@ -3,7 +3,8 @@
 The stages (each a plain WSGI callable, usable alone) and their composition:
 :class:`ProxyFix`, :class:`TrustedHosts`, :class:`HealthCheck`,
 :class:`HostDispatcher`, :class:`PathDispatcher` with :class:`Mount`, the
-:class:`AppRegistry` behind them, and :class:`Gateway`. The documented
+:class:`AppRegistry` behind them, :class:`BodyLimit` around every
+application, and :class:`Gateway`. The documented
 patterns keep their names and signatures: :class:`SubdomainDispatcher`,
 :class:`PathDispatcher`, :class:`DispatcherMiddleware`, :class:`ProxyFix`.
 ``gateway.toml`` is read by :func:`load_config` (from :mod:`gateway.toml`,
@@ -19,12 +20,14 @@ This layer uses only the public API of the core, which never imports it
 from ..toml import ConfigError as ConfigError
 from ..toml import GatewayConfig as GatewayConfig
 from ..toml import HealthConfig as HealthConfig
+from ..toml import LimitsConfig as LimitsConfig
 from ..toml import MountConfig as MountConfig
 from ..toml import ProxyConfig as ProxyConfig
 from ..toml import ServerConfig as ServerConfig
 from ..toml import StaticConfig as StaticConfig
 from ..toml import TenantsConfig as TenantsConfig
 from ..toml import load_config as load_config
+from .bodies import BodyLimit as BodyLimit
 from .gateway import Gateway as Gateway
 from .host import HostDispatcher as HostDispatcher
 from .host import SubdomainDispatcher as SubdomainDispatcher

@@ -25,8 +25,18 @@ from ..hostnames import (
     normalize_host_entry,
     parse_host,
 )
-from ..toml import GatewayConfig, HealthConfig, ProxyConfig, TenantsConfig
+from ..toml import (
+    GatewayConfig,
+    HealthConfig,
+    LimitsConfig,
+    ProxyConfig,
+    ServerConfig,
+    TenantsConfig,
+    limit_overrides,
+)
+from .bodies import limit_body
 from .host import HostDispatcher
+from .limits import resolve_limit
 from .loader import import_app, import_string
 from .path import Mount, PathDispatcher
 from .proxy import HealthCheck, ProxyFix, TrustedHosts
@@ -95,9 +105,20 @@ class Gateway:
         under (``[server].script_name``). A mounted app's session cookie path
         defaults to ``script_name + prefix``, so it must match what the server
         really passes as ``SCRIPT_NAME``; URLs built outside a request use it.
+    :param threads: the server's threads per process
+        (``[server].threads``). The concurrency limits not given
+        (``max_concurrent`` of the tenants and of each :class:`Mount`) are
+        derived from it: :func:`gateway.dispatch.limits.default_limit`.
+    :param limits: the body and form limits of every application
+        (:class:`LimitsConfig`, ``[limits]``; None: its defaults), enforced
+        before the application runs and given to it as config defaults (see
+        :mod:`.bodies`); a :class:`Mount` overrides them with its ``limits``.
+    :param tenant_limits: the limits of the tenant applications that differ
+        from ``limits`` (``{"max_body": 10485760}``).
     :param registry_options: passed to :class:`AppRegistry` (max_instances,
-        idle_timeout, negative_ttl, retry_after, ...); those not given take
-        the defaults of ``[tenants]`` (:data:`REGISTRY_DEFAULTS`).
+        idle_timeout, negative_ttl, retry_after, max_concurrent, ...); those
+        not given take the defaults of ``[tenants]``
+        (:data:`REGISTRY_DEFAULTS`).
     """
 
     def __init__(
@@ -117,22 +138,36 @@ class Gateway:
         script_name: str = "",
         name: str = "gateway",
         debug: bool = False,
+        threads: int = ServerConfig.threads,
+        limits: LimitsConfig | None = None,
+        tenant_limits: t.Mapping[str, int | None] | None = None,
         **registry_options: t.Any,
     ) -> None:
         self.name = name
+        self.threads = threads
+        resolve_limit(None, threads)  # a bad thread count fails here, named
+        self.limits = limits if limits is not None else LimitsConfig()
+        self.tenant_limits = self.limits.override(tenant_limits or {})
+        # What the dispatchers call: each application behind its body limit
+        # (mounts by id(); Mount.app stays the application itself).
+        self._served_mounts: dict[int, Mount] = {}
         self.debug = debug
         self.secret_key = secret_key or None
         self.script_name = script_name.rstrip("/")
         self.base_domain = normalize_domain(base_domain) if base_domain else None
         self.default_app = default_app
+        self._served_default: WSGIApplication | None = None
         if default_app is not None:
             apply_defaults(default_app, "default", secret=self.secret_key)
+            self._served_default = limit_body(default_app, self.limits)
         self.hosts: dict[str, WSGIApplication] = {}
+        self._served_hosts: dict[str, WSGIApplication] = {}
         for host, app in (hosts or {}).items():
             host = normalize_host_entry(host)
             self.hosts[host] = apply_defaults(
                 app, f"host:{host}", secret=self.secret_key
             )
+            self._served_hosts[host] = limit_body(app, self.limits)
         self._mounts: list[Mount] = []
         if isinstance(tenants, AppRegistry):
             self.registry: AppRegistry | None = tenants
@@ -140,6 +175,9 @@ class Gateway:
                 tenants.prepare = self._prepare_tenant
         elif tenants is not None:
             options = {**REGISTRY_DEFAULTS, "name": "tenant", **registry_options}
+            options["max_concurrent"] = resolve_limit(
+                options["max_concurrent"], threads
+            )
             self.registry = AppRegistry(
                 tenants, prepare=self._prepare_tenant, **options
             )
@@ -198,6 +236,8 @@ class Gateway:
                 import_app(m.app, root, f"[[mounts]] #{i} .app"),
                 host=m.host,
                 redirect_slash=m.redirect_slash,
+                max_concurrent=m.max_concurrent,
+                limits=limit_overrides(m),
             )
             for i, m in enumerate(config.mounts, 1)
         ]
@@ -232,6 +272,9 @@ class Gateway:
             script_name=config.server.script_name,
             name=config.name,
             debug=config.debug,
+            threads=config.server.threads,
+            limits=config.limits,
+            tenant_limits=limit_overrides(tc) if tc is not None else None,
             **options,
         )
 
@@ -243,12 +286,24 @@ class Gateway:
         host: str = "",
         redirect_slash: bool = True,
         name: str | None = None,
+        max_concurrent: int | None = None,
+        limits: t.Mapping[str, int | None] | None = None,
     ) -> Mount:
         """Mount ``app`` under ``prefix`` on ``host`` (``""`` bare domain,
         ``"*"`` every tenant, or an exact host) and rebuild the pipeline.
-        Live tenants are retired so they pick up new ``"*"`` mounts."""
+        Live tenants are retired so they pick up new ``"*"`` mounts.
+        ``max_concurrent`` None is the default limit (see ``threads``);
+        ``limits`` overrides the gateway's body and form limits for it."""
         mount = self._add_mount(
-            Mount(prefix, app, host=host, redirect_slash=redirect_slash, name=name)
+            Mount(
+                prefix,
+                app,
+                host=host,
+                redirect_slash=redirect_slash,
+                name=name,
+                max_concurrent=max_concurrent,
+                limits=limits,
+            )
         )
         on_tenants = mount.host == "*" or (
             self.host_dispatcher is not None
@@ -275,11 +330,20 @@ class Gateway:
                 raise ConfigError(
                     f"duplicate mount {mount.prefix!r} on host {host or 'bare domain'!r}"
                 )
+        mount.limit(resolve_limit(mount.max_concurrent, self.threads))
         apply_defaults(
             mount.app,
             f"mount:{host}{mount.prefix}",
             secret=self.secret_key,
             cookie_path=self.script_name + mount.prefix,
+        )
+        self._served_mounts[id(mount)] = Mount(
+            mount.prefix,
+            limit_body(mount.app, self.limits.override(mount.limits)),
+            host=host,
+            redirect_slash=mount.redirect_slash,
+            name=mount.name,
+            max_concurrent=mount.max_concurrent,
         )
         self._mounts.append(mount)
         return mount
@@ -296,25 +360,27 @@ class Gateway:
     ) -> WSGIApplication:
         if not mounts:
             return app if app is not None else not_found
-        return PathDispatcher(app, mounts=mounts)
+        return PathDispatcher(app, mounts=[self._served_mounts[id(m)] for m in mounts])
 
     def _prepare_tenant(self, key: str, app: WSGIApplication) -> WSGIApplication:
         """Per-tenant defaults, then the ``"*"`` and exact-host mounts."""
         apply_defaults(app, f"tenant:{key}", secret=self.secret_key, tenant=key)
+        served = limit_body(app, self.tenant_limits)
         mounts = self._mounts_for("*")
         if (
             self.host_dispatcher is not None
             and self.host_dispatcher.pattern is not None
         ):
             mounts = mounts + self._mounts_for(self.host_dispatcher.host_for(key))
-        return self._wrap(app, mounts)
+        return self._wrap(served, mounts)
 
     def _build(self) -> None:
-        bare = self._wrap(self.default_app, self._mounts_for(""))
+        bare = self._wrap(self._served_default, self._mounts_for(""))
         tenant_hosts = set()
         if self.base_domain or self.registry is not None or self.hosts:
             hosts = {
-                h: self._wrap(a, self._mounts_for(h)) for h, a in self.hosts.items()
+                h: self._wrap(a, self._mounts_for(h))
+                for h, a in self._served_hosts.items()
             }
             dispatcher = HostDispatcher(
                 self.base_domain,
@@ -347,7 +413,9 @@ class Gateway:
             allowed = self._derived_trusted_hosts()
         self.trusted_hosts = tuple(allowed)
         self._allow_list = HostAllowList(self.trusted_hosts)
-        if self.trusted_hosts:
+        if self.trusted_hosts or self.host_dispatcher is None:
+            # Without a host dispatcher nothing else reads the Host: an empty
+            # list still refuses a malformed one the app could not read.
             app = TrustedHosts(app, self.trusted_hosts)
         if self.health:
             app = HealthCheck(

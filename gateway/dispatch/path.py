@@ -24,6 +24,7 @@ from ..prefixes import (
     normalize_prefix,
     to_wsgi,
 )
+from .limits import check_limit, limited
 from .registry import AppRegistry, _unwrap_call
 from .responses import not_found, redirect
 
@@ -43,6 +44,13 @@ class Mount:
         the prefix without its leading slash.
     :param host: which host the mount belongs to in a :class:`Gateway`
         (``""`` bare domain, ``"*"`` every tenant, or an exact host).
+    :param max_concurrent: requests the app serves at once in this process
+        (0 = no limit); more are answered 503 with ``Retry-After``
+        (:mod:`.limits`). None: no limit here, and in a :class:`Gateway` the
+        gateway's default, derived from the server's threads.
+    :param limits: in a :class:`Gateway`, the body and form limits of this
+        mount that differ from the gateway's (``{"max_body": 10485760}``,
+        the keys of :class:`gateway.toml.LimitsConfig`).
     """
 
     __slots__ = (
@@ -53,6 +61,9 @@ class Mount:
         "host",
         "wsgi_prefix",
         "bare_path",
+        "max_concurrent",
+        "served",
+        "limits",
     )
 
     def __init__(
@@ -63,6 +74,8 @@ class Mount:
         redirect_slash: bool = True,
         name: str | None = None,
         host: str = "",
+        max_concurrent: int | None = None,
+        limits: t.Mapping[str, int | None] | None = None,
     ) -> None:
         if not callable(app):
             raise TypeError(f"the app mounted at {prefix!r} is not callable: {app!r}")
@@ -73,6 +86,20 @@ class Mount:
         self.host = host
         self.wsgi_prefix = to_wsgi(self.prefix)
         self.bare_path = "/"
+        #: What requests call: ``app``, behind a limit when there is one.
+        self.served: WSGIApplication = app
+        self.max_concurrent: int | None = None
+        self.limits = dict(limits or {})
+        self.limit(max_concurrent)
+
+    def limit(self, max_concurrent: int | None) -> None:
+        """Set the limit (see the class); before the mount serves."""
+        if max_concurrent is not None:
+            check_limit(max_concurrent, f"max_concurrent of mount {self.prefix!r}")
+            self.served = limited(self.app, max_concurrent)
+        else:
+            self.served = self.app
+        self.max_concurrent = max_concurrent
 
     def __repr__(self) -> str:
         host = f" host={self.host!r}" if self.host else ""
@@ -220,7 +247,9 @@ class PathDispatcher:
         # One-segment prefixes alone on their first segment: one dict lookup.
         firsts = Counter(_first_segment(m.wsgi_prefix) for m in mounts.values())
         self._single = {
-            m.wsgi_prefix: m.app for m in mounts.values() if firsts[m.wsgi_prefix] == 1
+            m.wsgi_prefix: m.served
+            for m in mounts.values()
+            if firsts[m.wsgi_prefix] == 1
         }
         # First segments some mount starts with: such a path needs the table.
         self._firsts = frozenset(firsts)
@@ -283,7 +312,7 @@ class PathDispatcher:
             return _enter(
                 environ,
                 start_response,
-                mount.app,
+                mount.served,
                 prefix,
                 rest,
                 mount.redirect_slash,

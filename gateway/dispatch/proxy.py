@@ -124,8 +124,9 @@ class TrustedHosts:
     """Answer 400 unless the ``Host`` (after any proxy fix) is allowed.
 
     Entries are exact hosts or ``.example.com`` (the domain and every
-    subdomain); an empty list allows every valid host. A missing or malformed
-    Host is always refused. An allowed Host in another spelling than its
+    subdomain); an empty list allows every valid host, and a request without
+    one (HTTP/1.0), which the app then reads from ``SERVER_NAME``. A malformed
+    Host is always refused, and a missing one when the list is not empty. An allowed Host in another spelling than its
     canonical one is rewritten in the environ (see
     :func:`~gateway.hostnames.canonical_host`).
     """
@@ -179,6 +180,8 @@ class TrustedHosts:
         if parts is not None:
             if parts[1] != raw:  # the app reads the host as it was checked
                 rewrite_host(environ, *parts)
+            return self.app(environ, start_response)
+        if raw is None and not self.allowed.entries:
             return self.app(environ, start_response)
         return respond(
             environ, start_response, 400, "Bad Request: unknown or invalid Host\n"

@@ -65,6 +65,9 @@ from collections import deque
 from collections.abc import Mapping
 from types import FunctionType, MethodType
 
+from ..unavailable import retry_after_value
+from . import limits
+from .failures import back_off, log_factory_failure, log_lookup_failure
 from .responses import respond
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -133,9 +136,18 @@ class _Counters:
         "failures",
         "timeouts",
         "evictions",
+        "busy",
         "_reads",
     )
-    NAMES = ("hits", "misses", "creations", "failures", "timeouts", "evictions")
+    NAMES = (
+        "hits",
+        "misses",
+        "creations",
+        "failures",
+        "timeouts",
+        "evictions",
+        "busy",
+    )
 
     def __init__(self) -> None:
         self.hits = itertools.count()
@@ -144,6 +156,7 @@ class _Counters:
         self.failures = itertools.count()
         self.timeouts = itertools.count()
         self.evictions = itertools.count()
+        self.busy = itertools.count()
         self._reads = 0
 
     def read(self) -> dict[str, int]:
@@ -154,7 +167,8 @@ class _Counters:
 
 
 class FactoryFailed(Exception):
-    """The factory for ``key`` raised; it is retried after ``retry_after`` s."""
+    """The factory for ``key`` raised; it is retried after ``retry_after`` s
+    (see :mod:`.failures` for what a factory's outcome means)."""
 
     def __init__(self, key: t.Hashable, retry_after: float) -> None:
         super().__init__(f"the application for {key!r} failed to load")
@@ -165,14 +179,13 @@ class FactoryFailed(Exception):
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> list[bytes]:
         """A 503 with ``Retry-After`` (whole seconds, at least 1)."""
-        seconds = max(1, math.ceil(self.retry_after))
         return respond(
             environ,
             start_response,
             503,
             "Service Unavailable: the application is starting or failed to"
             " start; try again shortly.\n",
-            [("Retry-After", str(seconds))],
+            [("Retry-After", retry_after_value(self.retry_after))],
         )
 
 
@@ -188,16 +201,19 @@ class FactoryTimeout(FactoryFailed):
 
 class _Factories:
     """How factory calls run: the bound on calls at once (a semaphore, or
-    None) and the deadline of a creation in seconds (0: none). In one
-    object, not two registry attributes, to keep an :class:`AppRegistry`
+    None) and the deadline of a creation in seconds (0: none); and the
+    requests an instance serves at once unless its application says
+    otherwise (``max_concurrent``, 0: no limit; see :mod:`.limits`). In one
+    object, not three registry attributes, to keep an :class:`AppRegistry`
     under CPython's attribute limit (see ``_Counters`` below)."""
 
-    __slots__ = ("slots", "timeout")
+    __slots__ = ("slots", "timeout", "max_concurrent")
 
-    def __init__(self, concurrent: int, timeout: float) -> None:
+    def __init__(self, concurrent: int, timeout: float, max_concurrent: int) -> None:
         self.slots = threading.BoundedSemaphore(concurrent) if concurrent else None
         # Beyond what a lock's wait accepts it is no deadline at all.
         self.timeout = timeout if timeout < threading.TIMEOUT_MAX else 0
+        self.max_concurrent = max_concurrent
 
 
 class _Entry:
@@ -212,6 +228,7 @@ class _Entry:
         "version",
         "last",
         "active",
+        "ceiling",
         "retired",
         "retired_at",
         "torn_down",
@@ -246,6 +263,11 @@ class _Entry:
         # request, 8% of what host dispatch adds). Its append and pop are
         # thread-safe without a lock.
         self.active: deque[None] = deque()
+        # Serve while the count (this request included) is at most this:
+        # the application's limit, checked by _build (see .limits).
+        self.ceiling = limits.ceiling(
+            limits.limit_of(app, registry._factories.max_concurrent)
+        )
         self.retired = False
         self.retired_at = 0.0
         self.torn_down = False  # set, under the registry lock, by the teardown
@@ -320,7 +342,9 @@ class AppRegistry:
     """Cache of applications keyed by tenant (or prefix), built by ``factory``.
 
     :param factory: ``factory(key) -> app | None``; None means "no such
-        application" and is remembered for ``negative_ttl`` seconds.
+        application" and is remembered for ``negative_ttl`` seconds; raising
+        means "unavailable for now": 503, retried after the back-off, never
+        remembered as missing (:mod:`.failures`).
     :param max_instances: LRU bound on live instances (0 = unbounded).
     :param idle_timeout: evict an instance unused this many seconds (0 = never).
     :param negative_ttl: seconds a None result is remembered.
@@ -331,6 +355,10 @@ class AppRegistry:
     :param factory_timeout: seconds a creation may take (0 = no deadline);
         past them the key answers 503 and is retried after ``retry_after``
         (see the module docs).
+    :param max_concurrent: requests one instance serves at once in this
+        process (0 = no limit); one more is answered 503 with
+        ``Retry-After`` without reaching it. The application the factory
+        returns may set its own (:func:`gateway.dispatch.limits.limit_of`).
     :param prepare: ``prepare(key, app) -> served`` wraps a new instance (for
         per-tenant defaults and mounts) before it is served.
     :param on_evict: ``on_evict(key, app)`` after a retired instance drained;
@@ -353,6 +381,7 @@ class AppRegistry:
         retry_after: float = 5,
         max_concurrent_factories: int = 0,
         factory_timeout: float = 30,
+        max_concurrent: int = 0,
         prepare: t.Callable[[t.Any, t.Any], t.Any] | None = None,
         on_evict: t.Callable[[t.Any, t.Any], None] | None = close_app,
         lookup: Lookup | None = None,
@@ -368,6 +397,7 @@ class AppRegistry:
         for label, value in (
             ("max_instances", max_instances),
             ("max_concurrent_factories", max_concurrent_factories),
+            ("max_concurrent", max_concurrent),
         ):
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{label} must be an integer >= 0, got {value!r}")
@@ -410,7 +440,9 @@ class AppRegistry:
         self._polled = False
         self._lock = threading.Lock()
         self._sweep_lock = threading.Lock()
-        self._factories = _Factories(max_concurrent_factories, factory_timeout)
+        self._factories = _Factories(
+            max_concurrent_factories, factory_timeout, max_concurrent
+        )
         intervals = [
             v for v in (idle_timeout / 4, refresh_interval, drain_timeout / 4) if v
         ]
@@ -436,6 +468,12 @@ class AppRegistry:
     def factory_timeout(self) -> float:
         """Seconds a creation may take before its key answers 503 (0: none)."""
         return self._factories.timeout
+
+    @property
+    def max_concurrent(self) -> int:
+        """Requests an instance serves at once unless its application sets
+        its own limit (0: no limit)."""
+        return self._factories.max_concurrent
 
     # -- the request path --------------------------------------------------
 
@@ -476,6 +514,10 @@ class AppRegistry:
         if entry.retired:  # evicted between the lookup and here: go again
             entry.release()
             return self.serve(key, environ, start_response, fallback)
+        if len(active) > entry.ceiling:  # over its limit (see .limits)
+            entry.release()
+            next(self._counters.busy)
+            return limits.busy(environ, start_response)
         next(self._hits)
         call = entry.call
         try:
@@ -632,8 +674,11 @@ class AppRegistry:
                 raise flight.failure()  # abandoned while waiting for the slot
             app = self.factory(key)
             served = app
-            if app is not None and self.prepare is not None:
-                served = self.prepare(key, app)
+            if app is not None:
+                # A bad per-application limit fails the creation, loudly.
+                limits.limit_of(app, 0)
+                if self.prepare is not None:
+                    served = self.prepare(key, app)
             return app, served, version
         finally:
             if slots is not None:
@@ -664,13 +709,14 @@ class AppRegistry:
         except Exception as exc:
             if exc is flight.failed:
                 raise  # abandoned before the factory ran
-            failed = FactoryFailed(key, self.retry_after)
+            retry = back_off(exc, self.retry_after)  # never a negative record
+            failed = FactoryFailed(key, retry)
             failed.__cause__ = exc  # waiters see the cause too
             with self._lock:
                 current = self._flights.get(key) is flight
                 if current:
-                    if self.retry_after:
-                        self._failed[key] = self.clock() + self.retry_after
+                    if retry:
+                        self._failed[key] = self.clock() + retry
                         self._bound(self._failed)
                     del self._flights[key]
                     flight.failed = failed
@@ -684,13 +730,7 @@ class AppRegistry:
                 )
                 raise flight.failure() from exc
             next(self._counters.failures)
-            logger.error(
-                "%s factory failed for %r; answering 503 and retrying in %gs",
-                self.name,
-                key,
-                self.retry_after,
-                exc_info=True,
-            )
+            log_factory_failure(self.name, key, exc, retry)
             flight.done.set()
             raise failed from exc
         except BaseException:
@@ -900,8 +940,8 @@ class AppRegistry:
                 keys: t.Container[t.Any] = versions  # type: ignore[assignment]
             else:
                 versions, keys = None, set(listed)
-        except Exception:
-            logger.error("%s lookup failed", self.name, exc_info=True)
+        except Exception as exc:  # unknown for now: retire nothing
+            log_lookup_failure(self.name, exc)
             return None
         self._versions = versions
         return keys
@@ -944,7 +984,8 @@ class AppRegistry:
 
     def stats(self) -> dict[str, int]:
         """Counters: hits, misses, creations, failures, timeouts (creations
-        abandoned at ``factory_timeout``), evictions; and sizes:
+        abandoned at ``factory_timeout``), evictions, busy (requests turned
+        away over an instance's ``max_concurrent``); and sizes:
         live, draining, pending (factories running), waiting (requests
         waiting for them), negative (remembered unknown keys)."""
         with self._lock:

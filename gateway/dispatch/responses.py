@@ -18,6 +18,7 @@ STATUS = {
     400: "400 Bad Request",
     403: "403 Forbidden",
     404: "404 Not Found",
+    413: "413 Request Entity Too Large",
     503: "503 Service Unavailable",
 }
 

@@ -80,6 +80,9 @@ class Key:
     path: bool = False
     #: The type in words, when the annotation says too little.
     type_doc: str = ""
+    #: ``check`` takes the value as written, of any TOML type, and does the
+    #: type checking itself (a size is ``1048576`` or ``"1M"``).
+    raw: bool = False
 
 
 def key(
@@ -303,6 +306,8 @@ class Reader:
     def _convert(self, spec: Spec, value: t.Any) -> t.Any:
         """A value as written, type-checked, as the dataclass holds it."""
         python = spec.python
+        if spec.meta.raw:
+            return value  # the check reads it
         if spec.shape == "table":
             return self._sub(python, value, self.field_where(spec), self._dotted(spec))
         if spec.shape == "tables":

@@ -11,7 +11,11 @@ A loaded config has every default resolved: the defaults that depend on other
 keys (``name``, ``trusted_hosts``, ``pattern``, ``server_name``, ``workdir``,
 ``socket``, ``python_home``) are filled in, relative paths are absolute, so
 consumers (dispatch, adapters, deploy) never re-derive them; in ``[server]``,
-``""`` means "not set" too. Import strings stay strings: nothing is imported
+``""`` means "not set" too. The one exception is ``max_concurrent``
+(``[tenants]`` and ``[[mounts]]``): None when absent, derived from the
+threads the server really runs when the gateway is built
+(:func:`gateway.dispatch.limits.default_limit`), since ``gateway serve
+--threads`` may change ``[server].threads``. Import strings stay strings: nothing is imported
 until :func:`gateway.dispatch.build_gateway` runs, so ``gateway config`` can
 render server files without importing the application.
 
@@ -54,6 +58,14 @@ class Adapter:
     #: Whether it runs as a service of its own (systemd, supervisor).
     service: bool
     doc: str
+    #: Whether its HTTP listener gives each connection a worker thread before
+    #: the request head has arrived, so a few hundred slow clients hold every
+    #: thread: it must listen on loopback or sit behind a buffering proxy
+    #: (``[server].behind_proxy``). uwsgi only in its http mode.
+    needs_buffering_proxy: bool = False
+    #: Whether ``gateway serve`` can make it speak TLS to clients itself
+    #: (``[server].serve_tls``).
+    tls: bool = False
 
 
 #: Every adapter, in the order ``--help`` and error messages list them.
@@ -63,8 +75,11 @@ ADAPTERS: dict[str, Adapter] = {
         Adapter("dev", "http", False, "Werkzeug's development server"),
         Adapter("gevent", "http", True, "gevent's WSGI server"),
         Adapter("tornado", "http", True, "tornado's HTTP server, a thread pool"),
-        Adapter("gunicorn", "http", True, "gunicorn, gthread workers"),
-        Adapter("uwsgi", "uwsgi", True, "the uwsgi program"),
+        Adapter("gunicorn", "http", True, "gunicorn, gthread workers", True),
+        Adapter(
+            "granian", "http", True, "granian (Rust), processes of threads", tls=True
+        ),
+        Adapter("uwsgi", "uwsgi", True, "the uwsgi program", True),
         Adapter("fastcgi", "fastcgi", True, "flup's FastCGI server"),
         Adapter("cgi", "cgi", False, "one process per request"),
         Adapter("mod_wsgi", "mod_wsgi", False, "Apache's mod_wsgi"),
@@ -161,6 +176,8 @@ def _tls_pair(r: Reader) -> None:
     if bool(r["tls_cert"]) != bool(r["tls_key"]):
         missing = "tls_key" if r["tls_cert"] else "tls_cert"
         raise Invalid("tls_cert and tls_key must be set together", key=missing)
+    if r["serve_tls"] and not r["tls_cert"]:
+        raise Invalid("needs tls_cert and tls_key", key="serve_tls")
 
 
 def _something_to_serve(r: Reader) -> None:
@@ -168,6 +185,118 @@ def _something_to_serve(r: Reader) -> None:
         raise Invalid(
             "nothing to serve: set [gateway].default_app, [tenants], [hosts] or [[mounts]]"
         )
+
+
+#: The default of the ``max_concurrent`` keys, in words (the rule is
+#: :func:`gateway.dispatch.limits.default_limit`).
+_LIMIT_DEFAULT = "half of `[server].threads`, at least 1"
+
+
+# -- body and form limits --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """``[limits]``: the request body and form limits of every application,
+    enforced by dispatch before the application runs, written into the
+    front server's configuration, and given to each application as its
+    ``MAX_CONTENT_LENGTH``, ``MAX_FORM_MEMORY_SIZE`` and ``MAX_FORM_PARTS``
+    defaults. ``[[mounts]]`` entries and ``[tenants]`` may override each key.
+    ``0`` means no limit."""
+
+    #: The application config key each limit is the default of.
+    APP_CONFIG: t.ClassVar[t.Mapping[str, str]] = {
+        "max_body": "MAX_CONTENT_LENGTH",
+        "max_form_memory": "MAX_FORM_MEMORY_SIZE",
+        "max_form_parts": "MAX_FORM_PARTS",
+    }
+
+    max_body: int = key(
+        1 << 20,
+        doc="largest request body: a longer one gets 413 before it is read",
+        default_doc='`"1M"` (nginx\'s default)',
+        check=values.size,
+        raw=True,
+    )
+    max_form_memory: int = key(
+        500_000,
+        doc="largest text field of a multipart form, held in memory (Flask's default)",
+        check=values.size,
+        raw=True,
+    )
+    max_form_parts: int = key(
+        1000, doc="most fields of a multipart form (Flask's default)"
+    )
+
+    def override(self, changes: t.Mapping[str, int | None]) -> LimitsConfig:
+        """A copy with the limits of ``changes`` that are not None."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **given) if given else self
+
+    def app_config(self) -> dict[str, int | None]:
+        """The application config defaults: ``{"MAX_CONTENT_LENGTH": ...}``,
+        None where the limit is 0 (none)."""
+        return {
+            config_key: getattr(self, name) or None
+            for name, config_key in self.APP_CONFIG.items()
+        }
+
+
+#: The names of the limits, which ``[[mounts]]`` and ``[tenants]`` override.
+LIMIT_KEYS: tuple[str, ...] = tuple(LimitsConfig.APP_CONFIG)
+
+
+@kind("integer >= 0")
+def _count(value: t.Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected an integer >= 0, got {values.show(value)}")
+    return int(value)
+
+
+def _limit_override(name: str) -> t.Any:
+    """An optional key overriding ``[limits].<name>`` for one table."""
+    spec = LimitsConfig.__dataclass_fields__[name]
+    raw = spec.metadata["toml"].raw
+    return key(
+        None,
+        doc=f"overrides [limits].{name} here",
+        default_doc=f"`[limits].{name}`",
+        check=values.size if raw else _count,
+        raw=True,
+    )
+
+
+def limit_overrides(table: t.Any) -> dict[str, int]:
+    """The limits a ``[[mounts]]`` entry or ``[tenants]`` sets itself."""
+    found = {name: getattr(table, name, None) for name in LIMIT_KEYS}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def larger_size(*sizes: int) -> int:
+    """The largest of some size limits, where 0 (no limit) is the largest."""
+    return 0 if 0 in sizes else max(sizes)
+
+
+def body_limit_under(config: GatewayConfig, prefix: str | None = None) -> int:
+    """The largest ``max_body`` of an application that may serve a request
+    under path ``prefix``: what a front server must accept there. ``None``
+    is the whole site, ``"/"`` the paths outside every mount. The
+    applications at the root (default, hosts, tenants) always count, since a
+    mount exists on some hosts only; a mount counts under its own prefix and
+    below it. An application's own ``MAX_CONTENT_LENGTH`` is not known
+    without importing it."""
+    limits = config.limits
+    sizes = [limits.max_body]
+    if config.tenants is not None:
+        sizes.append(limits.override(limit_overrides(config.tenants)).max_body)
+    for mount in config.mounts:
+        if (
+            prefix is None
+            or prefix == mount.prefix
+            or prefix.startswith(mount.prefix + "/")
+        ):
+            sizes.append(limits.override(limit_overrides(mount)).max_body)
+    return larger_size(*sizes)
 
 
 # -- the tables ---------------------------------------------------------------------------
@@ -193,7 +322,9 @@ class TenantsConfig:
         10, doc="how long a key whose factory returned None is remembered"
     )
     retry_after: float = key(
-        5, doc="back-off after a factory raised; also the Retry-After header"
+        5,
+        doc="back-off after a factory raised (an Unavailable's own retry_after"
+        " wins); also the Retry-After header",
     )
     max_concurrent_factories: int = key(
         0, doc="bound on factories running at once; 0 = unbounded"
@@ -213,6 +344,15 @@ class TenantsConfig:
         doc="`callable()` returning the live keys, or a mapping key -> version",
         check=values.optional_import,
     )
+    max_concurrent: int | None = key(
+        None,
+        doc="requests one tenant serves at once per process; more get a 503 with"
+        " Retry-After; 0 = unlimited",
+        default_doc=_LIMIT_DEFAULT,
+    )
+    max_body: int | None = _limit_override("max_body")
+    max_form_memory: int | None = _limit_override("max_form_memory")
+    max_form_parts: int | None = _limit_override("max_form_parts")
 
     @property
     def base(self) -> str:
@@ -238,6 +378,15 @@ class MountConfig:
     redirect_slash: bool = key(
         True, doc='"/admin" -> 308 "/admin/" (query kept); false = serve it as "/"'
     )
+    max_concurrent: int | None = key(
+        None,
+        doc="requests the mounted app serves at once per process; more get a 503"
+        " with Retry-After; 0 = unlimited",
+        default_doc=_LIMIT_DEFAULT,
+    )
+    max_body: int | None = _limit_override("max_body")
+    max_form_memory: int | None = _limit_override("max_form_memory")
+    max_form_parts: int | None = _limit_override("max_form_parts")
 
 
 @dataclass(frozen=True)
@@ -300,15 +449,24 @@ class ServerConfig:
         type_doc='"host:port" or "unix:PATH"',
         resolve=lambda value, r: values.bind_address(value, r.root),
     )
+    behind_proxy: bool = key(
+        False,
+        doc="a buffering proxy (nginx, Apache) is in front: lets "
+        + " and ".join(n for n, a in ADAPTERS.items() if a.needs_buffering_proxy)
+        + " (http mode) listen on a non-loopback address",
+    )
     backends: tuple[str, ...] = key(
         (),
         doc="extra host:port entries of an nginx upstream",
         check=values.hostports,
     )
-    workers: int = key(1, doc="processes (gunicorn, uwsgi, mod_wsgi)", minimum=1)
+    workers: int = key(
+        1, doc="processes (gunicorn, granian, uwsgi, mod_wsgi)", minimum=1
+    )
     threads: int = key(
         8,
-        doc="threads per process (gunicorn gthread, uwsgi, mod_wsgi, tornado pool)",
+        doc="threads per process (gunicorn gthread, granian, uwsgi, mod_wsgi,"
+        " tornado pool)",
         minimum=1,
     )
     script_name: str = key(
@@ -360,6 +518,13 @@ class ServerConfig:
         "", doc="with tls_key: the front server listens 443 ssl", path=True
     )
     tls_key: str = key("", doc="the certificate's private key", path=True)
+    serve_tls: bool = key(
+        False,
+        doc="the adapter itself speaks TLS with tls_cert and tls_key, for clients"
+        " without a front server ("
+        + ", ".join(n for n, a in ADAPTERS.items() if a.tls)
+        + ")",
+    )
     static: tuple[StaticConfig, ...] = key(
         (), doc="directories the front server serves itself"
     )
@@ -456,6 +621,10 @@ class GatewayConfig:
     health: HealthConfig = key(
         default_factory=HealthConfig,
         doc="the health endpoint, answered before tenant resolution",
+    )
+    limits: LimitsConfig = key(
+        default_factory=LimitsConfig,
+        doc="request body and form limits, enforced before an application runs",
     )
     server: ServerConfig = key(
         default_factory=ServerConfig,

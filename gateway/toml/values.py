@@ -107,6 +107,39 @@ def networks(values: t.Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+# -- sizes ---------------------------------------------------------------------
+
+_SIZE_RE = re.compile(r"([0-9]+)([KMG]?)\Z", re.IGNORECASE)
+#: What a size unit multiplies by (1024-based, as nginx reads ``1m``).
+SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+@kind('size: bytes, or "512K", "10M", "1G"')
+def size(value: t.Any) -> int:
+    """A number of bytes: a non-negative integer, or a string of digits with
+    an optional unit K, M or G (1024-based, any case): ``"10M"`` is
+    10485760. ``0`` means no limit, as in nginx and Apache."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _SIZE_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(
+            'expected a size in bytes such as 1048576 or "1M" (units K, M, G,'
+            f" 1024-based; 0 = no limit), got {show(value)}"
+        )
+    return int(match[1]) * SIZE_UNITS[match[2].upper()]
+
+
+def format_size(value: int) -> str:
+    """``value`` bytes in the largest unit that divides it exactly, the way
+    nginx writes sizes: ``10485760`` is ``"10m"``, ``1000`` stays ``"1000"``."""
+    for unit in ("G", "M", "K"):
+        factor = SIZE_UNITS[unit]
+        if value and value % factor == 0:
+            return f"{value // factor}{unit.lower()}"
+    return str(value)
+
+
 # -- names ---------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ SERVER_MODULES = {
     "gevent": "gevent",
     "tornado": "tornado",
     "gunicorn": "gunicorn",
+    "granian": "granian",
     "fastcgi": "flup",
 }
 

@@ -10,12 +10,14 @@ from gateway.adapters.options import (
     GRACEFUL_TIMEOUT,
     OptionError,
     ServeOptions,
+    check_exposure,
+    check_tls,
     format_bind,
     normalize_script_name,
     parse_bind,
     resolve_options,
 )
-from gateway.toml import ServerConfig
+from gateway.toml import ADAPTERS, ServerConfig
 
 
 @pytest.mark.parametrize(
@@ -174,3 +176,105 @@ def test_one_graceful_timeout_default() -> None:
 def test_serve_options_default_to_the_server_table() -> None:
     # Without [server].socket, fastcgi and uwsgi listen where HTTP would.
     assert resolve_options(ServerConfig()) == ServeOptions(socket=ServeOptions.bind)
+
+
+#: adapter, bind, http mode, behind_proxy -> "refused", "notice" or None.
+EXPOSURE = [
+    pytest.param(
+        "gunicorn", "127.0.0.1:8000", False, False, "notice", id="gunicorn-loopback"
+    ),
+    pytest.param(
+        "gunicorn", "127.9.9.9:8000", False, False, "notice", id="gunicorn-127/8"
+    ),
+    pytest.param(
+        "gunicorn", "[::1]:8000", False, False, "notice", id="gunicorn-ipv6-loopback"
+    ),
+    pytest.param(
+        "gunicorn", "localhost:8000", False, False, "notice", id="gunicorn-localhost"
+    ),
+    pytest.param(
+        "gunicorn", "unix:/run/gw.sock", False, False, "notice", id="gunicorn-unix"
+    ),
+    pytest.param(
+        "gunicorn", "0.0.0.0:8000", False, False, "refused", id="gunicorn-any"
+    ),
+    pytest.param(
+        "gunicorn", "[::]:8000", False, False, "refused", id="gunicorn-any-v6"
+    ),
+    pytest.param(
+        "gunicorn", "192.0.2.10:80", False, False, "refused", id="gunicorn-public"
+    ),
+    pytest.param("gunicorn", "web1:8000", False, False, "refused", id="gunicorn-name"),
+    pytest.param(
+        "gunicorn", "0.0.0.0:8000", False, True, "notice", id="gunicorn-behind-proxy"
+    ),
+    pytest.param("uwsgi", "0.0.0.0:8000", True, False, "refused", id="uwsgi-http-any"),
+    pytest.param(
+        "uwsgi", "0.0.0.0:8000", True, True, "notice", id="uwsgi-http-behind-proxy"
+    ),
+    pytest.param(
+        "uwsgi", "127.0.0.1:8000", True, False, "notice", id="uwsgi-http-loopback"
+    ),
+    pytest.param("uwsgi", "0.0.0.0:8000", False, False, None, id="uwsgi-protocol"),
+    pytest.param("gevent", "0.0.0.0:8000", False, False, None, id="gevent"),
+    pytest.param("tornado", "0.0.0.0:8000", False, False, None, id="tornado"),
+]
+
+
+@pytest.mark.parametrize(("adapter", "bind", "http", "behind", "outcome"), EXPOSURE)
+def test_servers_starved_by_slow_clients_face_them_only_behind_a_proxy(
+    adapter, bind, http, behind, outcome
+):
+    options = ServeOptions(bind=parse_bind(bind), http=http, behind_proxy=behind)
+    if outcome == "refused":
+        with pytest.raises(OptionError) as caught:
+            check_exposure(adapter, options)
+        message = str(caught.value)
+        assert message.startswith(
+            f"bind: {adapter} would listen on {format_bind(parse_bind(bind))}"
+        )
+        for fix in ("behind_proxy = true", "--behind-proxy", "127.0.0.1", "gevent"):
+            assert fix in message
+    elif outcome == "notice":
+        notice = check_exposure(adapter, options)
+        assert notice is not None and "buffering proxy" in notice
+    else:
+        assert check_exposure(adapter, options) is None
+
+
+def test_only_the_starved_adapters_need_a_proxy():
+    """The rule is declared on the adapter (gateway.toml.ADAPTERS), and the
+    [server].behind_proxy doc names exactly those."""
+    starved = {name for name, a in ADAPTERS.items() if a.needs_buffering_proxy}
+    assert starved == {"gunicorn", "uwsgi"}
+    doc = ServerConfig.__dataclass_fields__["behind_proxy"].metadata
+    assert all(name in str(doc) for name in starved)
+
+
+def test_behind_proxy_comes_from_the_server_table_unless_overridden():
+    assert not resolve_options(ServerConfig()).behind_proxy
+    assert resolve_options(ServerConfig(behind_proxy=True)).behind_proxy
+    assert not resolve_options(
+        ServerConfig(behind_proxy=True), behind_proxy=False
+    ).behind_proxy
+
+
+def test_serve_tls_hands_the_adapter_the_certificate_and_key():
+    pair = {"tls_cert": "/etc/ssl/site.pem", "tls_key": "/etc/ssl/site.key"}
+    front = resolve_options(ServerConfig(**pair))
+    assert (front.tls_cert, front.tls_key) == ("", ""), "the front server's pair"
+    direct = resolve_options(ServerConfig(**pair, serve_tls=True))
+    assert (direct.tls_cert, direct.tls_key) == (pair["tls_cert"], pair["tls_key"])
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTERS))
+def test_only_an_adapter_that_speaks_tls_takes_serve_tls(adapter):
+    options = ServeOptions(tls_cert="/c.pem", tls_key="/k.pem")
+    check_tls(adapter, ServeOptions())  # without serve_tls: nothing to check
+    if ADAPTERS[adapter].tls:
+        check_tls(adapter, options)
+    else:
+        with pytest.raises(
+            OptionError, match=f"the {adapter} adapter does not speak TLS"
+        ):
+            check_tls(adapter, options)

@@ -4,8 +4,6 @@ made by openssl for the TLS shapes."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import textwrap
 import typing as t
 from pathlib import Path
@@ -139,6 +137,7 @@ SHAPES: dict[str, str] = {
 #: where a real server will create them).
 ADAPTER_LINES: dict[str, str] = {
     "gunicorn": 'adapter = "gunicorn"\nbind = "127.0.0.1:8000"\nworkers = 3',
+    "granian": 'adapter = "granian"\nbind = "127.0.0.1:8000"\nworkers = 2',
     "gevent": 'adapter = "gevent"\nbind = "127.0.0.1:8000"',
     "dev": 'adapter = "dev"\nbind = "127.0.0.1:5000"',
     "tornado": 'adapter = "tornado"\nbind = "127.0.0.1:8000"',
@@ -147,39 +146,6 @@ ADAPTER_LINES: dict[str, str] = {
     "cgi": 'adapter = "cgi"',
     "mod_wsgi": 'adapter = "mod_wsgi"\nworkers = 2\nthreads = 15',
 }
-
-
-@pytest.fixture(scope="session")
-def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate and key for example.* made by openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=example.net",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    key.chmod(0o644)  # read by www-data workers in the live tests
-    return cert, key
 
 
 @pytest.fixture

@@ -144,6 +144,33 @@ REFUSED: list[t.Any] = [
     pytest.param(
         "cgi-file", "cgi", {"workers": 3}, "[server].workers = 3", id="cgi-file-workers"
     ),
+    *(
+        pytest.param(
+            kind,
+            "gunicorn",
+            {"bind": "0.0.0.0:8000"},
+            "[server].bind: gunicorn would listen on 0.0.0.0:8000",
+            id=f"{kind}-gunicorn-facing-clients",
+        )
+        for kind in ("systemd", "supervisor")
+    ),
+    pytest.param(
+        "systemd",
+        "gevent",
+        {"serve_tls": True, "tls_cert": "/c.pem", "tls_key": "/k.pem"},
+        "[server].serve_tls: the gevent adapter does not speak TLS itself",
+        id="systemd-serve-tls-gevent",
+    ),
+    *(
+        pytest.param(
+            kind,
+            "granian",
+            {"serve_tls": True, "tls_cert": "/c.pem", "tls_key": "/k.pem"},
+            "[server].serve_tls = true: the adapter speaks TLS to clients itself",
+            id=f"{kind}-in-front-of-serve-tls",
+        )
+        for kind in ("nginx", "apache-proxy")
+    ),
 ]
 
 
@@ -164,6 +191,16 @@ def test_inexpressible_configs_are_refused_with_the_key_and_fix(
     with pytest.raises(DeployError) as info:
         render(kind, config)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["systemd", "supervisor", "nginx"])
+def test_gunicorn_may_listen_anywhere_when_a_proxy_is_in_front(
+    kind: str, make_config: t.Callable[..., GatewayConfig]
+) -> None:
+    config = with_server(
+        make_config("mounts", "gunicorn"), bind="0.0.0.0:8000", behind_proxy=True
+    )
+    assert render(kind, config)
 
 
 def test_unknown_kind_lists_the_known_ones(

@@ -458,3 +458,32 @@ def test_upstream_protocol_follows_the_adapter() -> None:
     changed = cfg.replace(server=dataclasses.replace(cfg.server, adapter="uwsgi"))
     assert build_site("nginx", changed, DeployOptions()).upstream.protocol == "uwsgi"  # type: ignore[union-attr]
     assert build_site("nginx", cfg, DeployOptions()).upstream.protocol == "http"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("header", "spellings"),
+    [
+        pytest.param(
+            "X-Forwarded-For",
+            {"X_Forwarded-For", "X-Forwarded_For", "X_Forwarded_For"},
+            id="two-dashes",
+        ),
+        pytest.param("X-Real", {"X_Real"}, id="one-dash"),
+        pytest.param("Forwarded", set(), id="no-dash"),
+    ],
+)
+def test_every_underscored_spelling_of_a_forwarded_header(header, spellings):
+    from gateway.deploy.model import HeaderRule
+
+    found = HeaderRule(header, "set", "client").underscored
+    assert set(found) == spellings and len(found) == len(spellings)
+
+
+def test_apache_removes_the_underscored_spellings_of_believed_headers(
+    make_config,
+):
+    from gateway.deploy import render
+
+    conf = "\n".join(render("apache-proxy", make_config("mounts", "granian")).values())
+    for name in ("X_Forwarded_For", "X-Forwarded_Proto", "X_Forwarded-Proto"):
+        assert f"RequestHeader unset {name}\n" in conf

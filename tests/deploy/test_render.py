@@ -23,7 +23,7 @@ from gateway.deploy.render import (
     supervisor_arg,
     systemd_arg,
 )
-from gateway.toml import ProxyConfig
+from gateway.toml import LimitsConfig, ProxyConfig
 
 Make = t.Callable[..., t.Any]
 REPO = Path(__file__).resolve().parents[2]
@@ -170,11 +170,95 @@ def test_apache_proxy_headers_follow_trust(make_config: Make) -> None:
         ),
     ],
 )
-def test_request_body_limit_is_the_same_everywhere(
+def test_request_body_limit_comes_from_gateway_toml_limits(
     make_config: Make, kind: str, adapter: str, limit: str
 ) -> None:
-    (text,) = render(kind, make_config("tenants", adapter), max_body_mb=8).values()
+    config = make_config("tenants", adapter).replace(
+        limits=LimitsConfig(max_body=8 << 20)
+    )
+    (text,) = render(kind, config).values()
     assert limit in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "adapter", "limit"),
+    [
+        pytest.param("nginx", "gevent", "client_max_body_size 1m;", id="nginx"),
+        pytest.param("apache-proxy", "gevent", "LimitRequestBody 1048576", id="apache"),
+        pytest.param(
+            "lighttpd", "fastcgi", "server.max-request-size = 1024", id="lighttpd"
+        ),
+    ],
+)
+def test_the_default_body_limit_is_one_mebibyte_everywhere(
+    make_config: Make, kind: str, adapter: str, limit: str
+) -> None:
+    (text,) = render(kind, make_config("tenants", adapter)).values()
+    assert limit in text
+
+
+@pytest.mark.parametrize(
+    ("max_body", "nginx", "apache", "lighttpd"),
+    [
+        pytest.param(0, "0", "0", "0", id="no-limit"),
+        pytest.param(1000, "1000", "1000", "1", id="kib-rounded-up"),
+        pytest.param(3 << 30, "3g", "0", str(3 << 20), id="above-apache-maximum"),
+    ],
+)
+def test_body_limits_each_server_writes_its_own_way(
+    make_config: Make, max_body: int, nginx: str, apache: str, lighttpd: str
+) -> None:
+    def text(kind: str, adapter: str) -> str:
+        config = make_config("tenants", adapter).replace(
+            limits=LimitsConfig(max_body=max_body)
+        )
+        return "".join(render(kind, config).values())
+
+    assert f"client_max_body_size {nginx};" in text("nginx", "gevent")
+    assert f"LimitRequestBody {apache}\n" in text("apache-proxy", "gevent")
+    assert f"server.max-request-size = {lighttpd}\n" in text("lighttpd", "fastcgi")
+    # uWSGI's limit-post drops the connection without an answer ("Invalid
+    # (too big) CONTENT_LENGTH. skip."): the gateway's 413 is the answer.
+    assert "limit-post" not in text("uwsgi", "uwsgi")
+
+
+def _with_mount_limits(config: t.Any, **by_prefix: int) -> t.Any:
+    mounts = tuple(
+        dataclasses.replace(
+            m, max_body=by_prefix.get(m.prefix.strip("/").replace("/", "_"))
+        )
+        for m in config.mounts
+    )
+    return config.replace(mounts=mounts)
+
+
+@pytest.mark.parametrize("adapter", ["gevent", "uwsgi", "fastcgi"])
+@pytest.mark.parametrize("shape", ["mounts", "both"])
+def test_nginx_gives_a_mount_with_a_larger_body_limit_its_own_location(
+    make_config: Make, adapter: str, shape: str
+) -> None:
+    config = make_config(shape, adapter)
+    config = _with_mount_limits(config, admin=50 << 20, api_v1=1000)
+    (text,) = render("nginx", config).values()
+    sn = config.server.script_name
+    block = re.search(
+        r"location \^~ " + re.escape(sn + "/admin") + r" \{(.*?)\n    \}", text, re.S
+    )
+    assert block is not None, text
+    assert "client_max_body_size 50m;" in block[1]
+    # the location forwards like the gateway's own
+    main = re.search(
+        r"location (?:\^~ " + re.escape(sn + "/") + r"|/) \{(.*?)\n    \}", text, re.S
+    )
+    assert main is not None
+    forward = main[1].replace(
+        "proxy_pass http://gateway_" + config.name.replace("-", "_") + "/;",
+        "proxy_pass http://gateway_" + config.name.replace("-", "_") + "/admin;",
+    )
+    assert block[1].replace("        client_max_body_size 50m;\n", "") == forward
+    # a smaller mount limit needs nothing from nginx: the gateway enforces it
+    assert "/api/v1 {" not in text
+    assert "client_max_body_size 1m;" in text
 
 
 def test_static_cache_can_be_turned_off(make_config: Make) -> None:

@@ -151,3 +151,43 @@ def test_trusted_hosts_alone_hands_over_the_canonical_host(call: t.Any) -> None:
     assert app.check("A.Example.Test.") and app.check("a.example.test")
     assert not app.check("a.example.test:0080") and not app.check("other.test")
     assert ran == ["alone"]
+
+
+@pytest.fixture
+def path_only() -> tuple[Gateway, list[str]]:
+    """A Gateway of path prefixes alone: nothing dispatches on the Host."""
+    ran: list[str] = []
+    main = make_site("main", ran)
+    gw = Gateway(main, mounts=[gateway.dispatch.Mount("/m", main)], health=False)
+    return gw, ran
+
+
+@pytest.mark.parametrize("host", REFUSED)
+def test_a_path_only_gateway_refuses_a_host_its_apps_cannot_read(
+    path_only: tuple[Gateway, list[str]], call: t.Any, host: str
+) -> None:
+    gw, ran = path_only
+    for _ in range(2):
+        assert call(gw, environ=environ_for(host)).status == 400
+    assert ran == []
+
+
+@pytest.mark.parametrize(
+    ("host", "seen"), [(p.values[0], p.values[2]) for p in ACCEPTED]
+)
+def test_a_path_only_gateway_hands_over_any_valid_host_canonical(
+    path_only: tuple[Gateway, list[str]], call: t.Any, host: str, seen: str
+) -> None:
+    gw, _ran = path_only
+    body = json.loads(call(gw, environ=environ_for(host)).body)
+    assert (body["app"], body["host"]) == ("main", seen)
+    assert body["url"] == f"http://{seen}/where"
+
+
+def test_a_path_only_gateway_serves_a_request_without_host_by_server_name(
+    path_only: tuple[Gateway, list[str]], call: t.Any
+) -> None:
+    environ = environ_for("unused")
+    del environ["HTTP_HOST"]
+    body = json.loads(call(path_only[0], environ=environ).body)
+    assert body["host"] == "gateway.internal:8000"

@@ -29,8 +29,10 @@ from gateway.dispatch import (
     load_config,
 )
 from gateway.dispatch.gateway import REGISTRY_KEYS
+from gateway.dispatch.limits import resolve_limit
 from gateway.dispatch.loader import import_string
 from gateway.toml import (
+    LIMIT_KEYS,
     GatewayConfig,
     HealthConfig,
     ServerConfig,
@@ -288,6 +290,11 @@ BROKEN = [
         MINIMAL + "[server]\ntls_cert = 'cert.pem'\n",
         "[server].tls_key: tls_cert and tls_key must be set together",
         id="tls-half-configured",
+    ),
+    pytest.param(
+        MINIMAL + "[server]\nserve_tls = true\n",
+        "[server].serve_tls: needs tls_cert and tls_key",
+        id="serve-tls-without-certificate",
     ),
     pytest.param(
         MINIMAL + "[server]\nuser = ''\n",
@@ -714,7 +721,7 @@ def test_every_tenants_key_reaches_the_registry(package: tuple[Path, str]) -> No
     """A [tenants] key is where the tenants live (factory, pattern, nested),
     the lookup, or an AppRegistry option of the same name: a key added to
     TenantsConfig that is none of these would be read and then dropped."""
-    where = {"factory", "pattern", "nested", "lookup"}
+    where = {"factory", "pattern", "nested", "lookup", *LIMIT_KEYS}
     keys = {f.name for f in dataclasses.fields(TenantsConfig)}
     assert keys - where == set(REGISTRY_KEYS)
     root, name = package
@@ -757,7 +764,10 @@ def test_a_gateway_built_in_python_has_the_defaults_of_the_file() -> None:
     assert registry is not None
     for key in REGISTRY_KEYS:
         if hasattr(registry, key):
-            assert getattr(registry, key) == getattr(defaults, key), key
+            expected = getattr(defaults, key)
+            if key == "max_concurrent":  # None: derived from the threads
+                expected = resolve_limit(expected, ServerConfig().threads)
+            assert getattr(registry, key) == expected, key
     assert gateway.nested is defaults.nested
     assert gateway.health == HealthConfig()
     health_check = inspect.signature(HealthCheck).parameters

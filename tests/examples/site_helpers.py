@@ -119,7 +119,9 @@ def free_port() -> int:
 class Server:
     """``gateway serve`` in a child process on 127.0.0.1, stopped by pid."""
 
-    def __init__(self, config: Path, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, config: Path, env: dict[str, str], log: Path, args: t.Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
         self.log_path = log
         self._log = log.open("wb")
@@ -132,6 +134,7 @@ class Server:
                 str(config),
                 "--bind",
                 f"127.0.0.1:{self.port}",
+                *args,
             ],
             cwd=ROOT,
             env=env,
@@ -370,11 +373,16 @@ class PostgresServer:
             "--locale=C",
             "--no-sync",
         )  # fmt: skip
+        self.started = True
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on its data directory; returns once it accepts
+        connections (``pg_ctl start -w``)."""
         options = (
             f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        self.started = True
         self._run(
             str(self.bindir / "pg_ctl"),
             "-D", str(self.data),
@@ -382,6 +390,16 @@ class PostgresServer:
             "-o", options,
             "-w", "-t", "60",
             "start",
+        )  # fmt: skip
+
+    def pause(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``: open connections are
+        terminated), keeping its data for :meth:`resume`."""
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D", str(self.data),
+            "-m", "fast", "-w", "-t", "30",
+            "stop",
         )  # fmt: skip
 
     def create_database(self, name: str) -> str:
@@ -395,12 +413,7 @@ class PostgresServer:
         try:
             if self.started:
                 try:
-                    self._run(
-                        str(self.bindir / "pg_ctl"),
-                        "-D", str(self.data),
-                        "-m", "fast", "-w", "-t", "30",
-                        "stop",
-                    )  # fmt: skip
+                    self.pause()
                 except (RuntimeError, subprocess.TimeoutExpired):
                     self._kill_postmaster()
         finally:

@@ -244,3 +244,19 @@ def test_health_is_answered_by_the_gateway(site: SiteClient) -> None:
     assert (
         site.get("", "/_gateway/health/tenant?host=ghost.localhost").status_code == 404
     )
+
+
+def test_a_contact_form_over_the_example_s_limit_is_413_and_stores_nothing(
+    site: SiteClient, store: object
+) -> None:
+    """gateway.toml's [limits] max_body = "1M" reaches the tenant sites."""
+    site.get("bistro", "/about")
+    response = site.post(
+        "bistro",
+        "/about",
+        {"name": "Ann", "email": "ann@example.org", "message": "x" * (2 << 20)},
+    )
+    assert response.status_code == 413
+    assert b"larger than 1048576 bytes" in response.data
+    bistro = store.get("bistro")  # type: ignore[attr-defined]
+    assert store.messages(bistro.id) == []  # type: ignore[attr-defined]

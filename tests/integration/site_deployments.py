@@ -63,9 +63,11 @@ class Deployment:
     streams: bool = True
     #: "https" when the client talks TLS to the front server.
     scheme: str = "http"
-    #: Whether request headers with "_" in their names are dropped before the
-    #: app (uWSGI's own HTTP parser merges them into the dashed spelling).
-    drops_underscore_headers: bool = True
+    #: What the app reads as X-Probe when a client sends both "X-Probe:
+    #: dashed" and "X_Probe: underscored": headers with "_" in their names are
+    #: dropped before the app, but uWSGI's own HTTP parser merges them into the
+    #: dashed spelling and granian's lets the later one win.
+    underscore_probe: str = "dashed"
     workdir: Path = Path()
 
     def host(self, tenant: str = "") -> str:
@@ -301,6 +303,7 @@ def _behind_nginx(
     *,
     program: str | None = None,
     front: str = "nginx",
+    **expect: t.Any,
 ) -> t.Callable[[Path], Deployment]:
     """An adapter behind a generated nginx: proxy_pass (gevent, gunicorn),
     uwsgi_pass (uwsgi) or fastcgi_pass (flup); or, with ``front=
@@ -329,6 +332,7 @@ def _behind_nginx(
             prefix,
             processes=[backend_process, nginx],
             workdir=workdir,
+            **expect,
         )
         probe = (
             unix_ready(server["socket"])
@@ -585,7 +589,16 @@ DEPLOYMENTS: dict[str, t.Callable[[Path], Deployment]] = {
     "gevent": _direct("gevent", "gevent"),
     "tornado": _direct("tornado", "tornado"),
     "dev": _direct("dev", None, "--no-reload"),
-    "uwsgi-http": _direct("uwsgi", None, "--http", drops_underscore_headers=False),
+    "uwsgi-http": _direct(
+        "uwsgi", None, "--http", underscore_probe="dashed, underscored"
+    ),
+    "granian": _direct("granian", "granian", underscore_probe="underscored"),
+    "granian+nginx-subpath": _behind_nginx("granian", "granian", "/site"),
+    # Apache passes underscored names on: the generated config removes the
+    # spellings of the forwarded headers; others reach granian, as direct.
+    "granian+apache-proxy": _behind_nginx(
+        "granian", "granian", front="apache-proxy", underscore_probe="underscored"
+    ),
     "mod_wsgi-express": _mod_wsgi_express,
     "gunicorn+nginx": _behind_nginx("gunicorn", "gunicorn"),
     "gunicorn+nginx-tls": _gunicorn_behind_nginx_tls,

@@ -33,25 +33,37 @@ SERVE = [
     pytest.param("tornado", [], "tornado", id="tornado"),
     # The app reads the body: wsgi.input raises InvalidChunkSize and co.
     pytest.param("gunicorn", ["--workers", "1"], "gunicorn", id="gunicorn"),
-    pytest.param(
-        "uwsgi",
-        ["--http", "--workers", "1"],
-        "uwsgi",
-        id="uwsgi-http",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="uWSGI's http-socket does not decode chunked request bodies:"
-            " the app gets no CONTENT_LENGTH and an empty body, valid or not,"
-            " and answers 200",
-        ),
-    ),
+    # granian decodes chunks in Rust (see GRANIAN_LENIENT).
+    pytest.param("granian", ["--workers", "1"], "granian", id="granian"),
+    # The app reads the body through uWSGI's chunked-input API
+    # (gateway/adapters/uwsgi_input.py), which raises OSError.
+    pytest.param("uwsgi", ["--http", "--workers", "1"], "uwsgi", id="uwsgi-http"),
 ]
+
+NON_HEX_SIZE = b"zz\r\nabc\r\n0\r\n\r\n"
+NO_CRLF_AFTER_DATA = b"3\r\nabcXY0\r\n\r\n"
 
 #: Bodies no server can read, each with what makes it malformed.
 MALFORMED = [
-    pytest.param(b"zz\r\nabc\r\n0\r\n\r\n", id="non-hex-chunk-size"),
-    pytest.param(b"3\r\nabcXY0\r\n\r\n", id="chunk-without-crlf"),
+    pytest.param(NON_HEX_SIZE, id="non-hex-chunk-size"),
+    pytest.param(NO_CRLF_AFTER_DATA, id="chunk-without-crlf"),
+    pytest.param(b"3\rxabc\r\n0\r\n\r\n", id="size-line-cr-without-lf"),
+    pytest.param(b"-3\r\nabc\r\n0\r\n\r\n", id="negative-chunk-size"),
 ]
+
+#: What uWSGI 2.0's chunked parser (core/chunked.c) cannot tell from a valid
+#: body: it reads a size line with strtoul(..., 16), so "zz" is 0, the end of
+#: the body; and it skips the two bytes after a chunk's data unchecked. The
+#: app then gets an empty or shortened body and answers 200.
+UWSGI_LENIENT = {
+    NON_HEX_SIZE: "uWSGI reads the size line 'zz' as 0: an empty body, 200",
+    NO_CRLF_AFTER_DATA: "uWSGI skips 'XY' unchecked: the body 'abc', 200",
+}
+
+#: granian 2.8 hands the app an empty body when it cannot decode the chunks,
+#: which nothing above it can tell from a valid empty body (behind nginx,
+#: nginx answers 400 itself).
+GRANIAN_LENIENT = "granian passes an undecodable chunked body on as empty: 200"
 
 #: Lines in a server's log that mean a worker died or the app saw a 500.
 WORKER_TROUBLE = ("Traceback", "Booting worker", "respawned", "Worker exiting")
@@ -70,8 +82,12 @@ def raw_request(port: int, request: bytes, timeout: float = 10.0) -> tuple[int, 
 @pytest.mark.parametrize("body", MALFORMED)
 @pytest.mark.parametrize(("adapter", "args", "needs"), SERVE)
 def test_malformed_chunked_body_is_a_400_and_the_server_keeps_serving(
-    serve, adapter, args, needs, body, connection
+    serve, adapter, args, needs, body, connection, request
 ):
+    if adapter == "uwsgi" and body in UWSGI_LENIENT:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=UWSGI_LENIENT[body]))
+    if adapter == "granian":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=GRANIAN_LENIENT))
     process, port = serve(adapter, args, needs)
     host = f"alpha.{BASE_DOMAIN}:{port}"
     before = {line: process.logs(100000).count(line) for line in WORKER_TROUBLE}
@@ -108,21 +124,7 @@ def test_malformed_chunked_body_is_a_400_and_the_server_keeps_serving(
     assert statuses == [400, 400], process.logs()
 
 
-VALID = [p for p in SERVE if p.id != "uwsgi-http"] + [
-    pytest.param(
-        "uwsgi",
-        ["--http", "--workers", "1"],
-        "uwsgi",
-        id="uwsgi-http",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="uWSGI's http-socket does not decode chunked request bodies",
-        ),
-    )
-]
-
-
-@pytest.mark.parametrize(("adapter", "args", "needs"), VALID)
+@pytest.mark.parametrize(("adapter", "args", "needs"), SERVE)
 def test_a_valid_chunked_body_reaches_the_app_whole(serve, adapter, args, needs):
     process, port = serve(adapter, args, needs)
     host = f"alpha.{BASE_DOMAIN}:{port}"

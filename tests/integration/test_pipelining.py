@@ -35,6 +35,7 @@ HTTP_ADAPTERS = [
     pytest.param("gevent", [], "gevent", id="gevent"),
     pytest.param("tornado", [], "tornado", id="tornado"),
     pytest.param("gunicorn", ["--workers", "2"], "gunicorn", id="gunicorn"),
+    pytest.param("granian", ["--workers", "2"], "granian", id="granian"),
     pytest.param("uwsgi", ["--http", "--workers", "2"], "uwsgi", id="uwsgi-http"),
 ]
 

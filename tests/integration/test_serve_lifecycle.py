@@ -23,6 +23,7 @@ SERVE = [
     pytest.param("gevent", [], "gevent", id="gevent"),
     pytest.param("tornado", [], "tornado", id="tornado"),
     pytest.param("gunicorn", ["--workers", "2"], "gunicorn", id="gunicorn"),
+    pytest.param("granian", ["--workers", "2"], "granian", id="granian"),
     pytest.param("uwsgi", ["--http", "--workers", "2"], "uwsgi", id="uwsgi-http"),
 ]
 
@@ -50,7 +51,11 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(
 def test_concurrent_requests_keep_their_own_context_and_tenant(
     serve, adapter, args, needs
 ):
-    process, port = serve(adapter, ["--graceful-timeout", "20", *args], needs)
+    # 8 requests at once per tenant: 16 threads per process give each tenant
+    # a concurrency limit of 8 (half of them), so none is turned away.
+    process, port = serve(
+        adapter, ["--graceful-timeout", "20", "--threads", "16", *args], needs
+    )
     results: dict[int, dict] = {}
 
     def fetch(i: int) -> None:

@@ -40,6 +40,7 @@ RESPAWN_TIMEOUT = 20.0
 
 SERVERS = [
     pytest.param("gunicorn", ["--workers", "2"], "gunicorn", id="gunicorn"),
+    pytest.param("granian", ["--workers", "2"], "granian", id="granian"),
     pytest.param("uwsgi", ["--http", "--workers", "2"], "uwsgi", id="uwsgi-http"),
 ]
 

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import pytest
 
 #: Server libraries that are optional: their checks are skipped when absent.
-OPTIONAL = {"gevent", "tornado", "gunicorn", "flup"}
+OPTIONAL = {"gevent", "tornado", "gunicorn", "granian", "flup"}
 
 
 def version_of(library: str) -> str:

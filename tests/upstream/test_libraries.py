@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import inspect
+import os
 import typing as t
 from collections import ChainMap
 from concurrent.futures import ThreadPoolExecutor
@@ -504,3 +505,64 @@ def test_gevent_timeout_raises_the_exception_it_was_given() -> None:
             raise AssertionError("the timeout did not fire")
         finally:
             timer.cancel()
+
+
+def test_granian_takes_the_keywords_the_adapter_passes() -> None:
+    """adapters/granian.py builds granian's Server with granian_settings()
+    and calls serve(target_loader=...)."""
+    require("granian")
+    from granian import Granian
+
+    from gateway.adapters.granian import granian_settings
+
+    used = set(
+        granian_settings(
+            bind=("127.0.0.1", 1), workers=1, threads=1, graceful_timeout=1
+        )
+    )
+    used |= set(
+        granian_settings(bind="/tmp/x.sock", workers=1, threads=1, graceful_timeout=1)
+    )
+    with upstream(
+        "granian",
+        "Server keywords / serve(target_loader=)",
+        f"accepts {sorted(used | {'target'})} and serve(target_loader=)",
+        "adapters/granian.py serve",
+    ):
+        accepted = set(inspect.signature(Granian.__init__).parameters)
+        assert used <= accepted, sorted(used - accepted)
+        assert "target_loader" in inspect.signature(Granian.serve).parameters
+
+
+def test_granian_still_builds_the_environ_on_the_process_environment() -> None:
+    """adapters/granian.py without_process_environ() removes request-shaped
+    variables of the process environment; granian's WSGI wrapper copies
+    os.environ under every environ. If it stops, the wrapper can go."""
+    require("granian")
+    from granian import wsgi
+
+    with upstream(
+        "granian",
+        "wsgi._callback_wrapper",
+        "the environ is os.environ, then the request scope on top",
+        "adapters/granian.py without_process_environ",
+    ):
+        seen: list[dict[str, t.Any]] = []
+
+        def app(environ: t.Any, start_response: t.Any) -> list[bytes]:
+            seen.append(environ)
+            start_response("200 OK", [])
+            return [b""]
+
+        class Proto:
+            def response_bytes(self, *args: t.Any) -> None:
+                pass
+
+        os.environ["HTTP_X_GATEWAY_CANARY"] = "from-the-process"
+        try:
+            runner = wsgi._callback_wrapper(app, {}, None)
+        finally:
+            del os.environ["HTTP_X_GATEWAY_CANARY"]
+        runner(Proto(), {"PATH_INFO": "/", "HTTP_HOST": "x"})
+        assert seen[0]["HTTP_X_GATEWAY_CANARY"] == "from-the-process"
+        assert seen[0]["HTTP_HOST"] == "x"

@@ -2,7 +2,12 @@
 
 ``create_tenant(key)`` builds a tenant's application from its row, or returns
 None for a sub-domain nobody has (the gateway answers 404 and remembers that
-for ``[tenants].negative_ttl`` seconds). ``tenant_versions()`` is polled every
+for ``[tenants].negative_ttl`` seconds). While the database is down it
+returns neither: the store raises :class:`~hosting.store.StoreUnavailable`,
+and the gateway answers 503 with ``Retry-After`` and asks again a second
+later, so a sub-domain first visited during an outage is never remembered as
+missing. A failing ``tenant_versions()`` only skips that poll: no live tenant
+is evicted. ``tenant_versions()`` is polled every
 ``[tenants].refresh_interval`` seconds by every gateway process: a tenant that
 disappeared (removed or renamed) is evicted from that process's registry, and
 one whose version changed is reloaded by it, without a restart or shared

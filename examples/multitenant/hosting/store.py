@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from gateway import Unavailable
+
 from .themes import THEMES
 
 #: Sub-domains a tenant may not take: they name the platform's own hosts.
@@ -38,6 +40,35 @@ _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 class StoreError(ValueError):
     """A change the store refuses; the message is shown to the admin as is."""
+
+
+#: Seconds a client is told to wait while the database is down, and the
+#: gateway's back-off before it tries a tenant's factory again: a refused
+#: connection costs nothing, so the site comes back within a second of the
+#: database.
+OUTAGE_RETRY_AFTER = 1
+
+
+class StoreUnavailable(Unavailable):
+    """The database is down or unreachable (PostgreSQL's OperationalError).
+
+    An :class:`gateway.Unavailable`: a page that lets it through answers 503
+    with ``Retry-After`` (``ui``'s page), a tenant factory or lookup that
+    raises it makes the gateway answer 503 and retry, never "no such
+    tenant". Nothing half-written stays behind: the transaction rolls back.
+    """
+
+    description = (
+        "The tenant database is not answering right now. Nothing was lost;"
+        " this page will be back in a moment."
+    )
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(retry_after=OUTAGE_RETRY_AFTER)
+        self.__cause__ = cause
+
+    def __str__(self) -> str:
+        return f"{type(self.__cause__).__name__}: {self.__cause__}"
 
 
 # -- validation: pure functions, tested with plain tables ---------------------
@@ -523,13 +554,18 @@ class PostgresStore(Store):
 
     @contextmanager
     def _connect(self, write: bool = False) -> t.Iterator[t.Any]:
-        conn = self._borrow()
+        """A cursor in a transaction; the server being down or going away
+        (refused, terminated, shutting down) is :class:`StoreUnavailable`."""
+        try:
+            conn = self._borrow()
+        except self._psycopg.OperationalError as e:
+            raise StoreUnavailable(e) from e
         try:
             with conn.transaction(), conn.cursor() as cur:
                 yield cur
-        except self._psycopg.OperationalError:
+        except self._psycopg.OperationalError as e:
             conn.close()  # a broken connection never goes back to the pool
-            raise
+            raise StoreUnavailable(e) from e
         finally:
             self._give_back(conn)
 

@@ -14,6 +14,7 @@ from gateway import App, Blueprint, abort, render_template, request
 
 from .. import EXAMPLE_ROOT, database_url, get_store
 from ..links import app_url, current_gateway, tenant_home
+from ..store import StoreUnavailable
 from ..ui import bp as ui_bp
 
 #: (name, title) of every page, in reading order.
@@ -51,7 +52,12 @@ def page(name: str) -> str:
 
 
 def _first_tenant() -> str | None:
-    tenants = get_store().tenants()
+    """The first tenant's sub-domain for the examples on a page; None when
+    there is none or the store is down (the page is still worth reading)."""
+    try:
+        tenants = get_store().tenants()
+    except StoreUnavailable:
+        return None
     return tenants[0].slug if tenants else None
 
 

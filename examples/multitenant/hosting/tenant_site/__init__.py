@@ -22,6 +22,7 @@ from ..links import app_url
 from ..store import Store, Tenant
 from ..themes import THEMES
 from ..ui import bp as ui_bp
+from ..ui import error_headers
 from . import auth, members, pages
 from .context import SiteState, state
 
@@ -48,7 +49,7 @@ def create_site(tenant: Tenant, store: Store) -> App:
     app.register_blueprint(members.bp, url_prefix="/members")
     app.before_request(_load_member)
     app.context_processor(_site_context)
-    for code in (400, 404, 405):
+    for code in (400, 404, 405, 503):
         app.register_error_handler(code, _error_page)
     return app
 
@@ -68,5 +69,11 @@ def _site_context() -> dict[str, t.Any]:
     }
 
 
-def _error_page(error: t.Any) -> tuple[str, int]:
-    return render_template("site/error.html", error=error), error.code
+def _error_page(error: t.Any) -> tuple[str, int, list[tuple[str, str]]]:
+    """The tenant's themed error page; it keeps the error's headers
+    (``Retry-After`` while the store is down, ``Allow`` of a 405)."""
+    return (
+        render_template("site/error.html", error=error),
+        error.code,
+        error_headers(error),
+    )

@@ -475,13 +475,14 @@ class ServerConfig:
     header_timeout: float = key(
         20.0,
         doc="seconds a new connection has to send its first request line and"
-        " headers (gevent, tornado); then it is closed",
+        " headers (gevent, tornado, granian); then it is closed",
         minimum=1,
     )
     keepalive_timeout: float = key(
         5.0,
         doc="seconds a kept-alive connection has to send its next request head"
-        " (gevent, tornado, gunicorn); 0 closes it after each response",
+        " (gevent, tornado, gunicorn; granian: header_timeout); 0 closes it after"
+        " each response",
     )
     server_name: str = key(
         "",

@@ -54,6 +54,37 @@ def test_workers_are_killed_only_after_the_graceful_timeout(
     assert settings["interface"] == "wsgi"
 
 
+@pytest.mark.parametrize(
+    ("header_timeout", "keepalive_timeout", "http1"),
+    [
+        pytest.param(
+            20.0, 5.0, {"header_read_timeout": 20000, "keep_alive": True}, id="default"
+        ),
+        pytest.param(
+            2.5,
+            0,
+            {"header_read_timeout": 2500, "keep_alive": False},
+            id="no-keepalive",
+        ),
+        pytest.param(
+            0.0001, 1, {"header_read_timeout": 1, "keep_alive": True}, id="tiny"
+        ),
+    ],
+)
+def test_connection_timeouts_become_granian_http1_settings(
+    header_timeout: float, keepalive_timeout: float, http1: dict[str, t.Any]
+) -> None:
+    settings = granian_settings(
+        bind=("127.0.0.1", 1),
+        workers=1,
+        threads=1,
+        graceful_timeout=1,
+        header_timeout=header_timeout,
+        keepalive_timeout=keepalive_timeout,
+    )
+    assert settings["http1_settings"] == http1
+
+
 def test_tls_settings_come_only_with_a_certificate() -> None:
     plain = granian_settings(
         bind=("127.0.0.1", 1), workers=1, threads=1, graceful_timeout=1

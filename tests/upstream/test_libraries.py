@@ -532,6 +532,12 @@ def test_granian_takes_the_keywords_the_adapter_passes() -> None:
         accepted = set(inspect.signature(Granian.__init__).parameters)
         assert used <= accepted, sorted(used - accepted)
         assert "target_loader" in inspect.signature(Granian.serve).parameters
+        from granian.http import HTTP1Settings
+
+        http1 = granian_settings(
+            bind=("127.0.0.1", 1), workers=1, threads=1, graceful_timeout=1
+        )["http1_settings"]
+        HTTP1Settings(**http1)
 
 
 def test_granian_still_builds_the_environ_on_the_process_environment() -> None:

@@ -96,7 +96,23 @@ def child_main(argv: list[str]) -> int:
     # whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    stop_with_the_master()
     return run_serve(config_path, adapter, overrides)
+
+
+def stop_with_the_master() -> None:
+    """Have the kernel send this child SIGTERM (a graceful stop) when the
+    master dies, even by SIGKILL: an orphan would keep the socket and serve
+    old code while a restarted master cannot bind. Linux only (prctl)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() == 1:  # the master died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 #: Run by ``python -c`` to check that a gateway.toml and the code it names

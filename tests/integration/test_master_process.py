@@ -112,6 +112,24 @@ def test_a_server_that_cannot_load_the_code_makes_gateway_serve_fail(
         process.stop()
 
 
+def test_a_child_stops_when_its_master_is_killed(server_dir):
+    process, client = serve_site(server_dir, "gevent", "gevent")
+    try:
+        child = child_pid(client)
+        os.kill(process.pid, signal.SIGKILL)  # the master alone
+        assert eventually(lambda: not alive(child), 15)
+    finally:
+        process.stop()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_fastcgi_master_removes_its_unix_socket_on_exit(server_dir):
     process, client = serve_site(server_dir, "fastcgi", "flup")
     path = client.socket_path

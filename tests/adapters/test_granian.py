@@ -31,12 +31,17 @@ def test_settings_listen_where_bind_says(bind: t.Any, listen: dict[str, t.Any]) 
 
 
 @pytest.mark.parametrize("threads", [1, 4, 32])
-def test_a_worker_takes_no_more_requests_than_it_has_threads(threads: int) -> None:
+def test_threads_run_requests_and_connections_are_not_bounded_by_them(
+    threads: int,
+) -> None:
+    """backpressure bounds connections, idle and half-sent ones included: it
+    stays granian's default (tests/integration/test_slow_clients.py)."""
     settings = granian_settings(
         bind=("127.0.0.1", 1), workers=3, threads=threads, graceful_timeout=5
     )
     assert settings["workers"] == 3
-    assert settings["blocking_threads"] == settings["backpressure"] == threads
+    assert settings["blocking_threads"] == threads
+    assert "backpressure" not in settings
 
 
 @pytest.mark.parametrize(

@@ -53,22 +53,22 @@ BUCKETS: tuple[float, ...] = (
 #: The tenant label of every tenant without a slot of its own.
 OTHER = "_other"
 #: Request methods counted under their own name; the others are "other".
-METHODS = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Records folded in one go by the request that fills the batch (one process).
 BATCH = 1024
 #: Seconds between two copies of the registry's state into the shared files
 #: (multiprocess mode; a single process reads it at scrape time).
 SYNC_INTERVAL = 1.0
 
-#: One request: tenant key (None: no tenant), SCRIPT_NAME after dispatch,
-#: the gateway's root SCRIPT_NAME (None: dispatch never ran), method, status
-#: line (None: the application raised), CONTENT_LENGTH as received, response
-#: bytes, duration in seconds.
-Record = tuple[
-    str | None, str, str | None, str, str | None, str | None, int, float
-]
+#: Where a request went: tenant key (None: no tenant), SCRIPT_NAME after
+#: dispatch, the gateway's root SCRIPT_NAME (None: dispatch never ran),
+#: method, status line (None: the application raised).
+Route = tuple[str | None, str, str | None, str, str | None]
+#: One request: its route, CONTENT_LENGTH as received, response bytes,
+#: duration in seconds.
+Record = tuple[Route, str | None, int, float]
+#: Routes whose labels are remembered before the memory is cleared.
+ROUTES = 4096
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,7 @@ class Histogram:
 
     def cumulative(self) -> list[tuple[str, float]]:
         """``[(le, count), ...]`` as Prometheus buckets, ``+Inf`` last."""
-        out = []
+        out: list[tuple[str, float]] = []
         running = 0
         for bound, count in zip((*BUCKETS, float("inf")), self.counts, strict=True):
             running += count
@@ -306,10 +306,16 @@ class Series:
     __slots__ = ("requests", "duration", "bytes_in", "bytes_out")
 
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str], int] = {}
+        #: (method, status) -> [count] (a list: the fold adds to it in place).
+        self.requests: dict[tuple[str, str], list[int]] = {}
         self.duration = Histogram()
         self.bytes_in = 0
         self.bytes_out = 0
+
+
+#: A route's labels, ``(tenant, mount)`` and ``(method, status)``, with the
+#: Series and the request count they go to.
+_Labelled = tuple[tuple[str, str], tuple[str, str], Series, list[int]]
 
 
 class Recorder:
@@ -349,6 +355,9 @@ class Recorder:
         self.series: dict[tuple[str, str], Series] = {}
         self.factory_duration = Histogram()
         self.sink: SharedSink | None = SharedSink() if shared else None
+        # route -> (tenant, mount), (method, status), their Series and count:
+        # worked out once per route (forgotten when a slot is freed).
+        self._labels: dict[Route, _Labelled] = {}
         self.clock = clock
         self._next_sync = 0.0
         self._lock = threading.Lock()
@@ -359,34 +368,48 @@ class Recorder:
             pending = self.pending
             if not pending:
                 return
-            prefixes = self.prefixes()
-            label = self.labels.label
+            prefixes: t.Collection[str] | None = None
+            known = self._labels
             sink = self.sink
-            series = self.series
             while pending:
                 try:
-                    tenant, script, root, method, status, length, sent, took = (
-                        pending.popleft()
-                    )
+                    route, length, sent, took = pending.popleft()
                 except IndexError:  # pragma: no cover - emptied by no one else
                     break
-                where = (label(tenant), mount_label(script, root, prefixes))
-                what = (method_label(method), status_class(status))
-                received = content_length(length)
+                labels = known.get(route)
+                if labels is None:
+                    if prefixes is None:
+                        prefixes = self.prefixes()
+                    labels = self._label(route, prefixes)
+                where, what, counts, count = labels
+                received = content_length(length) if length else 0
                 if sink is not None:
                     sink.add(where, what, took, received, sent)
                     continue
-                counts = series.get(where)
-                if counts is None:
-                    counts = series[where] = Series()
-                requests = counts.requests
-                requests[what] = requests.get(what, 0) + 1
-                counts.duration.observe(took)
+                count[0] += 1
+                duration = counts.duration  # its observe(), inlined
+                duration.counts[bisect_left(BUCKETS, took)] += 1
+                duration.total += took
                 counts.bytes_in += received
                 counts.bytes_out += sent
             if sink is not None and self.clock() >= self._next_sync:
                 self._next_sync = self.clock() + SYNC_INTERVAL
                 self._sync(sink)
+
+    def _label(self, route: Route, prefixes: t.Collection[str]) -> _Labelled:
+        """The labels of a route and where its counts go, remembered (lock
+        held)."""
+        tenant, script, root, method, status = route
+        where = (self.labels.label(tenant), mount_label(script, root, prefixes))
+        what = (method_label(method), status_class(status))
+        counts = self.series.get(where)
+        if counts is None:
+            counts = self.series[where] = Series()
+        labels = (where, what, counts, counts.requests.setdefault(what, [0]))
+        if len(self._labels) >= ROUTES:
+            self._labels.clear()
+        self._labels[route] = labels
+        return labels
 
     def observe_factory(self, seconds: float) -> None:
         """One factory call took ``seconds``."""
@@ -403,6 +426,8 @@ class Recorder:
             return
         with self._lock:
             gone = self.labels.release(set(self.registry.keys()))
+            if gone:
+                self._labels.clear()
             for where in [w for w in self.series if w[0] in gone]:
                 del self.series[where]
 
@@ -449,7 +474,7 @@ class Recorder:
             made[m.name] = family(m.name, m.doc, labels=m.labels)
         with self._lock:
             for (tenant, mount), counts in self.series.items():
-                for (method, status), n in counts.requests.items():
+                for (method, status), (n,) in counts.requests.items():
                     made["gateway_requests"].add_metric(
                         [tenant, mount, method, status], n
                     )
@@ -458,7 +483,9 @@ class Recorder:
                     counts.duration.cumulative(),
                     counts.duration.total,
                 )
-                made["gateway_request_bytes"].add_metric([tenant, mount], counts.bytes_in)
+                made["gateway_request_bytes"].add_metric(
+                    [tenant, mount], counts.bytes_in
+                )
                 made["gateway_response_bytes"].add_metric(
                     [tenant, mount], counts.bytes_out
                 )
@@ -494,7 +521,9 @@ class SharedSink:
             if m.kind == "counter":
                 return Counter(name, m.doc, m.labels, registry=registry)
             if m.kind == "histogram":
-                return Histogram(name, m.doc, m.labels, registry=registry, buckets=BUCKETS)
+                return Histogram(
+                    name, m.doc, m.labels, registry=registry, buckets=BUCKETS
+                )
             return Gauge(
                 name, m.doc, m.labels, registry=registry, multiprocess_mode="livesum"
             )
@@ -509,9 +538,7 @@ class SharedSink:
         child = self._children.get(key)
         if child is None:
             metric = self.metrics[name]
-            child = self._children[key] = (
-                metric.labels(*labels) if labels else metric
-            )
+            child = self._children[key] = metric.labels(*labels) if labels else metric
         return child
 
     def add(

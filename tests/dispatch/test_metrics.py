@@ -182,9 +182,7 @@ def factory(key: str) -> t.Any:
 
 def make_gateway(**options: t.Any) -> Gateway:
     options.setdefault("metrics", ON)
-    return Gateway(
-        tenant_app, base_domain="example.com", tenants=factory, **options
-    )
+    return Gateway(tenant_app, base_domain="example.com", tenants=factory, **options)
 
 
 def scrape(gateway: Gateway, call: t.Any, remote_addr: str = "127.0.0.1") -> t.Any:
@@ -241,16 +239,14 @@ def test_threads_hammering_tenants_are_counted_exactly(call: t.Any) -> None:
         (("mount", ""), ("tenant", "acme")),
     )
     assert got[key] == expected
-    assert got[("gateway_response_bytes_total", (("mount", ""), ("tenant", "acme")))] == (
-        expected * len(b"hello")
-    )
+    assert got[
+        ("gateway_response_bytes_total", (("mount", ""), ("tenant", "acme")))
+    ] == (expected * len(b"hello"))
     assert got[("gateway_registry_creations_total", ())] == 3
     assert got[("gateway_registry_instances", ())] == 3
 
 
-def test_status_method_and_bytes_are_labelled(
-    call: t.Any, make_environ: t.Any
-) -> None:
+def test_status_method_and_bytes_are_labelled(call: t.Any, make_environ: t.Any) -> None:
     gateway = make_gateway()
     host = "acme.example.com"
     call(gateway, path="/missing", host=host)
@@ -263,7 +259,12 @@ def test_status_method_and_bytes_are_labelled(
     got = samples(scrape(gateway, call).text)
 
     def req(method: str, status: str) -> float:
-        labels = (("method", method), ("mount", ""), ("status", status), ("tenant", "acme"))
+        labels = (
+            ("method", method),
+            ("mount", ""),
+            ("status", status),
+            ("tenant", "acme"),
+        )
         return got.get(("gateway_requests_total", labels), 0)
 
     assert req("GET", "4xx") == 1
@@ -272,7 +273,7 @@ def test_status_method_and_bytes_are_labelled(
     assert req("GET", "5xx") == 1  # the exception
     where = (("mount", ""), ("tenant", "acme"))
     assert got[("gateway_request_bytes_total", where)] == 7
-    assert got[("gateway_response_bytes_total", where)] == len(b"no" b"hello" b"abcde")
+    assert got[("gateway_response_bytes_total", where)] == len(b"nohelloabcde")
 
 
 def test_requests_outside_tenants_and_under_mounts_have_their_labels(

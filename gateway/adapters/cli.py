@@ -48,6 +48,7 @@ def run_serve(
     click command and by the gevent bootstrap, which runs without click.
     """
     from gateway.compat import FlaskAlreadyImported
+    from gateway.dispatch.multiprocess import prepare_for_serve
 
     expected: tuple[type[BaseException], ...] = (
         ServerNotInstalled,
@@ -69,6 +70,7 @@ def run_serve(
         notice = check_exposure(name, options)
         if notice:
             print(f"gateway: {notice}", file=sys.stderr, flush=True)
+        prepare_for_serve(config)  # before any worker exists
         module.serve_config(with_threads(config, options.threads), options)
     except expected as e:
         print(f"Error: {e}", file=sys.stderr, flush=True)

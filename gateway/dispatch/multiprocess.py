@@ -83,3 +83,20 @@ def process_exit(pid: int) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+def exit_hook_under_uwsgi() -> None:
+    """Inside uWSGI with a multiprocess directory: every worker calls
+    :func:`process_exit` with its pid as it ends (uWSGI runs the ``atexit``
+    of its ``uwsgi`` module in each worker; one set before is kept)."""
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is None or not shared_directory():
+        return
+    previous = getattr(uwsgi, "atexit", None)
+
+    def at_exit() -> None:
+        process_exit(os.getpid())
+        if callable(previous):
+            previous()
+
+    uwsgi.atexit = at_exit  # type: ignore[attr-defined]

@@ -585,6 +585,14 @@ class SharedSink:
                     self._in_flight[(name, label)] = value
 
 
+#: The markers of the generated table in docs/metrics.md.
+BEGIN = (
+    "<!-- metrics: generated from gateway/dispatch/metrics.py by"
+    " `python -m gateway.dispatch.metrics docs/metrics.md`; do not edit -->"
+)
+END = "<!-- end of metrics -->"
+
+
 def reference() -> str:
     """The Markdown table of every metric (docs/metrics.md embeds it)."""
     lines = ["| metric | type | labels | what it counts |", "|---|---|---|---|"]
@@ -593,3 +601,21 @@ def reference() -> str:
         labels = ", ".join(f"`{label}`" for label in m.labels) or "-"
         lines.append(f"| `{name}` | {m.kind} | {labels} | {m.doc} |")
     return "\n".join(lines) + "\n"
+
+
+def rewrite(path: str) -> None:
+    """Replace the table between :data:`BEGIN` and :data:`END` in ``path``."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.find(BEGIN), text.find(END)
+    if start == -1 or end == -1:
+        raise SystemExit(f"{path}: no {BEGIN!r} ... {END!r} block to rewrite")
+    text = text[:start] + BEGIN + "\n" + reference() + text[end:]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    rewrite(sys.argv[1])

@@ -30,7 +30,7 @@ import time
 import typing as t
 from bisect import bisect_left
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Upper bounds (seconds) of the request and factory duration histograms:
 #: prometheus_client's defaults.
@@ -619,3 +619,44 @@ if __name__ == "__main__":  # pragma: no cover
     import sys
 
     rewrite(sys.argv[1])
+
+
+@dataclass
+class TenantTotals:
+    """One tenant's totals in a scrape (every mount and method together)."""
+
+    requests: float = 0
+    errors: float = 0  # status 5xx
+    in_flight: float = 0
+    #: Cumulative duration buckets: upper bound -> requests at most that long.
+    buckets: dict[float, float] = field(default_factory=dict)
+
+
+def tenant_totals(text: str) -> dict[str, TenantTotals]:
+    """Per-tenant totals from the Prometheus text of a scrape."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, TenantTotals] = {}
+
+    def of(labels: dict[str, str]) -> TenantTotals:
+        tenant = labels.get("tenant", "")
+        totals = out.get(tenant)
+        if totals is None:
+            totals = out[tenant] = TenantTotals()
+        return totals
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            name, labels, value = sample.name, sample.labels, sample.value
+            if name == "gateway_requests_total":
+                totals = of(labels)
+                totals.requests += value
+                if labels.get("status") == "5xx":
+                    totals.errors += value
+            elif name == "gateway_request_duration_seconds_bucket":
+                buckets = of(labels).buckets
+                bound = float(labels["le"])
+                buckets[bound] = buckets.get(bound, 0) + value
+            elif name == "gateway_tenant_requests_in_flight":
+                of(labels).in_flight += value
+    return out

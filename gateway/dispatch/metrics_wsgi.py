@@ -262,3 +262,11 @@ def timed(
 
     timed_factory.__wrapped__ = factory  # type: ignore[attr-defined]
     return timed_factory
+
+
+def scrape_text(gateway: t.Any) -> str | None:
+    """What ``gateway``'s metrics endpoint would answer now (summed over
+    every process in multiprocess mode), or None without ``[metrics]``: for
+    pages such as an admin's that show the figures themselves."""
+    recorder = getattr(gateway, "_recorder", None)
+    return exposition(recorder) if recorder is not None else None

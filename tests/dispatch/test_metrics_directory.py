@@ -1,0 +1,102 @@
+"""prometheus_client's multiprocess directory (gateway/dispatch/multiprocess.py):
+created and emptied before the workers start, named in the environment they
+inherit, and a bad one refused with the key to fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError
+from gateway.dispatch.multiprocess import ENV, directory_for, prepare
+from gateway.toml import parse_config
+
+
+@pytest.fixture(autouse=True)
+def _value_class() -> t.Iterator[None]:
+    """prepare() switches an imported prometheus_client to files: undo it."""
+    values = sys.modules.get("prometheus_client.values")
+    saved = getattr(values, "ValueClass", None)
+    yield
+    if values is not None:
+        values.ValueClass = saved  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        pytest.param({}, "gateway-site-metrics", id="default-in-tmp"),
+        pytest.param({"directory": "/run/site/m"}, "/run/site/m", id="given"),
+    ],
+)
+def test_the_directory_comes_from_the_config(
+    tmp_path: Path, metrics: dict[str, t.Any], expected: str
+) -> None:
+    config = parse_config(
+        {"gateway": {"name": "site", "default_app": "x:app"}, "metrics": metrics},
+        tmp_path,
+    )
+    assert directory_for(config).endswith(expected)
+
+
+def test_prepare_creates_it_empties_it_and_exports_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    directory = tmp_path / "m"
+    directory.mkdir()
+    (directory / "counter_123.db").write_bytes(b"stale")
+    (directory / "keep.txt").write_text("not ours")
+    assert prepare(str(directory)) == str(directory)
+    assert sorted(p.name for p in directory.iterdir()) == ["keep.txt"]
+    assert os.environ[ENV] == str(directory)
+    fresh = tmp_path / "a" / "b"
+    prepare(str(fresh))
+    assert fresh.is_dir() and os.environ[ENV] == str(fresh)
+
+
+def test_an_unusable_directory_names_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"\[metrics\].directory"):
+        prepare(str(blocker / "metrics"))
+    assert ENV not in os.environ
+
+
+def test_values_written_after_prepare_go_to_files(tmp_path: Path) -> None:
+    """In a fresh interpreter that imported prometheus_client first: a
+    gateway's counts land in the directory, one file per process."""
+    pytest.importorskip("prometheus_client")
+    code = f"""
+import prometheus_client
+from gateway.dispatch.multiprocess import prepare
+prepare({str(tmp_path)!r})
+from gateway.dispatch import Gateway
+from gateway.toml import MetricsConfig
+from werkzeug.test import Client
+app = lambda e, s: (s("200 OK", []), [b"ok"])[1]
+gw = Gateway(app, base_domain="example.com", tenants=lambda k: app,
+             metrics=MetricsConfig(enabled=True))
+assert Client(gw).get("/", headers={{"Host": "acme.example.com"}}).status_code == 200
+text = Client(gw).get("/_gateway/metrics", headers={{"Host": "example.com"}},
+                      environ_base={{"REMOTE_ADDR": "127.0.0.1"}}).text
+print([l for l in text.splitlines() if l.startswith("gateway_requests_total")])
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != ENV},
+    )
+    assert out.returncode == 0, out.stderr
+    assert 'tenant="acme"' in out.stdout and "1.0" in out.stdout, out.stdout
+    assert any(tmp_path.glob("counter_*.db"))

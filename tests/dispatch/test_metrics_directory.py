@@ -18,13 +18,18 @@ from gateway.toml import parse_config
 
 
 @pytest.fixture(autouse=True)
-def _value_class() -> t.Iterator[None]:
-    """prepare() switches an imported prometheus_client to files: undo it."""
+def _restore() -> t.Iterator[None]:
+    """prepare() sets the variable and switches an imported
+    prometheus_client to files: undo both."""
     values = sys.modules.get("prometheus_client.values")
     saved = getattr(values, "ValueClass", None)
+    variable = os.environ.pop(ENV, None)
     yield
     if values is not None:
         values.ValueClass = saved  # type: ignore[attr-defined]
+    os.environ.pop(ENV, None)
+    if variable is not None:
+        os.environ[ENV] = variable
 
 
 @pytest.mark.parametrize(
@@ -47,7 +52,6 @@ def test_the_directory_comes_from_the_config(
 def test_prepare_creates_it_empties_it_and_exports_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(ENV, raising=False)
     directory = tmp_path / "m"
     directory.mkdir()
     (directory / "counter_123.db").write_bytes(b"stale")
@@ -63,7 +67,6 @@ def test_prepare_creates_it_empties_it_and_exports_it(
 def test_an_unusable_directory_names_the_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(ENV, raising=False)
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(ConfigError, match=r"\[metrics\].directory"):

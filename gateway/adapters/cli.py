@@ -19,6 +19,7 @@ from .options import (
     OptionError,
     check_exposure,
     check_tls,
+    format_bind,
     resolve_options,
     with_threads,
 )
@@ -70,7 +71,7 @@ def run_serve(
         notice = check_exposure(name, options)
         if notice:
             print(f"gateway: {notice}", file=sys.stderr, flush=True)
-        prepare_for_serve(config)  # before any worker exists
+        prepare_for_serve(config, format_bind(options.bind))  # before any worker
         module.serve_config(with_threads(config, options.threads), options)
     except expected as e:
         print(f"Error: {e}", file=sys.stderr, flush=True)

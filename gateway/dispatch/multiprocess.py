@@ -18,6 +18,7 @@ and sums them when asked. The lifecycle:
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import typing as t
@@ -30,12 +31,19 @@ if t.TYPE_CHECKING:  # pragma: no cover
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def directory_for(config: GatewayConfig) -> str:
-    """``[metrics].directory``, or ``gateway-NAME-metrics`` in the temporary
-    directory."""
-    return config.metrics.directory or os.path.join(
-        tempfile.gettempdir(), f"gateway-{config.name}-metrics"
+def directory_for(config: GatewayConfig, listen: str = "") -> str:
+    """``[metrics].directory``, or ``gateway-NAME-LISTEN-metrics`` in the
+    temporary directory: two servers of one gateway.toml on two addresses
+    (``--bind``) must not share, and so empty, one directory."""
+    if config.metrics.directory:
+        return config.metrics.directory
+    where = re.sub(r"[^A-Za-z0-9.]+", "_", listen).strip("_")
+    name = (
+        f"gateway-{config.name}-{where}-metrics"
+        if where
+        else f"gateway-{config.name}-metrics"
     )
+    return os.path.join(tempfile.gettempdir(), name)
 
 
 def shared_directory() -> str:
@@ -66,12 +74,13 @@ def prepare(directory: str) -> str:
     return str(path)
 
 
-def prepare_for_serve(config: GatewayConfig) -> str:
-    """What ``gateway serve`` does before starting a server: with
-    ``[metrics].enabled``, :func:`prepare` its directory ("" otherwise)."""
+def prepare_for_serve(config: GatewayConfig, listen: str = "") -> str:
+    """What ``gateway serve`` does before starting a server listening on
+    ``listen``: with ``[metrics].enabled``, :func:`prepare` its directory
+    ("" otherwise)."""
     if not config.metrics.enabled:
         return ""
-    return prepare(directory_for(config))
+    return prepare(directory_for(config, listen))
 
 
 def process_exit(pid: int) -> None:

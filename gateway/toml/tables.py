@@ -437,7 +437,7 @@ class MetricsConfig:
     directory: str = key(
         "",
         doc="prometheus_client's multiprocess directory (gateway serve cleans it)",
-        default_doc="gateway-NAME-metrics in the temporary directory",
+        default_doc="gateway-NAME-BIND-metrics in the temporary directory",
         path=True,
     )
 

@@ -35,7 +35,7 @@ def _restore() -> t.Iterator[None]:
 @pytest.mark.parametrize(
     ("metrics", "expected"),
     [
-        pytest.param({}, "gateway-site-metrics", id="default-in-tmp"),
+        pytest.param({}, "gateway-site-127.0.0.1_8000-metrics", id="default-in-tmp"),
         pytest.param({"directory": "/run/site/m"}, "/run/site/m", id="given"),
     ],
 )
@@ -46,7 +46,7 @@ def test_the_directory_comes_from_the_config(
         {"gateway": {"name": "site", "default_app": "x:app"}, "metrics": metrics},
         tmp_path,
     )
-    assert directory_for(config).endswith(expected)
+    assert directory_for(config, "127.0.0.1:8000").endswith(expected)
 
 
 def test_prepare_creates_it_empties_it_and_exports_it(

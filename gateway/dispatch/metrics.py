@@ -59,6 +59,9 @@ BATCH = 1024
 #: Seconds between two copies of the registry's state into the shared files
 #: (multiprocess mode; a single process reads it at scrape time).
 SYNC_INTERVAL = 1.0
+#: Multiprocess: the longest a record waits to be written while the process
+#: stays busy (an idle process writes at once).
+FLUSH_AFTER = 0.5
 
 #: Where a request went: tenant key (None: no tenant), SCRIPT_NAME after
 #: dispatch, the gateway's root SCRIPT_NAME (None: dispatch never ran),
@@ -351,7 +354,13 @@ class Recorder:
         self.in_flight_mounts = in_flight_mounts
         self.pending: deque[Record] = deque()
         #: Records the request path lets pile up before it folds them.
-        self.batch = 1 if shared else BATCH
+        self.batch = BATCH
+        #: Multiprocess: the request path also folds whenever this process
+        #: has no other request in flight, or FLUSH_AFTER seconds passed
+        #: (see :class:`SharedSink`); it counts its requests in ``active``.
+        self.active: deque[None] | None = deque() if shared else None
+        self.last_fold = 0.0
+        self._dirty: set[tuple[str, str]] = set()
         self.series: dict[tuple[str, str], Series] = {}
         self.factory_duration = Histogram()
         self.sink: SharedSink | None = SharedSink() if shared else None
@@ -364,6 +373,7 @@ class Recorder:
 
     def fold(self) -> None:
         """Count every pending record (any thread; one at a time)."""
+        self.last_fold = time.perf_counter()
         with self._lock:
             pending = self.pending
             if not pending:
@@ -384,14 +394,16 @@ class Recorder:
                 where, what, counts, count = labels
                 received = content_length(length) if length else 0
                 if sink is not None:
-                    sink.add(where, what, took, received, sent)
-                    continue
+                    self._dirty.add(where)
                 count[0] += 1
                 duration = counts.duration  # its observe(), inlined
                 duration.counts[bisect_left(BUCKETS, took)] += 1
                 duration.total += took
                 counts.bytes_in += received
                 counts.bytes_out += sent
+            if sink is not None:
+                sink.write(self.series, self._dirty)
+                self._dirty.clear()
             if sink is not None and self.clock() >= self._next_sync:
                 self._next_sync = self.clock() + SYNC_INTERVAL
                 self._sync(sink)
@@ -530,6 +542,7 @@ class SharedSink:
 
         self.metrics = {name: make(name) for name in METRICS}
         self._children: dict[tuple[str, t.Any], t.Any] = {}
+        self._written: dict[tuple[str, str], Series] = {}
         self._seen_stats: dict[str, int] = {}
         self._in_flight: dict[tuple[str, str], int] = {}
 
@@ -541,19 +554,44 @@ class SharedSink:
             child = self._children[key] = metric.labels(*labels) if labels else metric
         return child
 
-    def add(
-        self,
-        where: tuple[str, str],
-        what: tuple[str, str],
-        took: float,
-        received: int,
-        sent: int,
+    def write(
+        self, series: dict[tuple[str, str], Series], dirty: t.Iterable[tuple[str, str]]
     ) -> None:
-        self._child("gateway_requests", where + what).inc()
-        self._child("gateway_request_duration_seconds", where).observe(took)
-        if received:
-            self._child("gateway_request_bytes", where).inc(received)
-        self._child("gateway_response_bytes", where).inc(sent)
+        """Add to the files what the ``dirty`` series gained since the last
+        write: one write per changed value, however many requests."""
+        written = self._written
+        for where in dirty:
+            now = series[where]
+            last = written.get(where)
+            if last is None:
+                last = written[where] = Series()
+            for what, (n,) in now.requests.items():
+                seen = last.requests.setdefault(what, [0])
+                if n > seen[0]:
+                    self._child("gateway_requests", where + what).inc(n - seen[0])
+                    seen[0] = n
+            child = self._child("gateway_request_duration_seconds", where)
+            # prometheus_client's Histogram child keeps its sum and one value
+            # per bucket (not cumulative, as Histogram.counts); observe()
+            # takes one value at a time, so the batch is added to them.
+            grew = now.duration.total - last.duration.total
+            if grew:
+                child._sum.inc(grew)
+                last.duration.total = now.duration.total
+            for i, (n, seen_n) in enumerate(
+                zip(now.duration.counts, last.duration.counts, strict=True)
+            ):
+                if n > seen_n:
+                    child._buckets[i].inc(n - seen_n)
+                    last.duration.counts[i] = n
+            for name, attr in (
+                ("gateway_request_bytes", "bytes_in"),
+                ("gateway_response_bytes", "bytes_out"),
+            ):
+                grew_bytes = getattr(now, attr) - getattr(last, attr)
+                if grew_bytes > 0:
+                    self._child(name, where).inc(grew_bytes)
+                    setattr(last, attr, getattr(now, attr))
 
     def observe_factory(self, seconds: float) -> None:
         self._child("gateway_registry_factory_duration_seconds", ()).observe(seconds)

@@ -15,7 +15,7 @@ from time import perf_counter
 
 from ..toml import HealthConfig, MetricsConfig
 from .forwarded import TrustedNetworks
-from .metrics import Recorder
+from .metrics import FLUSH_AFTER, Recorder
 from .multiprocess import shared_directory
 from .responses import respond
 
@@ -102,6 +102,9 @@ class Metrics:
             return self.scrape(environ, start_response)
         start = perf_counter()
         status: str | None = None  # the status line, once given
+        active = self.recorder.active
+        if active is not None:  # multiprocess: counted for the flush
+            active.append(None)
 
         def record_status(
             line: str, headers: list[tuple[str, str]], exc_info: t.Any = None
@@ -120,6 +123,7 @@ class Metrics:
             get = environ.get
             recorder = self.recorder
             pending = recorder.pending
+            end = perf_counter()
             pending.append(
                 (
                     (
@@ -131,9 +135,14 @@ class Metrics:
                     ),
                     get("CONTENT_LENGTH"),
                     sum(map(len, result)),
-                    perf_counter() - start,
+                    end - start,
                 )
             )
+            if active is not None:
+                active.pop()
+                if not active or end - recorder.last_fold >= FLUSH_AFTER:
+                    recorder.fold()
+                    return result
             if len(pending) >= recorder.batch:
                 recorder.fold()
             return result
@@ -149,6 +158,7 @@ class Metrics:
         """Record a finished request that started at ``start``."""
         recorder = self.recorder
         pending = recorder.pending
+        end = perf_counter()
         pending.append(
             (
                 (
@@ -160,9 +170,15 @@ class Metrics:
                 ),
                 environ.get("CONTENT_LENGTH"),
                 sent,
-                perf_counter() - start,
+                end - start,
             )
         )
+        active = recorder.active
+        if active is not None:
+            active.pop()
+            if not active or end - recorder.last_fold >= FLUSH_AFTER:
+                recorder.fold()
+                return
         if len(pending) >= recorder.batch:
             recorder.fold()
 

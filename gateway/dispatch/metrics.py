@@ -25,6 +25,7 @@ read it.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import typing as t
@@ -361,6 +362,7 @@ class Recorder:
         self.active: deque[None] | None = deque() if shared else None
         self.last_fold = 0.0
         self._dirty: set[tuple[str, str]] = set()
+        self._flusher = 0  # the pid whose flusher thread runs (multiprocess)
         self.series: dict[tuple[str, str], Series] = {}
         self.factory_duration = Histogram()
         self.sink: SharedSink | None = SharedSink() if shared else None
@@ -375,6 +377,8 @@ class Recorder:
         """Count every pending record (any thread; one at a time)."""
         self.last_fold = time.perf_counter()
         with self._lock:
+            if self.sink is not None and self._flusher != os.getpid():
+                self._start_flusher()
             pending = self.pending
             if not pending:
                 return
@@ -407,6 +411,21 @@ class Recorder:
             if sink is not None and self.clock() >= self._next_sync:
                 self._next_sync = self.clock() + SYNC_INTERVAL
                 self._sync(sink)
+
+    def _start_flusher(self) -> None:
+        """Multiprocess: a daemon thread of this process writes what is
+        pending every :data:`FLUSH_AFTER` seconds, so a record never waits
+        longer for a long request of the same worker (lock held; a forked
+        worker starts its own)."""
+        self._flusher = os.getpid()
+
+        def flush() -> None:
+            while True:
+                time.sleep(FLUSH_AFTER)
+                if self.pending:
+                    self.fold()
+
+        threading.Thread(target=flush, name="gateway-metrics", daemon=True).start()
 
     def _label(self, route: Route, prefixes: t.Collection[str]) -> _Labelled:
         """The labels of a route and where its counts go, remembered (lock

@@ -103,3 +103,52 @@ print([l for l in text.splitlines() if l.startswith("gateway_requests_total")])
     assert out.returncode == 0, out.stderr
     assert 'tenant="acme"' in out.stdout and "1.0" in out.stdout, out.stdout
     assert any(tmp_path.glob("counter_*.db"))
+
+
+def test_a_request_ending_beside_a_longer_one_is_written_soon(tmp_path: Path) -> None:
+    """Multiprocess: a request that ends while another is still open in the
+    same process is in the files within a bound, without any further
+    request (read from the files, as another worker's scrape would)."""
+    pytest.importorskip("prometheus_client")
+    code = f"""
+import time
+from gateway.dispatch.multiprocess import prepare
+prepare({str(tmp_path)!r})
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from gateway.dispatch import Gateway
+from gateway.toml import MetricsConfig
+from werkzeug.test import EnvironBuilder
+
+def app(environ, start_response):
+    start_response("200 OK", [])
+    return iter([b"a"]) if environ["PATH_INFO"] == "/long" else [b"ok"]
+
+gw = Gateway(app, base_domain="example.com", tenants=lambda k: app,
+             metrics=MetricsConfig(enabled=True))
+def environ(path):
+    return EnvironBuilder(path=path, headers={{"Host": "acme.example.com"}}).get_environ()
+sr = lambda status, headers, exc_info=None: None
+assert gw(environ("/"), sr) == [b"ok"]  # written at once: nothing else runs
+long = gw(environ("/long"), sr)  # open: in flight
+assert gw(environ("/"), sr) == [b"ok"]  # ends beside it, just after a write
+def files():
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path={str(tmp_path)!r})
+    return generate_latest(registry).decode()
+deadline = time.monotonic() + 10
+while 'status="2xx",tenant="acme"}} 2.0' not in files():
+    assert time.monotonic() < deadline, files()
+    time.sleep(0.05)
+long.close()
+print("written")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != ENV},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "written" in out.stdout

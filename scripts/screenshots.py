@@ -12,11 +12,14 @@ photograph:
 - ``tenant-bistro.png`` http://bistro.localhost:PORT/about   (another tenant, another theme)
 - ``admin.png``         http://localhost:PORT/admin/         (the admin page)
 - ``docs.png``          http://localhost:PORT/docs/mounts
+- ``traffic.png``       http://localhost:PORT/admin/traffic  (after a minute of
+  traffic to three tenants, under two gunicorn workers)
 
 Chromium resolves ``*.localhost`` to loopback by itself. The server is
 stopped by its pid at the end, whatever happens. Usage::
 
     python scripts/screenshots.py [--out docs/screenshots] [--chromium PATH]
+                                  [--only traffic.png ...]
 
 Install Chromium with ``apt-get install -y chromium`` if it is missing.
 """
@@ -45,7 +48,12 @@ SHOTS: tuple[tuple[str, str, str, int], ...] = (
     ("tenant-bistro.png", "bistro.", "/about", 900),
     ("admin.png", "", "/admin/", 1000),
     ("docs.png", "", "/docs/mounts", 900),
+    ("traffic.png", "", "/admin/traffic", 640),
 )
+#: Seconds of varied traffic before the traffic page is photographed, and
+#: the admin's sampling interval meanwhile (MULTITENANT_TRAFFIC_SAMPLE).
+TRAFFIC_SECONDS = 60
+TRAFFIC_SAMPLE = 3
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -150,6 +158,24 @@ def screenshot(chromium: str, url: str, out: Path, height: int, workdir: Path) -
         )
 
 
+def make_traffic(port: int) -> None:
+    """TRAFFIC_SECONDS of requests to three tenants, uneven and changing,
+    so the traffic page has shapes to draw; the admin page is viewed first in both workers so each samples."""
+    for _ in range(8):
+        get(port, f"localhost:{port}", "/admin/traffic")
+    start = time.monotonic()
+    tick = 0
+    while time.monotonic() - start < TRAFFIC_SECONDS:
+        tick += 1
+        phase = (time.monotonic() - start) / TRAFFIC_SECONDS
+        get(port, f"acme.localhost:{port}", "/")
+        if tick % 2 == 0:
+            get(port, f"bistro.localhost:{port}", "/about")
+        if phase > 0.4 and tick % 3 == 0:
+            get(port, f"nimbus.localhost:{port}", "/")
+        time.sleep(0.05 + 0.1 * phase)
+
+
 def _remove_database(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -161,7 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chromium", help="path of the browser (default: chromium on PATH)"
     )
+    parser.add_argument(
+        "--only", nargs="+", metavar="FILE", help="take only these shots"
+    )
     args = parser.parse_args(argv)
+    shots = [s for s in SHOTS if not args.only or s[0] in args.only]
+    traffic = any(s[0] == "traffic.png" for s in shots)
     chromium = find_chromium(args.chromium)
     args.out.mkdir(parents=True, exist_ok=True)
     port = pick_port()
@@ -174,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         _remove_database(database)
         env = dict(os.environ)
         env["MULTITENANT_DATABASE_URL"] = f"sqlite:///{database}"
+        env["MULTITENANT_TRAFFIC_SAMPLE"] = str(TRAFFIC_SAMPLE)
+        # Two workers, so the traffic page shows counts summed over them.
+        workers = ["--adapter", "gunicorn", "--workers", "2"] if traffic else []
         log = (workdir / "serve.log").open("wb")
         proc = subprocess.Popen(
             [
@@ -184,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(CONFIG),
                 "--bind",
                 f"127.0.0.1:{port}",
+                *workers,
             ],
             cwd=ROOT,
             env=env,
@@ -201,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 get(port, f"{host}.localhost:{port}", path)
             get(port, f"nope.localhost:{port}", "/")
-            for name, prefix, path, height in SHOTS:
+            if traffic:
+                make_traffic(port)
+            for name, prefix, path, height in shots:
                 url = f"http://{prefix}localhost:{port}{path}"
                 target = args.out / name
                 target.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from .options import (
     OptionError,
     check_exposure,
     check_tls,
+    format_bind,
     resolve_options,
     with_threads,
 )
@@ -43,16 +44,18 @@ def run_serve(
     overrides: dict[str, t.Any],
     *,
     master: bool = False,
+    child: bool = False,
 ) -> int:
     """Serve ``config_path`` with ``adapter`` (default ``[server].adapter``).
 
     Returns the exit status; problems the user can fix are printed as one
     ``Error:`` line on stderr (status 1), never as a traceback. Used by the
     click command and by the children of the master process, which run
-    without click. With ``master``, this process becomes the master
-    (:mod:`.master`) that runs the server in a child.
+    without click (``child``). With ``master``, this process becomes the
+    master (:mod:`.master`) that runs the server in a child.
     """
     from gateway.compat import FlaskAlreadyImported
+    from gateway.dispatch.multiprocess import prepare_for_serve
 
     expected: tuple[type[BaseException], ...] = (
         ServerNotInstalled,
@@ -74,6 +77,10 @@ def run_serve(
         notice = check_exposure(name, options)
         if notice:
             print(f"gateway: {notice}", file=sys.stderr, flush=True)
+        if master or not child:
+            # Before any worker or child exists; a child of the master shares
+            # the directory its master prepared, and must not empty it.
+            prepare_for_serve(config, format_bind(options.bind))
         if master:
             from .master import run_master
 

@@ -72,11 +72,19 @@ def gunicorn_settings(
         "accesslog": "-",
         "errorlog": "-",
         "proc_name": name,
+        "child_exit": _child_exit,
     }
     if isinstance(bind, str):
         # Let a front server running as another user connect.
         settings["umask"] = 0o000
     return settings
+
+
+def _child_exit(server: t.Any, worker: t.Any) -> None:
+    """gunicorn's ``child_exit`` hook: a worker is gone (for metrics)."""
+    from gateway.dispatch.multiprocess import process_exit
+
+    process_exit(worker.pid)
 
 
 #: Settings that older gunicorn releases lack, and that can go unset there:

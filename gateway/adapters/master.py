@@ -35,6 +35,8 @@ import sys
 import time
 import typing as t
 
+from gateway.dispatch.multiprocess import process_exit
+
 from .options import Address, ServeOptions
 from .sockets import READY, bind_socket, describe, remove_socket_file
 
@@ -97,7 +99,7 @@ def child_main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     stop_with_the_master()
-    return run_serve(config_path, adapter, overrides)
+    return run_serve(config_path, adapter, overrides, child=True)
 
 
 def stop_with_the_master() -> None:
@@ -211,6 +213,7 @@ class Master:
                     f" {self.current.returncode}; starting another in"
                     f" {RESPAWN_DELAY:g}s"
                 )
+                process_exit(self.current.pid)
                 self.current = None
                 respawn_at = time.monotonic() + RESPAWN_DELAY
             if self.current is None and time.monotonic() >= respawn_at:
@@ -259,6 +262,7 @@ class Master:
         for child in list(self.retiring):
             if child.poll() is not None:
                 log(f"old child {child.pid} finished (status {child.returncode})")
+                process_exit(child.pid)
                 self.retiring.remove(child)
 
     # -- children ------------------------------------------------------------------

@@ -219,6 +219,7 @@ def application_from_environment() -> WSGIApplication:
     ``gateway serve``), with ``$GATEWAY_SCRIPT_NAME`` as SCRIPT_NAME prefix;
     inside uWSGI, chunked request bodies are decoded (:mod:`.uwsgi_input`)."""
     from gateway.dispatch import build_gateway
+    from gateway.dispatch.multiprocess import exit_hook_under_uwsgi
     from gateway.toml import load_config
 
     from . import embedded_threads
@@ -233,6 +234,7 @@ def application_from_environment() -> WSGIApplication:
             " uwsgi', or load the entry file written by 'gateway entry uwsgi'"
         ) from None
     config = load_config(path)
+    exit_hook_under_uwsgi()
     threads = embedded_threads()
     if threads is not None:  # the threads this uWSGI really runs
         config = with_threads(config, threads)

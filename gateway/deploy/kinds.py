@@ -577,6 +577,33 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
     return Plan("systemd", site, tuple(files), context, _steps(*steps))
 
 
+@_planner("prometheus", "Prometheus: a scrape config and alert rules for [metrics]")
+def _prometheus(site: Site, config: GatewayConfig) -> Plan:
+    from . import prometheus
+
+    if not config.metrics.enabled:
+        raise DeployError(
+            "[metrics].enabled is false: the gateway serves no metrics to scrape;"
+            " set it to true (and install the metrics extra)"
+        )
+    target, why = prometheus.target_of(
+        site.bind, ADAPTERS[site.adapter].protocol, site.http_port
+    )
+    written = prometheus.files(site.name, config.metrics.path, target, why)
+    return Plan(
+        "prometheus",
+        site,
+        tuple(OutputFile(name, content=text) for name, text in written.items()),
+        next_steps=(
+            f"scrape: paste @{{{site.name}.prometheus.yml}} under scrape_configs"
+            " in prometheus.yml",
+            f"alerts: add @{{{site.name}.rules.yml}} to rule_files",
+            f"access: only [health].allow ({', '.join(config.health.allow)}) may"
+            " scrape; add Prometheus's address there if it runs elsewhere",
+        ),
+    )
+
+
 @_planner("supervisor", "supervisord [program:x], or [fcgi-program:x] for FastCGI")
 def _supervisor(site: Site, config: GatewayConfig) -> Plan:
     if not ADAPTERS[site.adapter].service:

@@ -29,6 +29,7 @@ from ..toml import (
     GatewayConfig,
     HealthConfig,
     LimitsConfig,
+    MetricsConfig,
     ProxyConfig,
     ServerConfig,
     TenantsConfig,
@@ -47,6 +48,8 @@ from .urls import serving_environ
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .metrics import Recorder
 
 #: The ``[tenants]`` keys that are :class:`AppRegistry` keyword arguments of
 #: the same name, passed through as they are (``lookup`` is one too, but an
@@ -115,6 +118,9 @@ class Gateway:
         :mod:`.bodies`); a :class:`Mount` overrides them with its ``limits``.
     :param tenant_limits: the limits of the tenant applications that differ
         from ``limits`` (``{"max_body": 10485760}``).
+    :param metrics: a :class:`MetricsConfig` whose ``enabled`` counts every
+        request per tenant and mount and answers its ``path`` to the clients
+        of the health endpoint's ``allow`` (:mod:`.metrics`); None: none.
     :param registry_options: passed to :class:`AppRegistry` (max_instances,
         idle_timeout, negative_ttl, retry_after, max_concurrent, ...); those
         not given take the defaults of ``[tenants]``
@@ -141,6 +147,7 @@ class Gateway:
         threads: int = ServerConfig.threads,
         limits: LimitsConfig | None = None,
         tenant_limits: t.Mapping[str, int | None] | None = None,
+        metrics: MetricsConfig | None = None,
         **registry_options: t.Any,
     ) -> None:
         self.name = name
@@ -202,6 +209,12 @@ class Gateway:
         self._app: WSGIApplication = not_found
         for mount in mounts:
             self._add_mount(mount)
+        self.metrics = metrics if metrics is not None and metrics.enabled else None
+        self._recorder: Recorder | None = None
+        if self.metrics is not None:
+            from .metrics_wsgi import recorder_for
+
+            self._recorder = recorder_for(self)
         self._build()
 
     # -- composition -------------------------------------------------------
@@ -275,6 +288,7 @@ class Gateway:
             threads=config.server.threads,
             limits=config.limits,
             tenant_limits=limit_overrides(tc) if tc is not None else None,
+            metrics=config.metrics,
             **options,
         )
 
@@ -417,6 +431,12 @@ class Gateway:
             # Without a host dispatcher nothing else reads the Host: an empty
             # list still refuses a malformed one the app could not read.
             app = TrustedHosts(app, self.trusted_hosts)
+        recorder = self._recorder
+        if recorder is not None and self.metrics is not None:
+            from .metrics_wsgi import Metrics
+
+            allow = self.health.allow if self.health else HealthConfig.allow
+            app = Metrics(app, recorder, self.metrics.path, allow)
         if self.health:
             app = HealthCheck(
                 app,

@@ -976,6 +976,10 @@ class AppRegistry:
         """Keys of the live instances."""
         return list(self._entries)
 
+    def in_flight(self) -> dict[t.Any, int]:
+        """Requests in flight per live key that has any (for metrics)."""
+        return {k: len(e.active) for k, e in list(self._entries.items()) if e.active}
+
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 

@@ -421,6 +421,28 @@ class HealthConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """``[metrics]``: Prometheus metrics per tenant and mount, answered before
+    tenant resolution to the clients of ``[health].allow``."""
+
+    enabled: bool = key(
+        False, doc="serve the metrics (needs the `metrics` extra: prometheus_client)"
+    )
+    path: str = key("/_gateway/metrics", doc="where it answers", check=values.prefix)
+    max_tenants: int = key(
+        100,
+        doc='tenants with series of their own; the others share tenant="_other"',
+        minimum=1,
+    )
+    directory: str = key(
+        "",
+        doc="prometheus_client's multiprocess directory (gateway serve cleans it)",
+        default_doc="gateway-NAME-BIND-metrics in the temporary directory",
+        path=True,
+    )
+
+
+@dataclass(frozen=True)
 class StaticConfig:
     """``[[server.static]]``: files served directly by the front server."""
 
@@ -626,6 +648,10 @@ class GatewayConfig:
     limits: LimitsConfig = key(
         default_factory=LimitsConfig,
         doc="request body and form limits, enforced before an application runs",
+    )
+    metrics: MetricsConfig = key(
+        default_factory=MetricsConfig,
+        doc="Prometheus metrics per tenant and mount",
     )
     server: ServerConfig = key(
         default_factory=ServerConfig,

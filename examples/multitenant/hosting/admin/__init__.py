@@ -246,6 +246,26 @@ def evict(slug: str) -> t.Any:
     return redirect(url_for("admin.index"))
 
 
+@bp.get("/traffic")
+def traffic() -> str:
+    """Per-tenant requests/s, p95 latency, error rate and in flight over the
+    last minute, summed over every worker process, with a chart per row."""
+    from .traffic import RECENT, WINDOW, rows, sampler_for, sparkline
+
+    sampler = sampler_for(current_gateway())
+    samples = sampler.snapshot() if sampler is not None else []
+    return render_template(
+        "admin/traffic.html",
+        enabled=sampler is not None,
+        rows=rows(samples),
+        samples=len(samples),
+        interval=sampler.interval if sampler is not None else 0,
+        recent=RECENT,
+        window=WINDOW,
+        sparkline=sparkline,
+    )
+
+
 @bp.get("/stats.json")
 def stats() -> t.Any:
     """The registry's counters and live keys, polled by the admin page."""

@@ -1,0 +1,154 @@
+"""prometheus_client's multiprocess directory (gateway/dispatch/multiprocess.py):
+created and emptied before the workers start, named in the environment they
+inherit, and a bad one refused with the key to fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError
+from gateway.dispatch.multiprocess import ENV, directory_for, prepare
+from gateway.toml import parse_config
+
+
+@pytest.fixture(autouse=True)
+def _restore() -> t.Iterator[None]:
+    """prepare() sets the variable and switches an imported
+    prometheus_client to files: undo both."""
+    values = sys.modules.get("prometheus_client.values")
+    saved = getattr(values, "ValueClass", None)
+    variable = os.environ.pop(ENV, None)
+    yield
+    if values is not None:
+        values.ValueClass = saved  # type: ignore[attr-defined]
+    os.environ.pop(ENV, None)
+    if variable is not None:
+        os.environ[ENV] = variable
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        pytest.param({}, "gateway-site-127.0.0.1_8000-metrics", id="default-in-tmp"),
+        pytest.param({"directory": "/run/site/m"}, "/run/site/m", id="given"),
+    ],
+)
+def test_the_directory_comes_from_the_config(
+    tmp_path: Path, metrics: dict[str, t.Any], expected: str
+) -> None:
+    config = parse_config(
+        {"gateway": {"name": "site", "default_app": "x:app"}, "metrics": metrics},
+        tmp_path,
+    )
+    assert directory_for(config, "127.0.0.1:8000").endswith(expected)
+
+
+def test_prepare_creates_it_empties_it_and_exports_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "m"
+    directory.mkdir()
+    (directory / "counter_123.db").write_bytes(b"stale")
+    (directory / "keep.txt").write_text("not ours")
+    assert prepare(str(directory)) == str(directory)
+    assert sorted(p.name for p in directory.iterdir()) == ["keep.txt"]
+    assert os.environ[ENV] == str(directory)
+    fresh = tmp_path / "a" / "b"
+    prepare(str(fresh))
+    assert fresh.is_dir() and os.environ[ENV] == str(fresh)
+
+
+def test_an_unusable_directory_names_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"\[metrics\].directory"):
+        prepare(str(blocker / "metrics"))
+    assert ENV not in os.environ
+
+
+def test_values_written_after_prepare_go_to_files(tmp_path: Path) -> None:
+    """In a fresh interpreter that imported prometheus_client first: a
+    gateway's counts land in the directory, one file per process."""
+    pytest.importorskip("prometheus_client")
+    code = f"""
+import prometheus_client
+from gateway.dispatch.multiprocess import prepare
+prepare({str(tmp_path)!r})
+from gateway.dispatch import Gateway
+from gateway.toml import MetricsConfig
+from werkzeug.test import Client
+app = lambda e, s: (s("200 OK", []), [b"ok"])[1]
+gw = Gateway(app, base_domain="example.com", tenants=lambda k: app,
+             metrics=MetricsConfig(enabled=True))
+assert Client(gw).get("/", headers={{"Host": "acme.example.com"}}).status_code == 200
+text = Client(gw).get("/_gateway/metrics", headers={{"Host": "example.com"}},
+                      environ_base={{"REMOTE_ADDR": "127.0.0.1"}}).text
+print([l for l in text.splitlines() if l.startswith("gateway_requests_total")])
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != ENV},
+    )
+    assert out.returncode == 0, out.stderr
+    assert 'tenant="acme"' in out.stdout and "1.0" in out.stdout, out.stdout
+    assert any(tmp_path.glob("counter_*.db"))
+
+
+def test_a_request_ending_beside_a_longer_one_is_written_soon(tmp_path: Path) -> None:
+    """Multiprocess: a request that ends while another is still open in the
+    same process is in the files within a bound, without any further
+    request (read from the files, as another worker's scrape would)."""
+    pytest.importorskip("prometheus_client")
+    code = f"""
+import time
+from gateway.dispatch.multiprocess import prepare
+prepare({str(tmp_path)!r})
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from gateway.dispatch import Gateway
+from gateway.toml import MetricsConfig
+from werkzeug.test import EnvironBuilder
+
+def app(environ, start_response):
+    start_response("200 OK", [])
+    return iter([b"a"]) if environ["PATH_INFO"] == "/long" else [b"ok"]
+
+gw = Gateway(app, base_domain="example.com", tenants=lambda k: app,
+             metrics=MetricsConfig(enabled=True))
+def environ(path):
+    return EnvironBuilder(path=path, headers={{"Host": "acme.example.com"}}).get_environ()
+sr = lambda status, headers, exc_info=None: None
+assert gw(environ("/"), sr) == [b"ok"]  # written at once: nothing else runs
+long = gw(environ("/long"), sr)  # open: in flight
+assert gw(environ("/"), sr) == [b"ok"]  # ends beside it, just after a write
+def files():
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path={str(tmp_path)!r})
+    return generate_latest(registry).decode()
+deadline = time.monotonic() + 10
+while 'status="2xx",tenant="acme"}} 2.0' not in files():
+    assert time.monotonic() < deadline, files()
+    time.sleep(0.05)
+long.close()
+print("written")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != ENV},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "written" in out.stdout

@@ -18,7 +18,8 @@ On top of the stock server this adds:
   stops at once.
 
 Headers whose names contain ``_`` are dropped by pywsgi's handler itself.
-Access lines go to stderr in pywsgi's own format.
+pywsgi's own access line is off: the gateway's access log (``[logging].access``)
+writes one line per request, the same on every adapter.
 """
 
 from __future__ import annotations
@@ -140,9 +141,10 @@ def make_server(
     bind: Address = ("127.0.0.1", 8000),
     *,
     script_name: str = "",
-    access_log: bool = True,
+    access_log: bool = False,
 ) -> t.Any:
-    """A started-not-yet gevent server for ``app`` on ``bind``."""
+    """A started-not-yet gevent server for ``app`` on ``bind``;
+    ``access_log`` turns on pywsgi's own line on stderr."""
     _, server_class = _server_classes()
     listener = bind_socket(bind)
     return server_class(
@@ -159,7 +161,7 @@ def serve(
     bind: Address = ServeOptions.bind,
     script_name: str = "",
     graceful_timeout: float = GRACEFUL_TIMEOUT,
-    access_log: bool = True,
+    access_log: bool = False,
 ) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully.
 

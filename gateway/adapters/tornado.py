@@ -10,13 +10,15 @@ sets ``SCRIPT_NAME`` from ``[server].script_name`` and answers a bare 500 if
 the application fails before its first byte (the traceback goes to the log).
 
 SIGTERM / SIGINT stop accepting, wait up to ``graceful_timeout`` for in-flight
-requests, then close the remaining (idle) connections. Logs use Tornado's own
-format on stderr (``enable_pretty_logging``).
+requests, then close the remaining (idle) connections. Errors use Tornado's own
+format on stderr (``enable_pretty_logging``); its access lines are off, the
+gateway writes its own (``[logging].access``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 import typing as t
@@ -271,6 +273,7 @@ def serve(
     from tornado.log import enable_pretty_logging
 
     enable_pretty_logging()
+    logging.getLogger("tornado.access").disabled = True  # [logging].access
     asyncio.run(
         _serve(with_script_name(app, script_name), bind, threads, graceful_timeout)
     )

@@ -29,6 +29,7 @@ from ..toml import (
     GatewayConfig,
     HealthConfig,
     LimitsConfig,
+    LoggingConfig,
     ProxyConfig,
     ServerConfig,
     TenantsConfig,
@@ -38,6 +39,7 @@ from .bodies import limit_body
 from .host import HostDispatcher
 from .limits import resolve_limit
 from .loader import import_app, import_string
+from .observe import observed, open_access_sink
 from .path import Mount, PathDispatcher
 from .proxy import HealthCheck, ProxyFix, TrustedHosts
 from .registry import AppRegistry
@@ -119,6 +121,9 @@ class Gateway:
         idle_timeout, negative_ttl, retry_after, max_concurrent, ...); those
         not given take the defaults of ``[tenants]``
         (:data:`REGISTRY_DEFAULTS`).
+    :param logging: a :class:`LoggingConfig` (``[logging]``): the access log
+        with request ids, and OpenTelemetry tracing; None: neither. An access
+        log file that cannot be opened raises :class:`ConfigError` here.
     """
 
     def __init__(
@@ -141,9 +146,12 @@ class Gateway:
         threads: int = ServerConfig.threads,
         limits: LimitsConfig | None = None,
         tenant_limits: t.Mapping[str, int | None] | None = None,
+        logging: LoggingConfig | None = None,
         **registry_options: t.Any,
     ) -> None:
         self.name = name
+        self.logging = logging if logging is not None else LoggingConfig()
+        self._access_sink = open_access_sink(self.logging)
         self.threads = threads
         resolve_limit(None, threads)  # a bad thread count fails here, named
         self.limits = limits if limits is not None else LimitsConfig()
@@ -275,6 +283,7 @@ class Gateway:
             threads=config.server.threads,
             limits=config.limits,
             tenant_limits=limit_overrides(tc) if tc is not None else None,
+            logging=config.logging,
             **options,
         )
 
@@ -427,7 +436,7 @@ class Gateway:
             )
         if self.proxy is not None:
             app = ProxyFix(app, **self.proxy)
-        self._app = app
+        self._app = observed(app, self.logging, self._access_sink, self.proxy)
 
     def _derived_trusted_hosts(self) -> tuple[str, ...]:
         pattern_domain = ""

@@ -57,6 +57,7 @@ def test_every_table_is_known_to_the_loader() -> None:
         "proxy",
         "health",
         "limits",
+        "logging",
         "server",
         "server.static",
     }

@@ -1,0 +1,431 @@
+"""The access log: one line per request, and the request id.
+
+:class:`AccessLog` is the outermost stage of a :class:`~gateway.dispatch.Gateway`
+with ``[logging].access`` on. For each request it
+
+- takes the request id from ``X-Request-ID`` when the peer is a trusted
+  proxy (``[proxy].trusted``, the same rule as the forwarded headers) and the
+  value is a plausible id, and makes a new one otherwise;
+- puts it in ``environ["gateway.request_id"]``, in the context variable
+  :data:`current_request_id` (so ``%(request_id)s`` works in any log format
+  while the application runs, see :func:`install_record_factory`), and in the
+  response's ``X-Request-ID``;
+- writes one line when the server closes the response: time, client,
+  tenant, mount, method, path, status, bytes sent, duration and request id,
+  as text or JSON (:func:`format_text`, :func:`format_json`).
+
+The line of a streamed response is written when it is closed, with the bytes
+the server took from it. The formatting is pure and tested with tables; the
+destination is a :class:`~gateway.dispatch.logsinks.Sink`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import re
+import secrets
+import time
+import typing as t
+from contextvars import ContextVar
+
+from .forwarded import TrustedNetworks
+from .logsinks import Sink, sink_for
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+#: The request and response header carrying the request id.
+REQUEST_ID_HEADER = "X-Request-ID"
+#: Where the application finds the request id.
+REQUEST_ID_KEY = "gateway.request_id"
+_HEADER_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+_HEADER_LOWER = REQUEST_ID_HEADER.lower()
+#: What a request id from a proxy may look like: up to 128 of these
+#: characters (UUIDs, hex, base64, ``Root=1-...`` trace ids). Anything else
+#: is replaced by a new id, so a header cannot forge log lines.
+_VALID_ID = re.compile(r"[A-Za-z0-9._:+/=@-]{1,128}")
+
+#: The request id of the request this context serves, None outside one.
+current_request_id: ContextVar[str | None] = ContextVar(
+    "gateway.request_id", default=None
+)
+
+#: The line formats of ``[logging].format``.
+FORMATS = ("text", "json")
+
+
+# -- request ids ---------------------------------------------------------------
+
+
+def _new_prefix() -> str:
+    return secrets.token_hex(6)
+
+
+_prefix = _new_prefix()
+_counter = itertools.count(1)
+
+
+def _reseed() -> None:
+    """A forked worker gets its own prefix and counter."""
+    global _prefix, _counter
+    _prefix = _new_prefix()
+    _counter = itertools.count(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed)
+
+
+def new_request_id() -> str:
+    """A fresh id: 12 random hex digits per process, then a counter
+    (``"3f9a1c2b7d4e-00002a"``). Unique across processes and cheaper than a
+    UUID, which a request pays for on every line."""
+    return f"{_prefix}-{next(_counter):06x}"
+
+
+def valid_request_id(value: str) -> bool:
+    """Whether ``value`` is acceptable as a request id from a proxy."""
+    return _VALID_ID.fullmatch(value) is not None
+
+
+def choose_request_id(
+    header: str | None,
+    peer: str | None,
+    trusted: TrustedNetworks,
+    new: t.Callable[[], str] = new_request_id,
+) -> str:
+    """The request's id: ``header`` (the ``X-Request-ID`` value) when
+    ``peer`` (``REMOTE_ADDR`` before any proxy fix) is trusted and the value
+    is :func:`valid_request_id`, else ``new()``."""
+    if header is not None and peer in trusted and _VALID_ID.fullmatch(header):
+        return header
+    return new()
+
+
+class RequestIdFilter(logging.Filter):
+    """Sets ``record.request_id`` to the current request's id (``"-"``
+    outside a request); add it to a handler to use ``%(request_id)s``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get() or "-"
+        return True
+
+
+_factory_installed = False
+
+
+def install_record_factory() -> None:
+    """Give every log record of this process a ``request_id`` attribute
+    (``"-"`` outside a request), once, keeping the current record factory."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    _factory_installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: t.Any, **kwargs: t.Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = current_request_id.get() or "-"
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+# -- the line ------------------------------------------------------------------------
+
+
+class Record(t.NamedTuple):
+    """What one line says about one request."""
+
+    #: When the request arrived (seconds since the epoch).
+    time: float
+    #: The client (``REMOTE_ADDR`` after the proxy fix).
+    remote_addr: str | None
+    tenant: str | None
+    #: The mount's prefix when a mounted application answered.
+    mount: str | None
+    method: str
+    #: ``SCRIPT_NAME + PATH_INFO`` as the request arrived (WSGI's latin-1).
+    path: str
+    query: str
+    protocol: str
+    status: int
+    #: Response body bytes the server took from the application.
+    bytes: int
+    #: Seconds from arrival to the close of the response.
+    duration: float
+    request_id: str
+
+
+_second: list[t.Any] = [None, ""]
+
+
+def format_time(when: float) -> str:
+    """UTC ISO 8601 with milliseconds: ``2026-12-07T05:01:02.123Z``."""
+    second = int(when)
+    cached = _second
+    if cached[0] != second:
+        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        cached[0] = second
+    return f"{cached[1]}.{int((when - second) * 1000):03d}Z"
+
+
+def _decode(value: str) -> str:
+    """WSGI's latin-1 string as the UTF-8 the client most likely sent."""
+    if value.isascii():
+        return value
+    return value.encode("latin-1", "replace").decode("utf-8", "backslashreplace")
+
+
+def _text(value: str) -> str:
+    """A field of the text format: printable, no ``"`` or ``\\`` unescaped,
+    so a line is always one line and its quoted fields parse."""
+    if (
+        value.isascii()
+        and value.isprintable()
+        and '"' not in value
+        and "\\" not in value
+    ):
+        return value
+    return "".join(
+        c
+        if c.isprintable() and c not in '"\\'
+        else f"\\x{ord(c):02x}"
+        if ord(c) < 256
+        else f"\\u{ord(c):04x}"
+        for c in _decode(value)
+    )
+
+
+def format_text(r: Record) -> str:
+    """``TIME CLIENT TENANT MOUNT "METHOD PATH PROTOCOL" STATUS BYTES MS ID``,
+    ``-`` for what is absent, the duration in milliseconds::
+
+        2026-12-07T05:01:02.123Z 10.0.0.7 acme /admin "GET /admin/?x=1 HTTP/1.1" 200 512 1.873 3f9a1c2b7d4e-00002a
+    """
+    target = r.path + "?" + r.query if r.query else r.path
+    return (
+        f"{format_time(r.time)} {_text(r.remote_addr or '-')} {_text(r.tenant or '-')}"
+        f' {_text(r.mount or "-")} "{_text(r.method)} {_text(target)}'
+        f' {_text(r.protocol)}" {r.status} {r.bytes} {r.duration * 1000:.3f}'
+        f" {r.request_id}"
+    )
+
+
+def format_json(r: Record) -> str:
+    """One JSON object, keys in a fixed order, null for what is absent."""
+    return json.dumps(
+        {
+            "time": format_time(r.time),
+            "remote_addr": r.remote_addr,
+            "tenant": r.tenant,
+            "mount": r.mount,
+            "method": r.method,
+            "path": _decode(r.path),
+            "query": _decode(r.query),
+            "protocol": r.protocol,
+            "status": r.status,
+            "bytes": r.bytes,
+            "duration_ms": round(r.duration * 1000, 3),
+            "request_id": r.request_id,
+        },
+        separators=(", ", ": "),
+    )
+
+
+FORMATTERS: dict[str, t.Callable[[Record], str]] = {
+    "text": format_text,
+    "json": format_json,
+}
+
+
+def mount_of(environ: WSGIEnvironment) -> str | None:
+    """The prefix of the mount that served the request, from what path
+    dispatch moved into ``SCRIPT_NAME`` past the gateway's root."""
+    root = environ.get("gateway.root")
+    if root is None:
+        return None
+    script = environ.get("SCRIPT_NAME", "")
+    if len(script) > len(root) and script.startswith(root):
+        return t.cast(str, script[len(root) :])
+    return None
+
+
+# -- the WSGI stage ------------------------------------------------------------------
+
+
+class AccessLog:
+    """Log every request of ``app`` to ``destination`` and give it an id.
+
+    :param destination: ``"on"``/``"stdout"``, ``"stderr"``, a file path,
+        or a :class:`~gateway.dispatch.logsinks.Sink`. A file that cannot be
+        opened raises :class:`~gateway.config.ConfigError` here.
+    :param format: ``"text"`` or ``"json"``.
+    :param trusted: CIDRs of the proxies whose ``X-Request-ID`` is kept
+        (``[proxy].trusted``); None trusts nobody.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        destination: str | Sink = "stdout",
+        *,
+        format: str = "text",
+        trusted: t.Iterable[str] | TrustedNetworks | None = None,
+    ) -> None:
+        if format not in FORMATTERS:
+            raise ValueError(
+                f"access log format must be one of {', '.join(FORMATS)}, got {format!r}"
+            )
+        self.app = app
+        self.format = format
+        self.formatter = FORMATTERS[format]
+        self.trusted = (
+            trusted
+            if isinstance(trusted, TrustedNetworks)
+            else TrustedNetworks(list(trusted or ()))
+        )
+        self.sink = sink_for(destination)
+        install_record_factory()
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        header = environ.get(_HEADER_KEY)
+        if (
+            header is not None
+            and environ.get("REMOTE_ADDR") in self.trusted
+            and _VALID_ID.fullmatch(header)
+        ):
+            rid: str = header
+        else:
+            rid = f"{_prefix}-{next(_counter):06x}"  # new_request_id(), inlined
+        environ[REQUEST_ID_KEY] = rid
+        request = _Request(self, environ, start_response, rid)
+        token = current_request_id.set(rid)
+        try:
+            request.body = self.app(environ, request.start_response)
+        except BaseException:
+            request.finish(500)
+            raise
+        finally:
+            current_request_id.reset(token)
+        return request
+
+    def write(self, record: Record) -> None:
+        """Format ``record`` and hand it to the sink; never raises."""
+        try:
+            line = self.formatter(record) + "\n"
+        except Exception as e:  # a bug here must not cost the response
+            line = f"{format_time(record.time)} access log formatting failed: {e!r}\n"
+        self.sink.write(line.encode("utf-8", "backslashreplace"))
+
+    def __repr__(self) -> str:
+        return f"<AccessLog {self.sink.name} format={self.format!r}>"
+
+
+class _Request:
+    """One request in flight: its ``start_response``, and the response body
+    as the server iterates it, counting bytes, logging on close."""
+
+    __slots__ = (
+        "log",
+        "environ",
+        "server_start_response",
+        "request_id",
+        "started",
+        "clock",
+        "method",
+        "path",
+        "query",
+        "protocol",
+        "status",
+        "sent",
+        "body",
+        "done",
+    )
+
+    def __init__(
+        self,
+        log: AccessLog,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        request_id: str,
+    ) -> None:
+        self.started = time.time()
+        self.clock = time.perf_counter()
+        self.log = log
+        self.environ = environ
+        self.server_start_response = start_response
+        self.request_id = request_id
+        self.method = environ.get("REQUEST_METHOD", "")
+        self.path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        self.query = environ.get("QUERY_STRING", "")
+        self.protocol = environ.get("SERVER_PROTOCOL", "")
+        self.status = 0
+        self.sent = 0
+        self.body: t.Iterable[bytes] = ()
+        self.done = False
+
+    def start_response(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: OptExcInfo | None = None,
+    ) -> t.Callable[[bytes], object]:
+        try:
+            self.status = int(status[:3])
+        except ValueError:
+            self.status = 0
+        for name, _ in headers:
+            if len(name) == len(_HEADER_LOWER) and name.lower() == _HEADER_LOWER:
+                headers = [h for h in headers if h[0].lower() != _HEADER_LOWER]
+                break
+        headers.append((REQUEST_ID_HEADER, self.request_id))
+        write = self.server_start_response(status, headers, exc_info)
+
+        def counted_write(data: bytes) -> object:
+            self.sent += len(data)
+            return write(data)
+
+        return counted_write
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        for chunk in self.body:
+            self.sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.finish(self.status)
+
+    def finish(self, status: int) -> None:
+        """Write the line, once."""
+        if self.done:
+            return
+        self.done = True
+        environ = self.environ
+        self.log.write(
+            Record(
+                self.started,
+                environ.get("REMOTE_ADDR"),
+                environ.get("gateway.tenant"),
+                mount_of(environ),
+                self.method,
+                self.path,
+                self.query,
+                self.protocol,
+                status or self.status,
+                self.sent,
+                time.perf_counter() - self.clock,
+                self.request_id,
+            )
+        )

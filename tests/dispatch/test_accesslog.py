@@ -168,11 +168,11 @@ TEXT = [
 
 @pytest.mark.parametrize(("rec", "line"), TEXT)
 def test_text_line(rec: Record, line: str) -> None:
-    assert format_text(rec) == line
+    assert format_text(*rec) == line
 
 
 def test_json_line_has_every_field() -> None:
-    line = format_json(record(mount="/admin", path="/caf\u00c3\u00a9", query="q=1"))
+    line = format_json(*record(mount="/admin", path="/caf\u00c3\u00a9", query="q=1"))
     assert "\n" not in line
     assert json.loads(line) == {
         "time": "2026-12-07T05:01:02.123Z",
@@ -191,7 +191,7 @@ def test_json_line_has_every_field() -> None:
 
 
 def test_json_line_of_a_forged_path_stays_one_line() -> None:
-    line = format_json(record(path='/x"\n{"status": 200}'))
+    line = format_json(*record(path='/x"\n{"status": 200}'))
     assert "\n" not in line
     assert json.loads(line)["path"] == '/x"\n{"status": 200}'
 

@@ -1,0 +1,123 @@
+"""The access log (issue 19, "Cost"): what one line per request adds.
+
+A Gateway with host dispatch (tenants by sub-domain, a hello WSGI app per
+tenant) is called in process, no server, with ``[logging].access`` off and
+on side by side: to a file (text and JSON), and to /dev/null (the same code
+without the disk, so the write's own share shows). Rounds alternate the
+order of the cases; each round's cost is ``on - off`` of that round, and the
+median over rounds is printed against the issue's target: a file adds
+<= 3 µs per request.
+
+Run: ``.venv/bin/python benchmarks/access_log.py`` (about 30 s) or
+``--quick``. The log file is written to a temporary directory (``--dir``
+for another file system), and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import typing as t
+from pathlib import Path
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+
+from _util import Table, paired, per_call_us  # noqa: E402
+from werkzeug.test import EnvironBuilder  # noqa: E402
+
+from gateway.dispatch import Gateway  # noqa: E402
+from gateway.toml import LoggingConfig  # noqa: E402
+
+#: The issue's target: µs a request may gain with the access log to a file.
+TARGET_US = 3.0
+TENANTS = 50
+
+
+def hello(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return [b"hello"]
+
+
+def make_gateway(logging: LoggingConfig) -> Gateway:
+    return Gateway(
+        base_domain="example.com", tenants=lambda key: hello, logging=logging
+    )
+
+
+def caller(gw: Gateway) -> t.Callable[[], None]:
+    """One request to one of the tenants, round robin, as a server makes it:
+    start_response, iterate, close."""
+    bases = [
+        EnvironBuilder(
+            path="/page", query_string="a=1", headers={"Host": f"t{i}.example.com"}
+        ).get_environ()
+        for i in range(TENANTS)
+    ]
+    state = [0]
+
+    def start_response(status: str, headers: object, exc_info: object = None) -> None:
+        pass
+
+    def call() -> None:
+        i = state[0] = (state[0] + 1) % TENANTS
+        result = gw(dict(bases[i]), start_response)
+        for _ in result:
+            pass
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+    for _ in range(TENANTS):  # create every tenant before measuring
+        call()
+    return call
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--dir", help="where the log file goes (default: a temp dir)")
+    args = parser.parse_args()
+    rounds = 7 if args.quick else 21
+    number = 5000 if args.quick else 20000
+
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        log = Path(tmp) / "access.log"
+        cases = {
+            "off": make_gateway(LoggingConfig()),
+            "file, text": make_gateway(LoggingConfig(access=str(log))),
+            "file, json": make_gateway(LoggingConfig(access=str(log), format="json")),
+            "/dev/null, text": make_gateway(LoggingConfig(access="/dev/null")),
+        }
+        calls = {name: caller(gw) for name, gw in cases.items()}
+        values = paired(
+            {name: lambda f=f: per_call_us(f, number) for name, f in calls.items()},
+            rounds,
+        )
+        lines = len(log.read_text().splitlines())
+    table = Table(
+        f"Access log on vs off, host dispatch over {TENANTS} tenants, in process"
+        " (anchor: off; µs per request, medians of paired rounds)"
+    )
+    off = values["off"]
+    for name in cases:
+        if name == "off":
+            continue
+        added = [on - o for on, o in zip(values[name], off, strict=True)]
+        ratios = [on / o for on, o in zip(values[name], off, strict=True)]
+        cost = statistics.median(added)
+        table.add(
+            f"{name}: adds {cost:.2f} µs",
+            statistics.median(off),
+            statistics.median(values[name]),
+            "µs",
+            target=f"<= {TARGET_US:g} µs" if name.startswith("file") else "",
+            ratio=statistics.median(ratios),
+        )
+    table.print()
+    print(f"\n{lines:,} lines written to the file; {rounds} rounds of {number:,}.")
+
+
+if __name__ == "__main__":
+    main()

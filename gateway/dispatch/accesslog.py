@@ -163,18 +163,23 @@ class Record(t.NamedTuple):
     request_id: str
 
 
-_second: list[t.Any] = [-1, ""]
+#: The last second formatted: (seconds since the epoch, its text); replaced
+#: as a whole, so threads never see half of it.
+_second: tuple[int, str] = (-1, "")
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 def format_time(when: float) -> str:
     """UTC ISO 8601 with milliseconds: ``2026-12-07T05:01:02.123Z``. The
     seconds are formatted once per second, the milliseconds looked up."""
+    global _second
     second = int(when)
     cached = _second
     if cached[0] != second:
-        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        cached[0] = second
+        cached = _second = (
+            second,
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)),
+        )
     return cached[1] + _MILLIS[int((when - second) * 1000)]
 
 

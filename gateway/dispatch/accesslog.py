@@ -166,7 +166,15 @@ class Record(t.NamedTuple):
 #: The last second formatted: (seconds since the epoch, its text); replaced
 #: as a whole, so threads never see half of it.
 _second: tuple[int, str] = (-1, "")
-_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+_DIGITS3 = tuple(f"{n:03d}" for n in range(1000))
+_MILLIS = tuple(f".{n}Z" for n in _DIGITS3)
+
+
+def format_ms(seconds: float) -> str:
+    """A duration in milliseconds with three decimals (``"1.873"``),
+    without float formatting, which costs twice as much."""
+    us = int(seconds * 1_000_000)
+    return f"{us // 1000}.{_DIGITS3[us % 1000]}"
 
 
 def format_time(when: float) -> str:
@@ -240,7 +248,7 @@ def format_text(
         request = _escape(request)
     return (
         f"{format_time(when)} {remote_addr or '-'} {tenant or '-'} {mount or '-'}"
-        f' "{request}" {status} {sent} {duration * 1000:.3f} {request_id}'
+        f' "{request}" {status} {sent} {format_ms(duration)} {request_id}'
     )
 
 
@@ -273,7 +281,7 @@ def format_json(
         f' "method": {q(method)}, "path": {q(_decode(path))},'
         f' "query": {q(_decode(query))}, "protocol": {q(protocol)},'
         f' "status": {status:d}, "bytes": {sent:d},'
-        f' "duration_ms": {duration * 1000:.3f}, "request_id": {q(request_id)}}}'
+        f' "duration_ms": {format_ms(duration)}, "request_id": {q(request_id)}}}'
     )
 
 
@@ -461,21 +469,29 @@ class _Request:
             return
         self.done = True
         environ = self.environ
-        log = self.log
+        get = environ.get
+        root = get("gateway.root")  # mount_of(environ), inlined
+        script = get("SCRIPT_NAME", "")
+        mount = (
+            script[len(root) :]
+            if root is not None and len(script) > len(root) and script.startswith(root)
+            else None
+        )
         fields = (
             self.started,
-            environ.get("REMOTE_ADDR"),
-            environ.get("gateway.tenant"),
-            mount_of(environ),
-            environ.get("REQUEST_METHOD", ""),
+            get("REMOTE_ADDR"),
+            get("gateway.tenant"),
+            mount,
+            get("REQUEST_METHOD", ""),
             self.path,
-            environ.get("QUERY_STRING", ""),
-            environ.get("SERVER_PROTOCOL", ""),
+            get("QUERY_STRING", ""),
+            get("SERVER_PROTOCOL", ""),
             status or self.status,
             self.sent,
             time.perf_counter() - self.clock,
             self.request_id,
         )
+        log = self.log
         try:
             line = log.formatter(*fields) + "\n"
         except Exception:  # a bug here must not cost the response

@@ -26,6 +26,7 @@ from gateway.dispatch.accesslog import (
     choose_request_id,
     current_request_id,
     format_json,
+    format_ms,
     format_text,
     format_time,
     mount_of,
@@ -209,6 +210,19 @@ TIMES = [
 @pytest.mark.parametrize(("when", "text"), TIMES)
 def test_time_is_utc_iso8601(when: float, text: str) -> None:
     assert format_time(when) == text
+
+
+DURATIONS = [
+    pytest.param(0.0018734, "1.873", id="truncated-to-microseconds"),
+    pytest.param(0.0, "0.000", id="zero"),
+    pytest.param(0.000001, "0.001", id="one-microsecond"),
+    pytest.param(2.5, "2500.000", id="seconds"),
+]
+
+
+@pytest.mark.parametrize(("seconds", "text"), DURATIONS)
+def test_duration_in_milliseconds(seconds: float, text: str) -> None:
+    assert format_ms(seconds) == text
 
 
 MOUNTS = [
@@ -509,6 +523,18 @@ def test_an_application_that_raises_is_logged_as_500_and_the_error_goes_on() -> 
     with pytest.raises(RuntimeError, match="boom"):
         AccessLog(app, lines, format="json")({}, lambda s, h, e=None: None)
     assert lines.json()[0]["status"] == 500
+
+
+def test_a_formatter_that_fails_leaves_a_line_saying_so(call: t.Any) -> None:
+    def broken(*fields: t.Any) -> str:
+        raise ValueError("bad field")
+
+    lines = Lines()
+    log = AccessLog(hello, lines)
+    log.formatter = broken
+    assert call(log, path="/").body == b"hello"
+    (line,) = lines.lines
+    assert "access log formatting failed: ValueError('bad field')" in line
 
 
 def test_text_format_through_the_gateway(call: t.Any, echo: t.Any) -> None:

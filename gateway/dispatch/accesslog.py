@@ -44,6 +44,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_KEY = "gateway.request_id"
 _HEADER_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 _HEADER_LOWER = REQUEST_ID_HEADER.lower()
+_HEADER_LEN = len(_HEADER_LOWER)
 #: What a request id from a proxy may look like: up to 128 of these
 #: characters (UUIDs, hex, base64, ``Root=1-...`` trace ids). Anything else
 #: is replaced by a new id, so a header cannot forge log lines.
@@ -431,7 +432,7 @@ class _Request:
         except ValueError:
             self.status = 0
         for name, _ in headers:
-            if len(name) == len(_HEADER_LOWER) and name.lower() == _HEADER_LOWER:
+            if len(name) == _HEADER_LEN and name.lower() == _HEADER_LOWER:
                 headers = [h for h in headers if h[0].lower() != _HEADER_LOWER]
                 break
         headers.append((REQUEST_ID_HEADER, self.request_id))
@@ -468,33 +469,29 @@ class _Request:
         if self.done:
             return
         self.done = True
-        environ = self.environ
-        get = environ.get
-        root = get("gateway.root")  # mount_of(environ), inlined
-        script = get("SCRIPT_NAME", "")
-        mount = (
-            script[len(root) :]
-            if root is not None and len(script) > len(root) and script.startswith(root)
-            else None
-        )
-        fields = (
-            self.started,
-            get("REMOTE_ADDR"),
-            get("gateway.tenant"),
-            mount,
-            get("REQUEST_METHOD", ""),
-            self.path,
-            get("QUERY_STRING", ""),
-            get("SERVER_PROTOCOL", ""),
-            status or self.status,
-            self.sent,
-            time.perf_counter() - self.clock,
-            self.request_id,
-        )
+        get = self.environ.get
+        mount = None
+        script = get("SCRIPT_NAME")
+        if script:  # mount_of(environ), inlined
+            root = get("gateway.root")
+            if root is not None and len(script) > len(root) and script.startswith(root):
+                mount = script[len(root) :]
         log = self.log
         try:
-            line = log.formatter(*fields) + "\n"
-        except Exception:  # a bug here must not cost the response
-            log.write(Record(*fields))  # says why, in place of the line
-            return
-        log.sink.write(line.encode("utf-8", "backslashreplace"))
+            line = log.formatter(
+                self.started,
+                get("REMOTE_ADDR"),
+                get("gateway.tenant"),
+                mount,
+                get("REQUEST_METHOD", ""),
+                self.path,
+                get("QUERY_STRING", ""),
+                get("SERVER_PROTOCOL", ""),
+                status or self.status,
+                self.sent,
+                time.perf_counter() - self.clock,
+                self.request_id,
+            )
+        except Exception as e:  # a bug here must not cost the response
+            line = f"{format_time(self.started)} access log formatting failed: {e!r}"
+        log.sink.write((line + "\n").encode("utf-8", "backslashreplace"))

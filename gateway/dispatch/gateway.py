@@ -2,7 +2,8 @@
 
 ::
 
-    ProxyFix -> HealthCheck -> TrustedHosts -> HostDispatcher -> PathDispatcher -> app
+    [tracing -> AccessLog ->] ProxyFix -> HealthCheck -> TrustedHosts
+        -> HostDispatcher -> PathDispatcher -> app
 
 Every stage is optional and usable alone; ``Gateway`` wires them from Python
 arguments, and :meth:`Gateway.from_config` from a ``gateway.toml``

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 import typing as t
 from contextvars import ContextVar
@@ -64,19 +65,28 @@ FORMATS = ("text", "json")
 # -- request ids ---------------------------------------------------------------
 
 
-def _new_prefix() -> str:
-    return secrets.token_hex(6) + "-"
-
-
-_prefix = _new_prefix()
+#: This process's id prefix, made on its first request ("" until then): a
+#: server that forks its workers from C (uWSGI) runs no ``os.register_at_fork``
+#: hook, and its master, which built the gateway, serves no request.
+_prefix = ""
 _counter = itertools.count(1)
+_ids_lock = threading.Lock()
+
+
+def _start_ids() -> str:
+    """Make this process's prefix and counter, once; return the prefix."""
+    global _prefix, _counter
+    with _ids_lock:
+        if not _prefix:
+            _counter = itertools.count(1)
+            _prefix = secrets.token_hex(6) + "-"
+        return _prefix
 
 
 def _reseed() -> None:
-    """A forked worker gets its own prefix and counter."""
-    global _prefix, _counter
-    _prefix = _new_prefix()
-    _counter = itertools.count(1)
+    """A child forked from Python makes its own prefix on its first request."""
+    global _prefix
+    _prefix = ""
 
 
 if hasattr(os, "register_at_fork"):
@@ -87,7 +97,7 @@ def new_request_id() -> str:
     """A fresh id: 12 random hex digits per process, then a counter
     (``"3f9a1c2b7d4e-42"``). Unique across processes and cheaper than a
     UUID, which a request pays for on every line."""
-    return _prefix + str(next(_counter))
+    return (_prefix or _start_ids()) + str(next(_counter))
 
 
 def valid_request_id(value: str) -> bool:
@@ -356,7 +366,7 @@ class AccessLog:
         ):
             rid: str = header
         else:
-            rid = _prefix + str(next(_counter))  # new_request_id(), inlined
+            rid = (_prefix or _start_ids()) + str(next(_counter))  # new_request_id()
         environ[REQUEST_ID_KEY] = rid
         request = _Request(self, environ, start_response, rid)
         token = current_request_id.set(rid)

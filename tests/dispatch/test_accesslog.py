@@ -95,7 +95,23 @@ def test_a_forked_process_numbers_its_ids_under_a_new_prefix() -> None:
     saved = al._prefix, al._counter
     try:
         al._reseed()  # what os.register_at_fork runs in the child
-        assert new_request_id().split("-")[0] != before
+        first = new_request_id()
+        assert first.split("-")[0] != before
+        assert first.endswith("-1")
+    finally:
+        al._prefix, al._counter = saved
+
+
+def test_a_process_forked_from_c_makes_its_prefix_on_its_first_request() -> None:
+    """uWSGI forks its workers from C, running no fork hook: the master,
+    which built the gateway, has served nothing and so made no prefix."""
+    saved = al._prefix, al._counter
+    try:
+        al._prefix = ""  # a fresh import, as in uWSGI's master
+        log = AccessLog(hello, Lines())
+        assert al._prefix == ""  # building the gateway makes none
+        rid = log({}, lambda s, h, e=None: None).request_id  # type: ignore[attr-defined]
+        assert al._prefix and rid == al._prefix + "1"
     finally:
         al._prefix, al._counter = saved
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from server_harness import (
     http_ready,
     http_request,
     require_module,
+    require_program,
 )
 from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
 
@@ -59,7 +61,10 @@ TEXT_LINE = re.compile(
 def start(
     workdir: Path, adapter: str, args: list[str], needs: str, logging: str
 ) -> tuple[ServerProcess, int]:
-    require_module(needs)
+    if needs == "uwsgi":
+        require_program("uwsgi")
+    else:
+        require_module(needs)
     port = free_port()
     toml = write_site(
         workdir, {"adapter": adapter, "bind": f"127.0.0.1:{port}"}, DIRECT_PROXY
@@ -206,3 +211,35 @@ def test_a_full_disk_never_fails_a_request(
         lambda: "No space left on device" in process.log_path.read_text(), timeout=10
     ), process.logs()
     assert process.proc is not None and process.proc.poll() is None  # still serving
+
+
+@pytest.mark.parametrize(
+    ("adapter", "args", "needs"),
+    [
+        pytest.param("gunicorn", ["--workers", "2", "--threads", "1"], "gunicorn"),
+        # uWSGI forks its workers from C, after its master built the gateway.
+        pytest.param(
+            "uwsgi", ["--http", "--workers", "2", "--threads", "1"], "uwsgi", id="uwsgi"
+        ),
+    ],
+)
+def test_request_ids_are_unique_across_worker_processes(
+    tmp_path: Path,
+    servers: list[ServerProcess],
+    adapter: str,
+    args: list[str],
+    needs: str,
+) -> None:
+    process, port = start(tmp_path, adapter, args, needs, 'access = "stdout"\n')
+    servers.append(process)
+
+    def one(_: int) -> str:
+        # 0.2 s each, six at a time, one thread per worker: both workers serve.
+        result = get(port, f"alpha.{BASE_DOMAIN}", "/g?value=1&seconds=0.2")
+        assert result.status == 200
+        return str(result.headers["X-Request-ID"])
+
+    with ThreadPoolExecutor(6) as pool:
+        ids = list(pool.map(one, range(12)))
+    assert len(set(ids)) == len(ids), sorted(ids)
+    assert len({rid.rsplit("-", 1)[0] for rid in ids}) == 2  # a prefix per worker

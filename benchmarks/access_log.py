@@ -14,8 +14,14 @@ shared with other work, waiting for a core is not what the log costs. The
 bytecodes one request runs are counted too (traced, deterministic), the
 figure to compare across machines and loads.
 
-Run: ``.venv/bin/python benchmarks/access_log.py`` (about 30 s) or
-``--quick``. The log file is written to a temporary directory (``--dir``
+``--sockets`` also measures hello over real sockets with wrk (the servers
+and settings of benchmarks/sockets.py: gateway on Granian and on its gevent
+adapter, 2 workers x 4 threads), the access log off against on to a file,
+rounds alternating; the issue's target for metrics and the access log
+together is a drop of at most 5 %.
+
+Run: ``.venv/bin/python benchmarks/access_log.py [--sockets]`` (about 30 s,
+plus a minute with ``--sockets``) or ``--quick``. The log file is written to a temporary directory (``--dir``
 for another file system), and removed afterwards.
 """
 
@@ -108,9 +114,61 @@ def bytecodes(fn: t.Callable[[], object]) -> int:
     return executed
 
 
+def over_sockets(rounds: int, seconds: int) -> None:
+    """Hello over sockets, access log off vs on to a file, per server."""
+    import shutil
+    import textwrap
+
+    import sockets
+
+    if shutil.which("wrk") is None:
+        sys.exit("--sockets needs wrk: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as workdir:
+        for name, text in sockets.FILES.items():
+            Path(workdir, name).write_text(textwrap.dedent(text))
+        hello_toml = Path(workdir, "hello.toml").read_text()
+        log = Path(workdir, "access.log")
+        Path(workdir, "logged.toml").write_text(
+            f'{hello_toml}\n[logging]\naccess = "{log}"\n'
+        )
+        cases = {
+            f"{adapter}, {state}": sockets.gateway_serve(toml, adapter)
+            for adapter in ("granian", "gevent")
+            for state, toml in (("off", "hello.toml"), ("on", "logged.toml"))
+        }
+
+        def rate(make: t.Callable[[int], list[str]]) -> float:
+            port = sockets.free_port()
+            return sockets.measure(make(port), port, workdir, seconds, "hello")
+
+        values = paired(
+            {name: lambda make=make: rate(make) for name, make in cases.items()},
+            rounds,
+        )
+        lines = len(log.read_text().splitlines())
+    table = Table(
+        f"Hello over sockets, wrk {' '.join(sockets.WRK[1:])} -d{seconds}s,"
+        f" {rounds} rounds (req/s, higher is better; anchor: access log off)"
+    )
+    for adapter in ("granian", "gevent"):
+        off, on = values[f"{adapter}, off"], values[f"{adapter}, on"]
+        ratios = [b / a for a, b in zip(off, on, strict=True)]
+        table.add(
+            f"{adapter}: access log to a file",
+            statistics.median(off),
+            statistics.median(on),
+            "req/s",
+            target=">= 0.95 (with metrics)",
+            ratio=statistics.median(ratios),
+        )
+    table.print()
+    print(f"\n{lines:,} lines written by the logged servers.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sockets", action="store_true", help="also over sockets")
     parser.add_argument("--dir", help="where the log file goes (default: a temp dir)")
     args = parser.parse_args()
     rounds = 7 if args.quick else 21
@@ -155,6 +213,8 @@ def main() -> None:
         f"\n{lines:,} lines written to the file; {rounds} rounds of {number:,};"
         f" off: {codes['off']} bytecodes a request."
     )
+    if args.sockets:
+        over_sockets(3 if args.quick else 5, 3 if args.quick else 5)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ thread. What the adapter decides:
   variable named like request data (``HTTP_X_FORWARDED_FOR``,
   ``CONTENT_LENGTH``...) would look like it came from the client:
   :func:`without_process_environ` removes those;
-- granian's access log stays off: the adapter logs nothing per request.
+- granian's access log stays off: the gateway writes its own (``[logging].access``).
 
 Known limitation, as with uWSGI's own parser: granian maps a header spelled
 with ``_`` onto the dashed name (the later one wins), so a front server that

@@ -4,8 +4,8 @@ The stages (each a plain WSGI callable, usable alone) and their composition:
 :class:`ProxyFix`, :class:`TrustedHosts`, :class:`HealthCheck`,
 :class:`HostDispatcher`, :class:`PathDispatcher` with :class:`Mount`, the
 :class:`AppRegistry` behind them, :class:`BodyLimit` around every
-application, :class:`AccessLog` in front of them all, and :class:`Gateway`. The documented
-patterns keep their names and signatures: :class:`SubdomainDispatcher`,
+application, :class:`AccessLog` in front of them all, and :class:`Gateway`.
+The documented patterns keep their names and signatures: :class:`SubdomainDispatcher`,
 :class:`PathDispatcher`, :class:`DispatcherMiddleware`, :class:`ProxyFix`.
 ``gateway.toml`` is read by :func:`load_config` (from :mod:`gateway.toml`,
 where its schema is declared) and built by :func:`build_gateway`. Inside a request, :func:`current_gateway` is the

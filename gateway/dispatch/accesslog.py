@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from json.encoder import encode_basestring_ascii
 
 from .forwarded import TrustedNetworks
-from .logsinks import Sink, sink_for
+from .logsinks import Batch, Sink, sink_for
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed import OptExcInfo
@@ -353,6 +353,7 @@ class AccessLog:
             else TrustedNetworks(list(trusted or ()))
         )
         self.sink = sink_for(destination)
+        self.batch = Batch(self.sink)
         install_record_factory()
 
     def __call__(
@@ -369,6 +370,7 @@ class AccessLog:
             rid = (_prefix or _start_ids()) + str(next(_counter))  # new_request_id()
         environ[REQUEST_ID_KEY] = rid
         request = _Request(self, environ, start_response, rid)
+        self.batch.begin()
         token = current_request_id.set(rid)
         try:
             request.body = self.app(environ, request.start_response)
@@ -378,14 +380,6 @@ class AccessLog:
         finally:
             current_request_id.reset(token)
         return request
-
-    def write(self, record: Record) -> None:
-        """Format ``record`` and hand it to the sink; never raises."""
-        try:
-            line = self.formatter(*record) + "\n"
-        except Exception as e:  # a bug here must not cost the response
-            line = f"{format_time(record.time)} access log formatting failed: {e!r}\n"
-        self.sink.write(line.encode("utf-8", "backslashreplace"))
 
     def __repr__(self) -> str:
         return f"<AccessLog {self.sink.name} format={self.format!r}>"
@@ -504,4 +498,4 @@ class _Request:
             )
         except Exception as e:  # a bug here must not cost the response
             line = f"{format_time(self.started)} access log formatting failed: {e!r}"
-        log.sink.write((line + "\n").encode("utf-8", "backslashreplace"))
+        log.batch.end((line + "\n").encode("utf-8", "backslashreplace"))

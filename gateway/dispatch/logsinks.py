@@ -1,9 +1,17 @@
 """Where access log lines go: a file, standard output or standard error.
 
-Each line is one ``os.write`` to a descriptor opened with ``O_APPEND``, so
-the lines of several worker processes appending to one file never cut into
-each other, and nothing sits in a buffer when a worker dies. A file renamed
-or removed by log rotation is noticed within a second and opened anew.
+Lines are written with ``os.write`` to a descriptor opened with
+``O_APPEND``, whole lines per call (at most ``PIPE_BUF`` bytes a call to a
+pipe), so the lines of several worker processes appending to one file or
+one pipe never cut into each other. A file renamed or removed by log
+rotation is noticed within a second and opened anew.
+
+:class:`Batch` decides when: at once when no other request is in flight
+(so nothing waits in memory while the server is idle, or stopping after its
+last request), and otherwise gathered, up to :data:`BATCH_BYTES` or
+:data:`BATCH_SECONDS`. Each ``os.write`` lets other threads take the GIL,
+and taking it back behind busy threads is what a write costs most under
+load, so under load the lines of many requests share one.
 
 A destination that fails (a full disk, a closed pipe, a removed directory)
 never fails the request: the line is dropped, counted, and the failure is
@@ -12,11 +20,14 @@ reported on standard error at most once a minute.
 
 from __future__ import annotations
 
+import atexit
 import os
+import stat
 import sys
 import threading
 import time
 import typing as t
+import weakref
 
 from ..config import ConfigError
 
@@ -25,6 +36,13 @@ from ..config import ConfigError
 REOPEN_CHECK = 1.0
 #: How often a failing destination says so on standard error, in seconds.
 REPORT_EVERY = 60.0
+#: While other requests are in flight, lines are gathered up to this many
+#: bytes ...
+BATCH_BYTES = 16384
+#: ... or this many seconds, then written together.
+BATCH_SECONDS = 0.5
+#: What one write to a pipe or socket may carry and stay whole.
+PIPE_CHUNK = 4096
 
 _FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
@@ -41,17 +59,18 @@ class Sink:
         #: Lines lost to write errors since the start.
         self.dropped = 0
         self._reported = -REPORT_EVERY
+        self._chunk = _chunk_size(fd)
 
-    def write(self, line: bytes) -> None:
-        """Write ``line`` (ending in a newline) in one system call."""
+    def write(self, lines: bytes) -> None:
+        """Write whole ``lines`` (each ending in a newline); never raises."""
         try:
-            os.write(self.fd, line)
+            _write_lines(self.fd, lines, self._chunk)
         except OSError as e:
-            self.failed(e)
+            self.failed(e, lines.count(b"\n"))
 
-    def failed(self, error: OSError) -> None:
-        """Count a lost line and say why, at most once per :data:`REPORT_EVERY`."""
-        self.dropped += 1
+    def failed(self, error: OSError, lines: int = 1) -> None:
+        """Count lost lines and say why, at most once per :data:`REPORT_EVERY`."""
+        self.dropped += lines
         now = time.monotonic()
         if now - self._reported < REPORT_EVERY:
             return
@@ -105,9 +124,9 @@ class FileSink(Sink):
         if time.monotonic() >= self._next_check:
             self._check_rotated()
         try:
-            os.write(self.fd, line)
+            _write_lines(self.fd, line, self._chunk)
         except OSError as e:
-            self.failed(e)
+            self.failed(e, line.count(b"\n"))
 
     def _check_rotated(self) -> None:
         """Open the path anew when it no longer names the open file."""
@@ -137,6 +156,148 @@ class FileSink(Sink):
             os.close(self.fd)
         except OSError:
             pass
+
+
+def _chunk_size(fd: int) -> int:
+    """How much one write to ``fd`` may carry: whole lines up to
+    :data:`PIPE_CHUNK` to a pipe or socket (larger writes may interleave with
+    other processes'), anything to a file (``O_APPEND`` keeps each whole)."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return PIPE_CHUNK
+    return PIPE_CHUNK if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) else 1 << 30
+
+
+def chunks(data: bytes, size: int) -> t.Iterator[bytes]:
+    """``data`` cut after newlines into parts of at most ``size`` bytes; a
+    longer single line is a part of its own."""
+    while len(data) > size:
+        cut = data.rfind(b"\n", 0, size) + 1 or data.find(b"\n") + 1 or len(data)
+        yield data[:cut]
+        data = data[cut:]
+    if data:
+        yield data
+
+
+def _write_lines(fd: int, data: bytes, chunk: int) -> None:
+    """Write ``data`` in :func:`chunks`, finishing partial writes."""
+    for part in chunks(data, chunk):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+class Batch:
+    """Gathers the lines of concurrent requests for one :class:`Sink`.
+
+    :meth:`begin` when a request starts, :meth:`end` with its line when it
+    is done. The line is written at once, with any gathered before it, when
+    no other request is in flight, when :data:`BATCH_BYTES` are gathered, or
+    when the oldest gathered line waited :data:`BATCH_SECONDS`; a timer
+    thread writes what waits that long while no request ends (a long
+    streaming response in flight). A forked child drops what its parent had
+    gathered: the parent writes it.
+    """
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.in_flight = 0
+        self._lines: list[bytes] = []
+        self._size = 0
+        self._since = 0.0
+        self._timer = False
+        self._lock = threading.Lock()
+        _batches.add(self)
+
+    def begin(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+
+    def end(self, line: bytes) -> None:
+        """A request is done: write or gather its ``line``."""
+        with self._lock:
+            self.in_flight -= 1
+            lines = self._lines
+            if not lines:
+                if self.in_flight <= 0:  # the usual case when not loaded
+                    data = line
+                else:
+                    lines.append(line)
+                    self._size = len(line)
+                    self._since = time.monotonic()
+                    if not self._timer:
+                        self._timer = True
+                        _start_timer(self)
+                    return
+            else:
+                lines.append(line)
+                self._size += len(line)
+                if (
+                    self.in_flight > 0
+                    and self._size < BATCH_BYTES
+                    and time.monotonic() - self._since < BATCH_SECONDS
+                ):
+                    return
+                data = b"".join(lines)
+                lines.clear()
+        self.sink.write(data)
+
+    def flush(self) -> None:
+        """Write what is gathered."""
+        with self._lock:
+            data = b"".join(self._lines)
+            self._lines.clear()
+        if data:
+            self.sink.write(data)
+
+    def _tick(self) -> bool:
+        """The timer's step: write what waited long enough; whether to go on."""
+        with self._lock:
+            if not self._lines:
+                self._timer = False
+                return False
+            waited = time.monotonic() - self._since
+        if waited >= BATCH_SECONDS:
+            self.flush()
+        return True
+
+    def _forked(self) -> None:
+        self._lines.clear()
+        self._timer = False
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+
+_batches: weakref.WeakSet[Batch] = weakref.WeakSet()
+
+
+def _start_timer(batch: Batch) -> None:
+    ref = weakref.ref(batch)
+
+    def run() -> None:
+        while True:
+            time.sleep(BATCH_SECONDS / 2)
+            current = ref()
+            if current is None or not current._tick():
+                return
+
+    threading.Thread(target=run, name="gateway-access-log", daemon=True).start()
+
+
+def _after_fork() -> None:
+    for batch in list(_batches):
+        batch._forked()
+
+
+def _flush_all() -> None:
+    for batch in list(_batches):
+        batch.flush()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+atexit.register(_flush_all)
 
 
 def open_sink(destination: str, *, where: str = "[logging].access") -> Sink:

@@ -13,6 +13,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
+from server_harness import eventually
 
 import gateway
 from gateway.config import ConfigError
@@ -34,7 +35,7 @@ from gateway.dispatch.accesslog import (
     valid_request_id,
 )
 from gateway.dispatch.forwarded import TrustedNetworks
-from gateway.dispatch.logsinks import FileSink, Sink, open_sink
+from gateway.dispatch.logsinks import Batch, FileSink, Sink, chunks, open_sink
 from gateway.toml import LoggingConfig, parse_config
 
 # -- the request id rule ----------------------------------------------------------------
@@ -633,3 +634,89 @@ def test_open_sink_names_the_streams() -> None:
     assert open_sink("stderr").fd == 2
     with pytest.raises(ConfigError, match="no destination"):
         open_sink("off")
+
+
+# -- gathering the lines of concurrent requests -----------------------------------------
+
+
+CHUNKS = [
+    pytest.param(b"a\nb\n", 10, [b"a\nb\n"], id="fits"),
+    pytest.param(b"aaaa\nbbbb\ncccc\n", 10, [b"aaaa\nbbbb\n", b"cccc\n"], id="cut"),
+    pytest.param(b"a" * 12 + b"\nb\n", 10, [b"a" * 12 + b"\n", b"b\n"], id="long-line"),
+    pytest.param(b"", 10, [], id="nothing"),
+]
+
+
+@pytest.mark.parametrize(("data", "size", "parts"), CHUNKS)
+def test_writes_to_a_pipe_carry_whole_lines(
+    data: bytes, size: int, parts: list[bytes]
+) -> None:
+    assert list(chunks(data, size)) == parts
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> t.Iterator[tuple[Batch, Path]]:
+    path = tmp_path / "batched.log"
+    sink = FileSink(str(path))
+    yield Batch(sink), path
+    sink.close()
+
+
+def test_a_line_is_written_at_once_when_nothing_else_is_in_flight(
+    batch: tuple[Batch, Path],
+) -> None:
+    b, path = batch
+    b.begin()
+    b.end(b"one\n")
+    assert path.read_bytes() == b"one\n"
+
+
+def test_lines_of_concurrent_requests_are_written_together(
+    batch: tuple[Batch, Path],
+) -> None:
+    b, path = batch
+    b.begin()
+    b.begin()
+    b.begin()
+    b.end(b"first\n")
+    b.end(b"second\n")
+    assert path.read_bytes() == b""  # a request is still in flight
+    b.end(b"third\n")
+    assert path.read_bytes() == b"first\nsecond\nthird\n"
+
+
+def test_gathered_lines_are_written_past_the_byte_bound(
+    batch: tuple[Batch, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logsinks, "BATCH_BYTES", 10)
+    b, path = batch
+    for _ in range(4):
+        b.begin()
+    b.end(b"12345\n")
+    b.end(b"67890\n")  # 12 bytes gathered: written though two are in flight
+    assert path.read_bytes() == b"12345\n67890\n"
+
+
+def test_a_long_request_in_flight_does_not_hold_lines_back(
+    batch: tuple[Batch, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 0.05)
+    b, path = batch
+    b.begin()  # a stream that goes on
+    b.begin()
+    b.end(b"quick\n")
+    # no other request ends: the timer thread writes it
+    assert eventually(lambda: path.read_bytes() == b"quick\n", timeout=5)
+
+
+def test_a_failed_batch_counts_every_line_lost() -> None:
+    if not os.path.exists("/dev/full"):  # pragma: no cover
+        pytest.skip("needs /dev/full")
+    sink = FileSink("/dev/full")
+    b = Batch(sink)
+    b.begin()
+    b.begin()
+    b.end(b"a\n")
+    b.end(b"b\n")
+    sink.close()
+    assert sink.dropped == 2

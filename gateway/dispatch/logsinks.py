@@ -21,6 +21,7 @@ reported on standard error at most once a minute.
 from __future__ import annotations
 
 import atexit
+import collections
 import os
 import stat
 import sys
@@ -198,74 +199,80 @@ class Batch:
     thread writes what waits that long while no request ends (a long
     streaming response in flight). A forked child drops what its parent had
     gathered: the parent writes it.
+
+    No lock is taken on the way of a request: the requests in flight are
+    the length of a list and the lines wait in a deque, whose appends and
+    pops the GIL keeps whole; only a write takes the lock (a thread waiting
+    for a lock gives up the GIL, and getting it back behind busy threads is
+    what the lock would cost).
     """
 
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
-        self.in_flight = 0
-        self._lines: list[bytes] = []
+        self._flight: list[None] = []
+        self._lines: collections.deque[bytes] = collections.deque()
         self._size = 0
         self._since = 0.0
         self._timer = False
         self._lock = threading.Lock()
         _batches.add(self)
 
+    @property
+    def in_flight(self) -> int:
+        return len(self._flight)
+
     def begin(self) -> None:
-        with self._lock:
-            self.in_flight += 1
+        self._flight.append(None)
 
     def end(self, line: bytes) -> None:
         """A request is done: write or gather its ``line``."""
-        with self._lock:
-            self.in_flight -= 1
-            lines = self._lines
-            if not lines:
-                if self.in_flight <= 0:  # the usual case when not loaded
-                    data = line
-                else:
-                    lines.append(line)
-                    self._size = len(line)
-                    self._since = time.monotonic()
-                    if not self._timer:
-                        self._timer = True
-                        _start_timer(self)
-                    return
-            else:
-                lines.append(line)
-                self._size += len(line)
-                if (
-                    self.in_flight > 0
-                    and self._size < BATCH_BYTES
-                    and time.monotonic() - self._since < BATCH_SECONDS
-                ):
-                    return
-                data = b"".join(lines)
-                lines.clear()
-        self.sink.write(data)
+        flight = self._flight
+        if flight:
+            flight.pop()
+        lines = self._lines
+        if not lines and not flight:  # the usual case when not loaded
+            self.sink.write(line)
+            return
+        if not lines:
+            self._since = time.monotonic()
+            self._size = 0
+        lines.append(line)
+        self._size += len(line)
+        if (
+            flight
+            and self._size < BATCH_BYTES
+            and time.monotonic() - self._since < BATCH_SECONDS
+        ):
+            if not self._timer:
+                self._timer = True
+                _start_timer(self)
+            return
+        self.flush()
 
     def flush(self) -> None:
         """Write what is gathered."""
         with self._lock:
-            data = b"".join(self._lines)
-            self._lines.clear()
-        if data:
-            self.sink.write(data)
+            lines = self._lines
+            parts = [lines.popleft() for _ in range(len(lines))]
+            self._size = 0
+            if parts:
+                self.sink.write(b"".join(parts))
 
     def _tick(self) -> bool:
         """The timer's step: write what waited long enough; whether to go on."""
-        with self._lock:
+        if not self._lines:
+            self._timer = False
             if not self._lines:
-                self._timer = False
                 return False
-            waited = time.monotonic() - self._since
-        if waited >= BATCH_SECONDS:
+            self._timer = True  # a line came meanwhile, and saw the timer on
+        if time.monotonic() - self._since >= BATCH_SECONDS:
             self.flush()
         return True
 
     def _forked(self) -> None:
         self._lines.clear()
+        self._flight.clear()
         self._timer = False
-        self.in_flight = 0
         self._lock = threading.Lock()
 
 

@@ -14,8 +14,10 @@ with ``[logging].access`` on. For each request it
   tenant, mount, method, path, status, bytes sent, duration and request id,
   as text or JSON (:func:`format_text`, :func:`format_json`).
 
-The line of a streamed response is written when it is closed, with the bytes
-the server took from it. The formatting is pure and tested with tables; the
+The line of a streamed response is written when the server closes it, with
+the bytes the server took from it; a buffered response (a list, what a
+``gateway.App`` returns) is whole when the application returns it, and is
+logged then and handed to the server unwrapped. The formatting is pure and tested with tables; the
 destination is a :class:`~gateway.dispatch.logsinks.Sink`.
 """
 
@@ -373,12 +375,20 @@ class AccessLog:
         self.batch.begin()
         token = current_request_id.set(rid)
         try:
-            request.body = self.app(environ, request.start_response)
+            body = self.app(environ, request.start_response)
         except BaseException:
             request.finish(500)
             raise
         finally:
             current_request_id.reset(token)
+        if type(body) is list:
+            # A buffered response is whole: logged now, and handed to the
+            # server as the list it is, which servers send in one piece
+            # (granian iterates anything else chunk by chunk).
+            request.sent += sum(map(len, body))
+            request.finish(request.status)
+            return body
+        request.body = body
         return request
 
     def __repr__(self) -> str:
@@ -449,14 +459,7 @@ class _Request:
         return self.server_write(data)
 
     def __iter__(self) -> t.Iterator[bytes]:
-        body = self.body
-        if type(body) is list:  # the usual buffered body: counted at once
-            self.sent += sum(map(len, body))
-            return iter(body)
-        return self._stream(body)
-
-    def _stream(self, body: t.Iterable[bytes]) -> t.Iterator[bytes]:
-        for chunk in body:
+        for chunk in self.body:
             self.sent += len(chunk)
             yield chunk
 

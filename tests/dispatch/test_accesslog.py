@@ -111,7 +111,9 @@ def test_a_process_forked_from_c_makes_its_prefix_on_its_first_request() -> None
         al._prefix = ""  # a fresh import, as in uWSGI's master
         log = AccessLog(hello, Lines())
         assert al._prefix == ""  # building the gateway makes none
-        rid = log({}, lambda s, h, e=None: None).request_id  # type: ignore[attr-defined]
+        headers: list[list[tuple[str, str]]] = []
+        log({}, lambda s, h, e=None: headers.append(h))
+        rid = dict(headers[0])["X-Request-ID"]
         assert al._prefix and rid == al._prefix + "1"
     finally:
         al._prefix, al._counter = saved
@@ -527,9 +529,22 @@ def test_write_callable_bytes_are_counted() -> None:
 
     lines = Lines()
     body = AccessLog(app, lines, format="json")({}, lambda s, h, e=None: len)
-    assert b"".join(body) == b"678"
-    t.cast(t.Any, body).close()
+    assert body == [b"678"]
     assert lines.json()[0]["bytes"] == 8
+
+
+def test_a_buffered_body_is_logged_at_once_and_handed_over_as_it_is() -> None:
+    answer = [b"hello", b" there"]
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        start_response("201 Created", [])
+        return answer
+
+    lines = Lines()
+    body = AccessLog(app, lines, format="json")({}, lambda s, h, e=None: None)
+    assert body is answer  # servers send a list in one piece
+    (entry,) = lines.json()
+    assert (entry["status"], entry["bytes"]) == (201, 11)
 
 
 def test_an_application_that_raises_is_logged_as_500_and_the_error_goes_on() -> None:

@@ -65,7 +65,13 @@ class Sink:
     def write(self, lines: bytes) -> None:
         """Write whole ``lines`` (each ending in a newline); never raises."""
         try:
-            _write_lines(self.fd, lines, self._chunk)
+            if len(lines) <= self._chunk:  # one call, as a rule
+                written = os.write(self.fd, lines)
+                if written < len(lines):  # the kernel took part of it
+                    _write_all(self.fd, memoryview(lines)[written:])
+            else:  # cut for a pipe at line ends
+                for part in chunks(lines, self._chunk):
+                    _write_all(self.fd, memoryview(part))
         except OSError as e:
             self.failed(e, lines.count(b"\n"))
 
@@ -124,10 +130,7 @@ class FileSink(Sink):
     def write(self, line: bytes) -> None:
         if time.monotonic() >= self._next_check:
             self._check_rotated()
-        try:
-            _write_lines(self.fd, line, self._chunk)
-        except OSError as e:
-            self.failed(e, line.count(b"\n"))
+        super().write(line)
 
     def _check_rotated(self) -> None:
         """Open the path anew when it no longer names the open file."""
@@ -181,12 +184,10 @@ def chunks(data: bytes, size: int) -> t.Iterator[bytes]:
         yield data
 
 
-def _write_lines(fd: int, data: bytes, chunk: int) -> None:
-    """Write ``data`` in :func:`chunks`, finishing partial writes."""
-    for part in chunks(data, chunk):
-        view = memoryview(part)
-        while view:
-            view = view[os.write(fd, view) :]
+def _write_all(fd: int, view: memoryview) -> None:
+    """Write all of ``view``, however little each call takes."""
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class Batch:

@@ -735,3 +735,18 @@ def test_a_failed_batch_counts_every_line_lost() -> None:
     b.end(b"b\n")
     sink.close()
     assert sink.dropped == 2
+
+
+def test_a_long_batch_reaches_a_pipe_whole() -> None:
+    read, write = os.pipe()
+    sink = Sink(write, "pipe")
+    data = b"".join(b"%05d " % i + b"x" * 94 + b"\n" for i in range(60))  # 6 KB
+    try:
+        sink.write(data)
+        os.close(write)
+        got = b""
+        while chunk := os.read(read, 65536):
+            got += chunk
+    finally:
+        os.close(read)
+    assert got == data and sink.dropped == 0

@@ -10,15 +10,16 @@ with ``[logging].access`` on. For each request it
   :data:`current_request_id` (so ``%(request_id)s`` works in any log format
   while the application runs, see :func:`install_record_factory`), and in the
   response's ``X-Request-ID``;
-- writes one line when the server closes the response: time, client,
-  tenant, mount, method, path, status, bytes sent, duration and request id,
-  as text or JSON (:func:`format_text`, :func:`format_json`).
+- writes one line: time, client, tenant, mount, method, path, status,
+  bytes sent, duration and request id, as text or JSON
+  (:func:`format_text`, :func:`format_json`).
 
 The line of a streamed response is written when the server closes it, with
 the bytes the server took from it; a buffered response (a list, what a
 ``gateway.App`` returns) is whole when the application returns it, and is
-logged then and handed to the server unwrapped. The formatting is pure and tested with tables; the
-destination is a :class:`~gateway.dispatch.logsinks.Sink`.
+logged then and handed to the server unwrapped. The formatting is pure and
+tested with tables; the lines go to a :class:`~gateway.dispatch.logsinks.Sink`
+through a :class:`~gateway.dispatch.logsinks.Batch`.
 """
 
 from __future__ import annotations
@@ -361,15 +362,9 @@ class AccessLog:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        header = environ.get(_HEADER_KEY)
-        if (
-            header is not None
-            and environ.get("REMOTE_ADDR") in self.trusted
-            and _VALID_ID.fullmatch(header)
-        ):
-            rid: str = header
-        else:
-            rid = (_prefix or _start_ids()) + str(next(_counter))  # new_request_id()
+        rid = choose_request_id(
+            environ.get(_HEADER_KEY), environ.get("REMOTE_ADDR"), self.trusted
+        )
         environ[REQUEST_ID_KEY] = rid
         request = _Request(self, environ, start_response, rid)
         self.batch.begin()

@@ -6,7 +6,6 @@ this module lazily, when one of the commands is invoked or listed.
 
 from __future__ import annotations
 
-import os
 import sys
 import typing as t
 
@@ -39,13 +38,19 @@ def _load_config(config_path: str) -> t.Any:
 
 
 def run_serve(
-    config_path: str, adapter: str | None, overrides: dict[str, t.Any]
+    config_path: str,
+    adapter: str | None,
+    overrides: dict[str, t.Any],
+    *,
+    master: bool = False,
 ) -> int:
     """Serve ``config_path`` with ``adapter`` (default ``[server].adapter``).
 
     Returns the exit status; problems the user can fix are printed as one
     ``Error:`` line on stderr (status 1), never as a traceback. Used by the
-    click command and by the gevent bootstrap, which runs without click.
+    click command and by the children of the master process, which run
+    without click. With ``master``, this process becomes the master
+    (:mod:`.master`) that runs the server in a child.
     """
     from gateway.compat import FlaskAlreadyImported
 
@@ -69,6 +74,11 @@ def run_serve(
         notice = check_exposure(name, options)
         if notice:
             print(f"gateway: {notice}", file=sys.stderr, flush=True)
+        if master:
+            from .master import run_master
+
+            module.require_server()
+            return run_master(name, config_path, overrides, options)
         module.serve_config(with_threads(config, options.threads), options)
     except expected as e:
         print(f"Error: {e}", file=sys.stderr, flush=True)
@@ -131,7 +141,8 @@ def serve_command(config_path: str, adapter: str | None, **given: t.Any) -> None
     process; uwsgi and mod_wsgi replace it with the uwsgi / mod_wsgi-express
     program.
     CGI is started by the web server: use 'gateway entry cgi'. SIGTERM stops
-    every server gracefully.
+    every server gracefully; SIGHUP reloads gevent, tornado, gunicorn, granian,
+    fastcgi and uwsgi gracefully (new code, the gateway.toml read again).
     """
     overrides = {key: value for key, value in given.items() if value is not None}
     if adapter is None:
@@ -139,17 +150,12 @@ def serve_command(config_path: str, adapter: str | None, **given: t.Any) -> None
             adapter = _load_config(config_path).server.adapter
         except _config_errors() as e:
             raise click.ClickException(str(e)) from None
-    if adapter == "gevent":
-        from .gevent import bootstrap_argv, is_patched
+    from .master import MANAGED_ADAPTERS
 
-        if not is_patched():
-            # gevent must patch the standard library before anything imports
-            # it; this process has imported plenty: start over, patched first.
-            argv = bootstrap_argv(config_path, overrides)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.execv(argv[0], argv)
-    sys.exit(run_serve(config_path, adapter, overrides))
+    # One-process servers run in a child of a master process that turns
+    # SIGHUP into a graceful reload; the child patches first for gevent.
+    master = adapter in MANAGED_ADAPTERS
+    sys.exit(run_serve(config_path, adapter, overrides, master=master))
 
 
 @click.command("entry", short_help="Write the entry file a server loads.")

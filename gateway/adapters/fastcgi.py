@@ -17,20 +17,28 @@ another user. A live socket is never stolen (flup would unlink it).
 
 flup writes tracebacks to the FastCGI stderr stream (the web server's error
 log) and answers a generic 500 page. SIGTERM / SIGINT stop accepting and wait
-for running requests; SIGHUP restarts the loop (flup's convention).
+for running requests. Under ``gateway serve`` a master process runs flup in a
+child and turns SIGHUP into a graceful reload (:mod:`.master`); a ``.fcgi``
+entry run by hand or by a web server stops on SIGHUP (flup's convention is
+to leave its loop).
+
+flup has no timeouts of its own: ``[server].header_timeout`` and
+``keepalive_timeout`` do not apply. The front server reads the client's
+request whole before it opens a FastCGI connection, so its own timeouts
+(nginx ``client_header_timeout``, ``client_body_timeout``) protect it.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 import sys
+import time
 import typing as t
 
 from . import require
 from .options import Address, ServeOptions
-from .sockets import announce, describe, remove_stale_unix_socket
+from .sockets import announce, describe, remove_socket_file, remove_stale_unix_socket
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
@@ -61,42 +69,74 @@ def flup_bind_address(address: Address | None) -> str | tuple[t.Any, ...] | None
     return (host, port, 0, 0) if ":" in host else (host, port)
 
 
+#: Seconds a stopping server waits for its threads to pick up the
+#: connections it accepted last.
+_HANDOFF_TIMEOUT = 5.0
+
+
+def _server_class(base: type) -> type:
+    """flup's WSGIServer, minus a race of its stop: a worker thread woken by
+    the stop leaves without running a connection queued a moment before, which
+    the client sees as a reset. The queue is emptied first."""
+
+    class GatewayFCGIServer(base):  # type: ignore[misc]
+        def shutdown(self) -> None:
+            pool = self._threadPool
+            deadline = time.monotonic() + _HANDOFF_TIMEOUT
+            while pool._workQueue and time.monotonic() < deadline:
+                time.sleep(0.01)
+            super().shutdown()
+
+    return GatewayFCGIServer
+
+
 def serve(
     app: WSGIApplication,
     *,
     bind: Address | None = None,
     threads: int = ServeOptions.threads,
+    listen_fd: int | None = None,
+    ready_fd: int | None = None,
 ) -> None:
     """Serve ``app`` over FastCGI until SIGTERM / SIGINT.
 
     ``bind=None`` serves on the listening socket inherited as stdin (or, in a
-    plain CGI context, answers the one request flup finds there).
+    plain CGI context, answers the one request flup finds there). In a child
+    of the master process, ``listen_fd`` is the inherited socket (``bind``
+    then only names it) and ``ready_fd`` the pipe that hears it is ready.
     """
     fcgi = require("flup.server.fcgi", "fastcgi", "flup")
-    if isinstance(bind, str):
+    managed = listen_fd is not None
+    where = "stdin socket" if bind is None else describe(bind, "fcgi")
+    own = bind
+    if listen_fd is not None:
+        # flup serves on a listening socket found as stdin (the FastCGI way).
+        os.dup2(listen_fd, 0)
+        os.close(listen_fd)
+        own = None
+    elif isinstance(bind, str):
         remove_stale_unix_socket(bind)
-    server = fcgi.WSGIServer(
+    server = _server_class(fcgi.WSGIServer)(
         app,
-        bindAddress=flup_bind_address(bind),
-        umask=0o111 if isinstance(bind, str) else None,
+        bindAddress=flup_bind_address(own),
+        umask=0o111 if isinstance(own, str) else None,
         multithreaded=True,
         multiprocess=False,
         debug=False,
         maxThreads=threads,
         maxSpare=threads,
     )
-    announce(
-        "fastcgi (flup)", "stdin socket" if bind is None else describe(bind, "fcgi")
-    )
+    announce("fastcgi (flup)", where, ready_fd)
     try:
         server.run()
     finally:
-        if isinstance(bind, str):
-            try:
-                os.unlink(bind)
-            except OSError as e:  # pragma: no cover
-                if e.errno != errno.ENOENT:
-                    raise
+        remove_socket_file(bind, managed)
+
+
+def require_server() -> None:
+    """Raise :class:`~gateway.adapters.ServerNotInstalled` unless the server
+    package is installed (checked by the master before it binds)."""
+    require("flup.server.fcgi", "fastcgi", "flup")
 
 
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
@@ -109,6 +149,8 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
         build_gateway(config),
         bind=options.socket,
         threads=options.threads,
+        listen_fd=options.listen_fd,
+        ready_fd=options.ready_fd,
     )
 
 

@@ -5,9 +5,11 @@ Granian parses requests, keeps connections and writes responses in Rust; a
 request reaches Python only when it is whole, so slow clients hold no Python
 thread. What the adapter decides:
 
-- ``blocking_threads`` is ``[server].threads`` and ``backpressure`` the same
-  number: a worker takes no more requests than it has threads, the rest wait
-  in the kernel's backlog or in another worker, never in a Python queue;
+- ``blocking_threads`` is ``[server].threads``; ``backpressure`` stays
+  granian's default (its backlog, 1024, over the workers): it bounds the
+  connections a worker holds, idle and half-sent ones included, so tying it
+  to the threads let 20 half-sent request lines hold a 4-thread worker and a
+  normal request waited 30 s; with the default it is answered in 3 ms;
 - each worker builds the gateway after the fork, from the gateway.toml read
   again (so SIGHUP, which makes granian start new workers and stop the old
   ones gracefully, serves new code and a changed file). A gateway.toml that
@@ -23,7 +25,12 @@ thread. What the adapter decides:
   variable named like request data (``HTTP_X_FORWARDED_FOR``,
   ``CONTENT_LENGTH``...) would look like it came from the client:
   :func:`without_process_environ` removes those;
-- granian's access log stays off: the gateway writes its own (``[logging].access``).
+- granian's access log stays off: the gateway writes its own
+  (``[logging].access``);
+- ``[server].header_timeout`` is granian's HTTP/1 ``header_read_timeout``
+  (milliseconds); ``keepalive_timeout = 0`` turns its keep-alive off. granian
+  has no separate idle timeout: a kept-alive connection gets
+  ``header_timeout`` for its next request head too.
 
 Known limitation, as with uWSGI's own parser: granian maps a header spelled
 with ``_`` onto the dashed name (the later one wins), so a front server that
@@ -76,19 +83,25 @@ def granian_settings(
     graceful_timeout: float,
     tls_cert: str = "",
     tls_key: str = "",
+    header_timeout: float = ServeOptions.header_timeout,
+    keepalive_timeout: float = ServeOptions.keepalive_timeout,
 ) -> dict[str, t.Any]:
     """Keyword arguments of granian's ``Server`` for these options (pure,
-    tested as a table)."""
+    tested as a table); ``http1_settings`` holds the keywords of granian's
+    ``HTTP1Settings``."""
     settings: dict[str, t.Any] = {
         "interface": "wsgi",
         "workers": workers,
         "blocking_threads": threads,
-        "backpressure": threads,
         "http": "auto",  # HTTP/1.1, and HTTP/2 by prior knowledge or ALPN
         "websockets": False,
         "log_access": False,
         "respawn_failed_workers": True,
         "workers_kill_timeout": max(1, round(graceful_timeout)),
+        "http1_settings": {
+            "header_read_timeout": max(1, round(header_timeout * 1000)),
+            "keep_alive": keepalive_timeout > 0,
+        },
     }
     if isinstance(bind, str):
         settings["uds"] = bind
@@ -149,6 +162,8 @@ def serve(
     lazy: bool = False,
     tls_cert: str = "",
     tls_key: str = "",
+    header_timeout: float = ServeOptions.header_timeout,
+    keepalive_timeout: float = ServeOptions.keepalive_timeout,
 ) -> None:
     """Run granian for ``app`` until it is stopped; with ``tls_cert`` and
     ``tls_key`` it speaks HTTPS (HTTP/2 by ALPN).
@@ -168,8 +183,13 @@ def serve(
         graceful_timeout=graceful_timeout,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        header_timeout=header_timeout,
+        keepalive_timeout=keepalive_timeout,
     )
     from granian.errors import ConfigurationError
+    from granian.http import HTTP1Settings
+
+    settings["http1_settings"] = HTTP1Settings(**settings["http1_settings"])
 
     try:
         # ``target`` is only a label here: the loader builds the application.
@@ -218,4 +238,6 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
         lazy=True,
         tls_cert=options.tls_cert,
         tls_key=options.tls_key,
+        header_timeout=options.header_timeout,
+        keepalive_timeout=options.keepalive_timeout,
     )

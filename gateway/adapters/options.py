@@ -83,6 +83,11 @@ class ServeOptions:
     script_name: str = ""
     #: Seconds in-flight requests get to finish after SIGTERM / SIGINT.
     graceful_timeout: float = GRACEFUL_TIMEOUT
+    #: Seconds a new connection has to send its first request head.
+    header_timeout: float = ServerConfig.header_timeout
+    #: Seconds a kept-alive connection has to send its next request head;
+    #: 0 closes the connection after each response.
+    keepalive_timeout: float = ServerConfig.keepalive_timeout
     #: Restart on code changes (development server only).
     reload: bool = False
     #: uWSGI: speak HTTP on ``bind`` instead of the uwsgi protocol on ``socket``.
@@ -97,6 +102,11 @@ class ServeOptions:
     user: str = ServerConfig.user
     group: str = ServerConfig.group
     debug: bool = False
+    #: Set in a child of gateway's master process (:mod:`.master`): the
+    #: listening socket it inherited (``bind`` / ``socket`` then only name it)
+    #: and the pipe on which it reports that it accepts connections.
+    listen_fd: int | None = None
+    ready_fd: int | None = None
 
     def replace(self, **changes: t.Any) -> ServeOptions:
         return dataclasses.replace(self, **changes)
@@ -114,6 +124,8 @@ def resolve_options(
     http: bool = False,
     behind_proxy: bool | None = None,
     debug: bool = False,
+    listen_fd: int | None = None,
+    ready_fd: int | None = None,
 ) -> ServeOptions:
     """Merge command-line overrides (``None`` = not given) into the config.
 
@@ -146,6 +158,8 @@ def resolve_options(
             server.script_name if script_name is None else script_name
         ),
         graceful_timeout=timeout,
+        header_timeout=server.header_timeout,
+        keepalive_timeout=server.keepalive_timeout,
         reload=reload,
         http=http,
         behind_proxy=server.behind_proxy if behind_proxy is None else behind_proxy,
@@ -154,6 +168,8 @@ def resolve_options(
         user=server.user,
         group=server.group,
         debug=debug,
+        listen_fd=listen_fd,
+        ready_fd=ready_fd,
     )
 
 

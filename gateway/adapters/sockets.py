@@ -11,6 +11,9 @@ from pathlib import Path
 
 from .options import Address
 
+#: What a child writes to its readiness pipe when it accepts connections.
+READY = b"ready\n"
+
 #: Mode of a unix socket the adapters create: the front server usually runs as
 #: another user (nginx workers as www-data) and must be able to connect.
 UNIX_SOCKET_MODE = 0o666
@@ -69,6 +72,30 @@ def bind_socket(address: Address, backlog: int = 1024) -> socket.socket:
     return sock
 
 
+def listening_socket(
+    address: Address, inherited_fd: int | None = None
+) -> socket.socket:
+    """The socket a server accepts on: the one inherited from gateway's master
+    process (:mod:`gateway.adapters.master`) when ``inherited_fd`` is given,
+    otherwise a new one bound to ``address``."""
+    if inherited_fd is None:
+        return bind_socket(address)
+    sock = socket.socket(fileno=inherited_fd)
+    sock.set_inheritable(False)  # not for the application's subprocesses
+    return sock
+
+
+def remove_socket_file(address: Address | None, inherited: bool) -> None:
+    """Remove a unix socket file this server created, on exit. One inherited
+    from the master is left alone: another child may be serving on it."""
+    if inherited or not isinstance(address, str):
+        return
+    try:
+        os.unlink(address)
+    except OSError:
+        pass
+
+
 def set_nodelay(sock: socket.socket) -> None:
     """Disable Nagle's algorithm on an accepted TCP connection.
 
@@ -83,13 +110,20 @@ def set_nodelay(sock: socket.socket) -> None:
             pass
 
 
-def announce(adapter: str, where: str) -> None:
-    """The one start-up line every adapter writes to stderr."""
+def announce(adapter: str, where: str, ready_fd: int | None = None) -> None:
+    """The one start-up line every adapter writes to stderr, once it accepts
+    connections; with ``ready_fd`` (a pipe from the master process), also
+    tells the master this child is ready, and closes the pipe."""
     print(
         f"gateway: {adapter} serving on {where} (pid {os.getpid()})",
         file=sys.stderr,
         flush=True,
     )
+    if ready_fd is not None:
+        try:
+            os.write(ready_fd, READY)
+        finally:
+            os.close(ready_fd)
 
 
 def describe(address: Address, scheme: str = "http") -> str:

@@ -9,25 +9,33 @@ there is no Content-Length), drops request headers whose names contain ``_``,
 sets ``SCRIPT_NAME`` from ``[server].script_name`` and answers a bare 500 if
 the application fails before its first byte (the traceback goes to the log).
 
+A new connection must send its request head within ``header_timeout``
+seconds, a kept-alive one its next head within ``keepalive_timeout`` (Tornado
+has one timer for the wait and the head; it closes the connection when it
+fires).
+
 SIGTERM / SIGINT stop accepting, wait up to ``graceful_timeout`` for in-flight
-requests, then close the remaining (idle) connections. Errors use Tornado's own
-format on stderr (``enable_pretty_logging``); its access lines are off, the
-gateway writes its own (``[logging].access``).
+requests, then close the remaining (idle) connections. Under ``gateway serve``
+a master process runs this server in a child and turns SIGHUP into a graceful
+reload (:mod:`.master`). Errors use Tornado's own format on stderr
+(``enable_pretty_logging``); its access lines are off, the gateway writes its
+own (``[logging].access``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
-import signal
 import sys
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from . import require
+from .master import stop_signals
 from .middleware import drop_ambiguous_headers, with_script_name
 from .options import GRACEFUL_TIMEOUT, Address, ServeOptions
-from .sockets import announce, bind_socket, describe
+from .sockets import announce, describe, listening_socket, remove_socket_file
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIApplication
@@ -196,9 +204,30 @@ def _server_class() -> type:
     from .sockets import set_nodelay
 
     class GatewayHTTPServer(HTTPServer):
+        """``HTTPServer`` with TCP_NODELAY, a shorter head timeout for the
+        requests after the first on a connection (``keepalive_params``), and
+        the streams of new connections whose first request has not started
+        (``fresh``): a graceful stop waits for them too."""
+
+        keepalive_params: t.Any = None
+        fresh: set[t.Any]
+
         def handle_stream(self, stream: t.Any, address: t.Any) -> None:
             set_nodelay(stream.socket)
+            self.fresh.add(stream)
             super().handle_stream(stream, address)
+
+        def start_request(self, server_conn: t.Any, request_conn: t.Any) -> t.Any:
+            # The first request's connection was made with conn_params
+            # (header_timeout); the next ones take the connection's params.
+            if server_conn.params is self.conn_params and self.keepalive_params:
+                server_conn.params = self.keepalive_params
+            self.fresh.discard(server_conn.stream)
+            return super().start_request(server_conn, request_conn)
+
+        def on_close(self, server_conn: t.Any) -> None:
+            self.fresh.discard(server_conn.stream)
+            super().on_close(server_conn)
 
     return GatewayHTTPServer
 
@@ -208,11 +237,24 @@ async def _serve(
     bind: Address,
     threads: int,
     graceful_timeout: float,
+    timeouts: tuple[float, float],
+    listen_fd: int | None,
+    ready_fd: int | None,
 ) -> None:
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
     container = _container_class()(app, executor)
-    server = _server_class()(container, xheaders=False)
-    listener = bind_socket(bind)
+    header_timeout, keepalive_timeout = timeouts
+    server = _server_class()(
+        container,
+        xheaders=False,
+        idle_connection_timeout=header_timeout,
+        no_keep_alive=not keepalive_timeout,
+    )
+    server.keepalive_params = copy.copy(server.conn_params)
+    server.fresh = set()
+    server.keepalive_params.header_timeout = keepalive_timeout
+    managed = listen_fd is not None
+    listener = listening_socket(bind, listen_fd)
     listener.setblocking(False)  # the IOLoop accepts without blocking
     server.add_sockets([listener])
     stop = asyncio.Event()
@@ -221,14 +263,15 @@ async def _serve(
 
     def on_signal(signum: int) -> None:
         seen.append(signum)
-        if len(seen) > 1:
+        if len(seen) > 1 and not managed:
             print("gateway: second signal, stopping now", file=sys.stderr, flush=True)
+            server.fresh.clear()
             container.drained.set()
         stop.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in stop_signals(managed):
         loop.add_signal_handler(signum, on_signal, signum)
-    announce("tornado", describe(bind))
+    announce("tornado", describe(bind), ready_fd)
     try:
         await stop.wait()
         print(
@@ -239,7 +282,7 @@ async def _serve(
         )
         server.stop()
         try:
-            await asyncio.wait_for(container.drained.wait(), graceful_timeout)
+            await asyncio.wait_for(_drained(container, server), graceful_timeout)
         except TimeoutError:
             print(
                 f"gateway: {container.in_flight} request(s) still running, closing",
@@ -248,16 +291,21 @@ async def _serve(
             )
         await asyncio.wait_for(server.close_all_connections(), 5)
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in stop_signals(managed):
             loop.remove_signal_handler(signum)
         executor.shutdown(wait=False, cancel_futures=True)
-        if isinstance(bind, str):
-            import os
+        remove_socket_file(bind, managed)
 
-            try:
-                os.unlink(bind)
-            except OSError:
-                pass
+
+async def _drained(container: t.Any, server: t.Any) -> None:
+    """Until no request runs and every connection accepted has started its
+    first request (one accepted just before the stop is answered too; one
+    that sends nothing is closed by the header timeout)."""
+    while True:
+        await container.drained.wait()
+        if not server.fresh:
+            return
+        await asyncio.sleep(0.02)
 
 
 def serve(
@@ -267,16 +315,35 @@ def serve(
     threads: int = ServeOptions.threads,
     script_name: str = "",
     graceful_timeout: float = GRACEFUL_TIMEOUT,
+    header_timeout: float = ServeOptions.header_timeout,
+    keepalive_timeout: float = ServeOptions.keepalive_timeout,
+    listen_fd: int | None = None,
+    ready_fd: int | None = None,
 ) -> None:
-    """Serve ``app`` with Tornado until SIGTERM or SIGINT."""
+    """Serve ``app`` with Tornado until SIGTERM or SIGINT (only SIGTERM in a
+    child of the master process, given ``listen_fd`` and ``ready_fd``)."""
     require("tornado", "tornado")
     from tornado.log import enable_pretty_logging
 
     enable_pretty_logging()
     logging.getLogger("tornado.access").disabled = True  # [logging].access
     asyncio.run(
-        _serve(with_script_name(app, script_name), bind, threads, graceful_timeout)
+        _serve(
+            with_script_name(app, script_name),
+            bind,
+            threads,
+            graceful_timeout,
+            (header_timeout, keepalive_timeout),
+            listen_fd,
+            ready_fd,
+        )
     )
+
+
+def require_server() -> None:
+    """Raise :class:`~gateway.adapters.ServerNotInstalled` unless the server
+    package is installed (checked by the master before it binds)."""
+    require("tornado", "tornado")
 
 
 def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
@@ -296,4 +363,8 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
         threads=options.threads,
         script_name=options.script_name,
         graceful_timeout=options.graceful_timeout,
+        header_timeout=options.header_timeout,
+        keepalive_timeout=options.keepalive_timeout,
+        listen_fd=options.listen_fd,
+        ready_fd=options.ready_fd,
     )

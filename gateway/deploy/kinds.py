@@ -14,6 +14,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from gateway.adapters.entry import render_entry
+from gateway.adapters.master import RELOAD_SIGNAL
 from gateway.adapters.mod_wsgi import daemon_options
 from gateway.adapters.options import (
     GRACEFUL_TIMEOUT,
@@ -35,6 +36,19 @@ if t.TYPE_CHECKING:  # pragma: no cover
 #: timeout (:data:`~gateway.adapters.options.GRACEFUL_TIMEOUT`) before killing.
 STOP_MARGIN = 15
 STOP_TIMEOUT = round(GRACEFUL_TIMEOUT) + STOP_MARGIN
+
+
+#: What a reload signal does to every service adapter (gateway serve's master,
+#: gunicorn's arbiter, uWSGI's master).
+RELOADS = (
+    "graceful: new processes load the code and gateway.toml,"
+    " the old ones finish their requests"
+)
+#: ... and to the .fcgi entry supervisor's [fcgi-program:x] runs.
+_FCGI_PROGRAM_RELOADS = (
+    "flup finishes its requests and exits; supervisor starts it again on the"
+    " socket it holds, where new requests wait meanwhile"
+)
 
 
 @dataclass(frozen=True)
@@ -544,9 +558,7 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
         " && systemctl daemon-reload",
         f"check:   systemd-analyze verify /etc/systemd/system/{site.name}.service",
         f"start:   systemctl enable --now {unit}",
-        f"reload:  systemctl reload {site.name}"
-        if site.adapter in ("gunicorn", "granian", "uwsgi")
-        else f"restart: systemctl restart {site.name}   ({site.adapter} has no graceful reload)",
+        f"reload:  systemctl reload {site.name}   ({RELOADS})",
         f"logs:    journalctl -u {site.name}",
     ]
     home = (site.python_home, site.workdir, site.toml_path, site.entry_dir)
@@ -555,9 +567,7 @@ def _systemd(site: Site, config: GatewayConfig) -> Plan:
         "activated": activated,
         "listen_stream": listen,
         "notify": site.adapter in ("gunicorn", "uwsgi"),
-        "reload_signal": "HUP"
-        if site.adapter in ("gunicorn", "granian", "uwsgi")
-        else "",
+        "reload_signal": RELOAD_SIGNAL.name.removeprefix("SIG"),
         "stop_timeout": STOP_TIMEOUT,
         "runtime_directory": "" if activated else site.run_dir,
         "protect_home": "read-only"
@@ -587,6 +597,8 @@ def _supervisor(site: Site, config: GatewayConfig) -> Plan:
         f"install: cp @{{{name}}} /etc/supervisor/conf.d/{site.name}.conf",
         "check:   supervisorctl reread   (parses the configuration, lists what changed)",
         f"start:   supervisorctl update {site.name}",
+        f"reload:  supervisorctl signal {RELOAD_SIGNAL.name.removeprefix('SIG')}"
+        f" {site.name}   ({_FCGI_PROGRAM_RELOADS if fcgi else RELOADS})",
         f"restart: supervisorctl restart {site.name}",
     ]
     if site.run_dir:

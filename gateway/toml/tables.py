@@ -515,6 +515,18 @@ class ServerConfig:
     script_name: str = key(
         "", doc="a prefix the front server strips", check=values.optional_prefix
     )
+    header_timeout: float = key(
+        20.0,
+        doc="seconds a new connection has to send its first request line and"
+        " headers (gevent, tornado, granian); then it is closed",
+        minimum=1,
+    )
+    keepalive_timeout: float = key(
+        5.0,
+        doc="seconds a kept-alive connection has to send its next request head"
+        " (gevent, tornado, gunicorn; granian: header_timeout); 0 closes it after"
+        " each response",
+    )
     server_name: str = key(
         "",
         doc="nginx/Apache server names, space-separated",

@@ -8,7 +8,7 @@ import sys
 import pytest
 from server_harness import free_port, http_ready, http_request, require_module
 
-from gateway.adapters.gevent import BOOTSTRAP, bootstrap_argv
+from gateway.adapters.master import CHILD, child_argv
 from gateway.cli import cli
 
 
@@ -96,12 +96,18 @@ def test_entry_writes_an_executable_file_and_prints_its_path(
     assert path.read_text().startswith(f"#!{sys.executable}\n")
 
 
-def test_bootstrap_patches_before_importing_the_gateway():
-    argv = bootstrap_argv("/srv/gateway.toml", {"bind": "127.0.0.1:1"})
-    assert argv[:3] == [sys.executable, "-c", BOOTSTRAP]
-    assert argv[3:] == ["/srv/gateway.toml", json.dumps({"bind": "127.0.0.1:1"})]
-    first, *rest = BOOTSTRAP.splitlines()
-    assert "patch_all()" in first and not any("patch_all" in line for line in rest)
+def test_child_patches_for_gevent_before_importing_the_gateway():
+    argv = child_argv("gevent", "/srv/gateway.toml", {"bind": "127.0.0.1:1"})
+    assert argv[:3] == [sys.executable, "-c", CHILD]
+    assert argv[3:] == [
+        "gevent",
+        "/srv/gateway.toml",
+        json.dumps({"bind": "127.0.0.1:1"}),
+    ]
+    lines = CHILD.splitlines()
+    patch = next(i for i, line in enumerate(lines) if "patch_all()" in line)
+    gateway = next(i for i, line in enumerate(lines) if "gateway" in line)
+    assert patch < gateway
 
 
 def test_serve_gevent_runs_with_the_standard_library_patched(mini_site, spawn_server):

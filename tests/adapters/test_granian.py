@@ -31,12 +31,17 @@ def test_settings_listen_where_bind_says(bind: t.Any, listen: dict[str, t.Any]) 
 
 
 @pytest.mark.parametrize("threads", [1, 4, 32])
-def test_a_worker_takes_no_more_requests_than_it_has_threads(threads: int) -> None:
+def test_threads_run_requests_and_connections_are_not_bounded_by_them(
+    threads: int,
+) -> None:
+    """backpressure bounds connections, idle and half-sent ones included: it
+    stays granian's default (tests/integration/test_slow_clients.py)."""
     settings = granian_settings(
         bind=("127.0.0.1", 1), workers=3, threads=threads, graceful_timeout=5
     )
     assert settings["workers"] == 3
-    assert settings["blocking_threads"] == settings["backpressure"] == threads
+    assert settings["blocking_threads"] == threads
+    assert "backpressure" not in settings
 
 
 @pytest.mark.parametrize(
@@ -52,6 +57,37 @@ def test_workers_are_killed_only_after_the_graceful_timeout(
     assert settings["respawn_failed_workers"] is True
     assert settings["log_access"] is False
     assert settings["interface"] == "wsgi"
+
+
+@pytest.mark.parametrize(
+    ("header_timeout", "keepalive_timeout", "http1"),
+    [
+        pytest.param(
+            20.0, 5.0, {"header_read_timeout": 20000, "keep_alive": True}, id="default"
+        ),
+        pytest.param(
+            2.5,
+            0,
+            {"header_read_timeout": 2500, "keep_alive": False},
+            id="no-keepalive",
+        ),
+        pytest.param(
+            0.0001, 1, {"header_read_timeout": 1, "keep_alive": True}, id="tiny"
+        ),
+    ],
+)
+def test_connection_timeouts_become_granian_http1_settings(
+    header_timeout: float, keepalive_timeout: float, http1: dict[str, t.Any]
+) -> None:
+    settings = granian_settings(
+        bind=("127.0.0.1", 1),
+        workers=1,
+        threads=1,
+        graceful_timeout=1,
+        header_timeout=header_timeout,
+        keepalive_timeout=keepalive_timeout,
+    )
+    assert settings["http1_settings"] == http1
 
 
 def test_tls_settings_come_only_with_a_certificate() -> None:

@@ -128,6 +128,12 @@ def test_resolve_options_merges_overrides(overrides, expected):
     assert resolve_options(SERVER, **overrides) == expected
 
 
+def test_resolve_options_carries_the_connection_timeouts():
+    server = ServerConfig(header_timeout=7.5, keepalive_timeout=0)
+    options = resolve_options(server)
+    assert (options.header_timeout, options.keepalive_timeout) == (7.5, 0)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

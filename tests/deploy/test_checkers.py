@@ -128,6 +128,8 @@ def test_systemd_units_pass_systemd_analyze_verify(
         {f"{name}.socket"} if adapter == "gunicorn" else set()
     )
     assert set(files) == units
+    # systemctl reload: a graceful reload with every service adapter.
+    assert "\nExecReload=/bin/kill -s HUP $MAINPID\n" in files[f"{name}.service"]
     checks.check_systemd(tmp_path, files)
 
 

@@ -277,6 +277,16 @@ BROKEN = [
         id="zero-workers",
     ),
     pytest.param(
+        MINIMAL + "[server]\nheader_timeout = 0\n",
+        "[server].header_timeout: expected a number of seconds >= 1, got 0",
+        id="zero-header-timeout",
+    ),
+    pytest.param(
+        MINIMAL + "[server]\nkeepalive_timeout = -5\n",
+        "[server].keepalive_timeout: expected a number of seconds >= 0, got -5",
+        id="negative-keepalive-timeout",
+    ),
+    pytest.param(
         MINIMAL + "[server]\ntls_cert = 'cert.pem'\n",
         "[server].tls_key: tls_cert and tls_key must be set together",
         id="tls-half-configured",
@@ -376,6 +386,8 @@ backends = ["10.0.0.2:8000"]
 workers = 3
 threads = 2
 script_name = "/app"
+header_timeout = 12.5
+keepalive_timeout = 0
 tls_cert = "certs/cert.pem"
 tls_key = "/etc/key.pem"
 
@@ -429,6 +441,7 @@ def test_full_file_parses_every_key(tmp_path: Path) -> None:
     assert server.tls and server.tls_cert == str(tmp_path.resolve() / "certs/cert.pem")
     assert server.tls_key == "/etc/key.pem"
     assert server.script_name == "/app"
+    assert (server.header_timeout, server.keepalive_timeout) == (12.5, 0)
     assert server.static[0].path == tmp_path.resolve() / "site/static"
     assert server.static[0].host == ""
     # trusted hosts derived: the base domain, its subdomains, outside hosts

@@ -65,7 +65,7 @@ _names = itertools.count(1)
 
 class Site(t.NamedTuple):
     port: int  # nginx's
-    backend_pids: frozenset[int]
+    backend_pids: frozenset[int]  # the serving children of the two masters
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +112,18 @@ def site(postgres: PostgresServer) -> t.Iterator[Site]:
             process.wait_ready(http_ready(port, "/_gateway/health", "localhost"))
         port = free_port()
         nginx_up(spawn, load_config(toml), directory, port)
-        yield Site(port, frozenset(p.pid for p in backends))
+        # gateway serve's master process runs the server in a child.
+        yield Site(port, frozenset(pid for p in backends for pid in children(p.pid)))
     finally:
         for process in reversed(started):
             process.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def children(pid: int) -> set[int]:
+    """The PIDs of the processes ``pid`` started (Linux's /proc)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return {int(child) for child in f.read().split()}
 
 
 def pids_serving(browser: HttpClient, slug: str, name: str) -> set[int] | None:

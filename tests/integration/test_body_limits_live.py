@@ -120,23 +120,7 @@ def test_a_form_of_exactly_the_limit_is_parsed_and_a_mount_accepts_more(
     assert status == 413 and b"larger than 8388608 bytes" in body
 
 
-CHUNKED = [
-    *SERVE[:3],
-    pytest.param(
-        "uwsgi",
-        ["--http", "--workers", "1"],
-        "uwsgi",
-        id="uwsgi-http",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="uWSGI's http-socket does not decode chunked request bodies:"
-            " the app gets an empty body and answers 200",
-        ),
-    ),
-]
-
-
-@pytest.mark.parametrize(("adapter", "args", "needs"), CHUNKED)
+@pytest.mark.parametrize(("adapter", "args", "needs"), SERVE)
 def test_a_chunked_form_over_the_limit_is_413_once_the_limit_is_read(
     serve: t.Any, adapter: str, args: list[str], needs: str
 ) -> None:

@@ -128,3 +128,38 @@ def test_behind_the_generated_nginx_slow_clients_starve_nobody(name: str) -> Non
     finally:
         deployment.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _open_idle_clients(port: int, stack: ExitStack) -> None:
+    """Connections that made one request and keep the connection open."""
+    for _ in range(SLOW_CLIENTS):
+        sock = stack.enter_context(socket.create_connection(("127.0.0.1", port), 5))
+        sock.sendall(
+            f"GET /whoami HTTP/1.1\r\nHost: {BASE_DOMAIN}:{port}\r\n\r\n".encode()
+        )
+        sock.recv(65536)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "open_clients"),
+    [
+        pytest.param(adapter, opener, id=f"{adapter}-{kind}")
+        for adapter in ("gevent", "tornado", "granian")
+        for kind, opener in (
+            ("half-sent", _open_slow_clients),
+            ("idle", _open_idle_clients),
+        )
+    ],
+)
+def test_a_server_that_faces_clients_is_not_starved_by_them(
+    adapter: str, open_clients: t.Callable[[int, ExitStack], None], serve: t.Any
+) -> None:
+    """With --threads 4, 200 slow or idle connections hold no thread a
+    normal request needs (granian: its backpressure counts connections, so
+    the adapter leaves it at granian's default rather than the threads)."""
+    _process, port = serve(adapter, ["--threads", "4"], adapter)
+    with ExitStack() as stack:
+        open_clients(port, stack)
+        started = time.monotonic()
+        assert _get(port, "/", ANSWER_TIMEOUT) == 200
+        print(f"{adapter}: answered in {time.monotonic() - started:.3f} s")

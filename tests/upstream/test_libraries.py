@@ -429,6 +429,84 @@ def test_flup_wsgi_server_arguments() -> None:
         assert "maxThreads" in pool and "maxSpare" in pool
 
 
+def test_flup_thread_pool_queue_and_shutdown() -> None:
+    require("flup")
+    with upstream(
+        "flup",
+        "ThreadedServer._threadPool / ThreadPool._workQueue, shutdown",
+        "a ThreadedServer keeps its ThreadPool as ._threadPool; the pool queues"
+        " accepted connections in the list ._workQueue; ThreadedServer.shutdown()"
+        " calls the pool's shutdown()",
+        "adapters/fastcgi.py GatewayFCGIServer.shutdown",
+    ):
+        from flup.server.threadedserver import ThreadedServer
+        from flup.server.threadpool import ThreadPool
+
+        # Built, a ThreadPool starts threads (with a deprecated call): read.
+        assert "self._threadPool = ThreadPool(" in inspect.getsource(
+            ThreadedServer.__init__
+        )
+        assert "self._workQueue = []" in inspect.getsource(ThreadPool.__init__)
+        assert "self._threadPool.shutdown()" in inspect.getsource(
+            ThreadedServer.shutdown
+        )
+
+
+def test_tornado_connection_parameters_per_request() -> None:
+    require("tornado")
+    with upstream(
+        "tornado",
+        "HTTPServer.conn_params / HTTP1ServerConnection.params, .stream",
+        "HTTPServer(idle_connection_timeout=s) keeps .conn_params (an"
+        " HTTP1ConnectionParameters with .header_timeout = s) and hands it to each"
+        " HTTP1ServerConnection as .params, which builds every request's"
+        " HTTP1Connection from self.params after start_request; the head timer"
+        " reads params.header_timeout",
+        "adapters/tornado.py GatewayHTTPServer.start_request, _serve",
+    ):
+        from tornado import http1connection
+        from tornado.httpserver import HTTPServer
+
+        server = HTTPServer(lambda request: None, idle_connection_timeout=7)
+        assert server.conn_params.header_timeout == 7
+        assert "HTTP1ServerConnection(stream, self.conn_params" in inspect.getsource(
+            HTTPServer.handle_stream
+        )
+        loop = inspect.getsource(
+            http1connection.HTTP1ServerConnection._server_request_loop
+        )
+        assert loop.index("HTTP1Connection(self.stream, False, self.params") < (
+            loop.index("delegate.start_request(")
+        )
+        read = inspect.getsource(http1connection.HTTP1Connection._read_message_inner)
+        assert "self.params.header_timeout" in read
+
+
+def test_gevent_timeout_raises_the_exception_it_was_given() -> None:
+    require("gevent")
+    with upstream(
+        "gevent",
+        "Timeout(seconds, exception).exception",
+        "a Timeout built with an exception instance keeps it as .exception and"
+        " raises that very instance in the greenlet that started it",
+        "adapters/gevent.py GatewayHandler.read_requestline",
+    ):
+        import gevent
+
+        marker = ValueError(0.01)
+        timer = gevent.Timeout(0.01, marker)
+        assert timer.exception is marker
+        timer.start()
+        try:
+            gevent.sleep(1)
+        except ValueError as e:
+            assert e is marker
+        else:
+            raise AssertionError("the timeout did not fire")
+        finally:
+            timer.cancel()
+
+
 def test_granian_takes_the_keywords_the_adapter_passes() -> None:
     """adapters/granian.py builds granian's Server with granian_settings()
     and calls serve(target_loader=...)."""
@@ -454,6 +532,12 @@ def test_granian_takes_the_keywords_the_adapter_passes() -> None:
         accepted = set(inspect.signature(Granian.__init__).parameters)
         assert used <= accepted, sorted(used - accepted)
         assert "target_loader" in inspect.signature(Granian.serve).parameters
+        from granian.http import HTTP1Settings
+
+        http1 = granian_settings(
+            bind=("127.0.0.1", 1), workers=1, threads=1, graceful_timeout=1
+        )["http1_settings"]
+        HTTP1Settings(**http1)
 
 
 def test_granian_still_builds_the_environ_on_the_process_environment() -> None:

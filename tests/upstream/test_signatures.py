@@ -111,6 +111,55 @@ SIGNATURES = [
         id="gevent-WSGIServer.handle",
     ),
     pytest.param(
+        "gevent",
+        "gevent.pywsgi:WSGIHandler.handle",
+        ["self"],
+        "adapters/gevent.py GatewayHandler.handle",
+        id="gevent-WSGIHandler.handle",
+    ),
+    pytest.param(
+        "gevent",
+        "gevent.pywsgi:WSGIHandler._handle_client_error",
+        ["self", "ex"],
+        "adapters/gevent.py GatewayHandler._handle_client_error",
+        id="gevent-WSGIHandler._handle_client_error",
+    ),
+    pytest.param(
+        "tornado",
+        "tornado.httpserver:HTTPServer.start_request",
+        ["self", "server_conn", "request_conn"],
+        "adapters/tornado.py GatewayHTTPServer.start_request",
+        id="tornado-HTTPServer.start_request",
+    ),
+    pytest.param(
+        "tornado",
+        "tornado.httpserver:HTTPServer.on_close",
+        ["self", "server_conn"],
+        "adapters/tornado.py GatewayHTTPServer.on_close",
+        id="tornado-HTTPServer.on_close",
+    ),
+    pytest.param(
+        "tornado",
+        "tornado.httpserver:HTTPServer.handle_stream",
+        ["self", "stream", "address"],
+        "adapters/tornado.py GatewayHTTPServer.handle_stream",
+        id="tornado-HTTPServer.handle_stream",
+    ),
+    pytest.param(
+        "gunicorn",
+        "gunicorn.app.base:BaseApplication.reload",
+        ["self"],
+        "adapters/gunicorn.py GatewayApplication.reload",
+        id="gunicorn-BaseApplication.reload",
+    ),
+    pytest.param(
+        "flup",
+        "flup.server.threadedserver:ThreadedServer.shutdown",
+        ["self"],
+        "adapters/fastcgi.py GatewayFCGIServer.shutdown",
+        id="flup-ThreadedServer.shutdown",
+    ),
+    pytest.param(
         "tornado",
         "tornado.wsgi:WSGIContainer.__init__",
         ["self", "wsgi_application", "executor"],
@@ -239,6 +288,18 @@ def _gevent_server() -> t.Any:
     return pywsgi.WSGIServer(("127.0.0.1", 0), wsgi_app, log=None, error_log=None)
 
 
+def _gevent_handler_class() -> t.Any:
+    from gevent import pywsgi
+
+    return pywsgi.WSGIHandler
+
+
+def _tornado_server_class() -> t.Any:
+    from tornado.httpserver import HTTPServer
+
+    return HTTPServer
+
+
 def _tornado_container() -> t.Any:
     from tornado.wsgi import WSGIContainer
 
@@ -360,9 +421,32 @@ OWN_NAMES = [
         "gevent",
         "pywsgi.WSGIServer",
         _gevent_server,
-        ["stopping", "_idle", "mark", "graceful_stop"],
+        [
+            "stopping",
+            "_idle",
+            "mark",
+            "graceful_stop",
+            "header_timeout",
+            "keepalive_timeout",
+        ],
         "adapters/gevent.py GatewayServer",
         id="gevent-WSGIServer",
+    ),
+    pytest.param(
+        "gevent",
+        "pywsgi.WSGIHandler",
+        _gevent_handler_class,
+        ["served", "head_timer", "_cancel_timer"],
+        "adapters/gevent.py GatewayHandler",
+        id="gevent-WSGIHandler",
+    ),
+    pytest.param(
+        "tornado",
+        "httpserver.HTTPServer",
+        _tornado_server_class,
+        ["keepalive_params", "fresh"],
+        "adapters/tornado.py GatewayHTTPServer",
+        id="tornado-HTTPServer",
     ),
     pytest.param(
         "tornado",
@@ -376,7 +460,7 @@ OWN_NAMES = [
         "gunicorn",
         "app.base.BaseApplication",
         _gunicorn_application,
-        ["_loader", "_settings"],
+        ["_loader", "_settings", "_on_reload"],
         "adapters/gunicorn.py GatewayApplication",
         id="gunicorn-BaseApplication",
     ),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import os
 import re
 import secrets
@@ -48,7 +49,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_KEY = "gateway.request_id"
 _HEADER_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 _HEADER_LOWER = REQUEST_ID_HEADER.lower()
-_HEADER_LEN = len(_HEADER_LOWER)
+_name = operator.itemgetter(0)
 #: What a request id from a proxy may look like: up to 128 of these
 #: characters (UUIDs, hex, base64, ``Root=1-...`` trace ids). Anything else
 #: is replaced by a new id, so a header cannot forge log lines.
@@ -440,10 +441,9 @@ class _Request:
             self.status = int(status[:3])
         except ValueError:
             self.status = 0
-        for name, _ in headers:
-            if len(name) == _HEADER_LEN and name.lower() == _HEADER_LOWER:
-                headers = [h for h in headers if h[0].lower() != _HEADER_LOWER]
-                break
+        # The application's own X-Request-ID gives way (looked for in C).
+        if _HEADER_LOWER in map(str.lower, map(_name, headers)):
+            headers = [h for h in headers if h[0].lower() != _HEADER_LOWER]
         headers.append((REQUEST_ID_HEADER, self.request_id))
         self.server_write = self.server_start_response(status, headers, exc_info)
         return self.write

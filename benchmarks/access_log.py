@@ -20,9 +20,10 @@ adapter, 2 workers x 4 threads), the access log off against on to a file,
 rounds alternating; the issue's target for metrics and the access log
 together is a drop of at most 5 %.
 
-Run: ``.venv/bin/python benchmarks/access_log.py [--sockets]`` (about 30 s,
-plus a minute with ``--sockets``) or ``--quick``. The log file is written to a temporary directory (``--dir``
-for another file system), and removed afterwards.
+Run: ``.venv/bin/python benchmarks/access_log.py [--sockets]`` (2 to 3
+minutes, plus 3 with ``--sockets``) or ``--quick``. The log file is written
+to a temporary directory (``--dir`` for another file system), and removed
+afterwards.
 """
 
 from __future__ import annotations

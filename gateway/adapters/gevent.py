@@ -24,7 +24,8 @@ On top of the stock server this adds:
   a child and turns SIGHUP into a graceful reload (:mod:`.master`).
 
 Headers whose names contain ``_`` are dropped by pywsgi's handler itself.
-Access lines go to stderr in pywsgi's own format.
+pywsgi's own access line is off: the gateway's access log (``[logging].access``)
+writes one line per request, the same on every adapter.
 """
 
 from __future__ import annotations
@@ -190,13 +191,14 @@ def make_server(
     bind: Address = ("127.0.0.1", 8000),
     *,
     script_name: str = "",
-    access_log: bool = True,
+    access_log: bool = False,
     header_timeout: float = ServeOptions.header_timeout,
     keepalive_timeout: float = ServeOptions.keepalive_timeout,
     listen_fd: int | None = None,
 ) -> t.Any:
     """A started-not-yet gevent server for ``app`` on ``bind`` (or on the
-    inherited socket ``listen_fd``)."""
+    inherited socket ``listen_fd``); ``access_log`` turns on pywsgi's own
+    line on stderr."""
     _, server_class = _server_classes()
     listener = listening_socket(bind, listen_fd)
     return server_class(
@@ -215,7 +217,7 @@ def serve(
     bind: Address = ServeOptions.bind,
     script_name: str = "",
     graceful_timeout: float = GRACEFUL_TIMEOUT,
-    access_log: bool = True,
+    access_log: bool = False,
     header_timeout: float = ServeOptions.header_timeout,
     keepalive_timeout: float = ServeOptions.keepalive_timeout,
     listen_fd: int | None = None,

@@ -25,7 +25,8 @@ thread. What the adapter decides:
   variable named like request data (``HTTP_X_FORWARDED_FOR``,
   ``CONTENT_LENGTH``...) would look like it came from the client:
   :func:`without_process_environ` removes those;
-- granian's access log stays off: the adapter logs nothing per request;
+- granian's access log stays off: the gateway writes its own
+  (``[logging].access``);
 - ``[server].header_timeout`` is granian's HTTP/1 ``header_read_timeout``
   (milliseconds); ``keepalive_timeout = 0`` turns its keep-alive off. granian
   has no separate idle timeout: a kept-alive connection gets

@@ -10,7 +10,8 @@ than left to gunicorn's defaults, which changed over releases:
   ``X-Forwarded-*``; the gateway's ``[proxy]`` trust is the single place that
   decides which forwarded headers are believed;
 - no control socket (gunicorn >= 25 would create one under ``$HOME``);
-- ``gthread`` workers when ``threads > 1``, access and error logs on stderr.
+- ``gthread`` workers when ``threads > 1``, the error log on stderr, and no
+  access log of gunicorn's own: the gateway writes one (``[logging].access``).
 
 - ``keepalive`` from ``[server].keepalive_timeout`` (whole seconds; gunicorn
   has no header timeout, its ``sync`` workers no keep-alive).
@@ -69,7 +70,8 @@ def gunicorn_settings(
         "header_map": "drop",
         "forwarded_allow_ips": "",
         "control_socket_disable": True,
-        "accesslog": "-",
+        # The gateway writes its own ([logging].access), the same everywhere.
+        "accesslog": None,
         "errorlog": "-",
         "proc_name": name,
         "child_exit": _child_exit,

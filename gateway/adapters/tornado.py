@@ -17,14 +17,16 @@ fires).
 SIGTERM / SIGINT stop accepting, wait up to ``graceful_timeout`` for in-flight
 requests, then close the remaining (idle) connections. Under ``gateway serve``
 a master process runs this server in a child and turns SIGHUP into a graceful
-reload (:mod:`.master`). Logs use Tornado's own format on stderr
-(``enable_pretty_logging``).
+reload (:mod:`.master`). Errors use Tornado's own format on stderr
+(``enable_pretty_logging``); its access lines are off, the gateway writes its
+own (``[logging].access``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import sys
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
@@ -324,6 +326,7 @@ def serve(
     from tornado.log import enable_pretty_logging
 
     enable_pretty_logging()
+    logging.getLogger("tornado.access").disabled = True  # [logging].access
     asyncio.run(
         _serve(
             with_script_name(app, script_name),

@@ -4,8 +4,8 @@ The stages (each a plain WSGI callable, usable alone) and their composition:
 :class:`ProxyFix`, :class:`TrustedHosts`, :class:`HealthCheck`,
 :class:`HostDispatcher`, :class:`PathDispatcher` with :class:`Mount`, the
 :class:`AppRegistry` behind them, :class:`BodyLimit` around every
-application, and :class:`Gateway`. The documented
-patterns keep their names and signatures: :class:`SubdomainDispatcher`,
+application, :class:`AccessLog` in front of them all, and :class:`Gateway`.
+The documented patterns keep their names and signatures: :class:`SubdomainDispatcher`,
 :class:`PathDispatcher`, :class:`DispatcherMiddleware`, :class:`ProxyFix`.
 ``gateway.toml`` is read by :func:`load_config` (from :mod:`gateway.toml`,
 where its schema is declared) and built by :func:`build_gateway`. Inside a request, :func:`current_gateway` is the
@@ -21,12 +21,15 @@ from ..toml import ConfigError as ConfigError
 from ..toml import GatewayConfig as GatewayConfig
 from ..toml import HealthConfig as HealthConfig
 from ..toml import LimitsConfig as LimitsConfig
+from ..toml import LoggingConfig as LoggingConfig
 from ..toml import MountConfig as MountConfig
 from ..toml import ProxyConfig as ProxyConfig
 from ..toml import ServerConfig as ServerConfig
 from ..toml import StaticConfig as StaticConfig
 from ..toml import TenantsConfig as TenantsConfig
 from ..toml import load_config as load_config
+from .accesslog import AccessLog as AccessLog
+from .accesslog import RequestIdFilter as RequestIdFilter
 from .bodies import BodyLimit as BodyLimit
 from .gateway import Gateway as Gateway
 from .host import HostDispatcher as HostDispatcher

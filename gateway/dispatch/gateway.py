@@ -2,7 +2,8 @@
 
 ::
 
-    ProxyFix -> HealthCheck -> TrustedHosts -> HostDispatcher -> PathDispatcher -> app
+    [tracing -> AccessLog ->] ProxyFix -> HealthCheck -> [Metrics ->] TrustedHosts
+        -> HostDispatcher -> PathDispatcher -> app
 
 Every stage is optional and usable alone; ``Gateway`` wires them from Python
 arguments, and :meth:`Gateway.from_config` from a ``gateway.toml``
@@ -29,6 +30,7 @@ from ..toml import (
     GatewayConfig,
     HealthConfig,
     LimitsConfig,
+    LoggingConfig,
     MetricsConfig,
     ProxyConfig,
     ServerConfig,
@@ -39,6 +41,7 @@ from .bodies import limit_body
 from .host import HostDispatcher
 from .limits import resolve_limit
 from .loader import import_app, import_string
+from .observe import observed, open_access_sink
 from .path import Mount, PathDispatcher
 from .proxy import HealthCheck, ProxyFix, TrustedHosts
 from .registry import AppRegistry
@@ -125,6 +128,9 @@ class Gateway:
         idle_timeout, negative_ttl, retry_after, max_concurrent, ...); those
         not given take the defaults of ``[tenants]``
         (:data:`REGISTRY_DEFAULTS`).
+    :param logging: a :class:`LoggingConfig` (``[logging]``): the access log
+        with request ids, and OpenTelemetry tracing; None: neither. An access
+        log file that cannot be opened raises :class:`ConfigError` here.
     """
 
     def __init__(
@@ -148,9 +154,12 @@ class Gateway:
         limits: LimitsConfig | None = None,
         tenant_limits: t.Mapping[str, int | None] | None = None,
         metrics: MetricsConfig | None = None,
+        logging: LoggingConfig | None = None,
         **registry_options: t.Any,
     ) -> None:
         self.name = name
+        self.logging = logging if logging is not None else LoggingConfig()
+        self._access_sink = open_access_sink(self.logging)
         self.threads = threads
         resolve_limit(None, threads)  # a bad thread count fails here, named
         self.limits = limits if limits is not None else LimitsConfig()
@@ -289,6 +298,7 @@ class Gateway:
             limits=config.limits,
             tenant_limits=limit_overrides(tc) if tc is not None else None,
             metrics=config.metrics,
+            logging=config.logging,
             **options,
         )
 
@@ -447,7 +457,7 @@ class Gateway:
             )
         if self.proxy is not None:
             app = ProxyFix(app, **self.proxy)
-        self._app = app
+        self._app = observed(app, self.logging, self._access_sink, self.proxy)
 
     def _derived_trusted_hosts(self) -> tuple[str, ...]:
         pattern_domain = ""

@@ -20,6 +20,7 @@ from .tables import Adapter as Adapter
 from .tables import GatewayConfig as GatewayConfig
 from .tables import HealthConfig as HealthConfig
 from .tables import LimitsConfig as LimitsConfig
+from .tables import LoggingConfig as LoggingConfig
 from .tables import MetricsConfig as MetricsConfig
 from .tables import MountConfig as MountConfig
 from .tables import ProxyConfig as ProxyConfig

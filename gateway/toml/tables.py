@@ -420,6 +420,49 @@ class HealthConfig:
     )
 
 
+#: ``[logging].access`` values that are not a file.
+ACCESS_LOG_OFF = "off"
+ACCESS_LOG_STREAMS = ("on", "stdout", "stderr")
+
+
+def _access_destination(value: str, r: Reader) -> str:
+    """``"off"``, a stream, or a file path made absolute against the file's
+    directory; ``""`` is refused (say ``"off"``)."""
+    if value == ACCESS_LOG_OFF or value in ACCESS_LOG_STREAMS:
+        return value
+    if not value or value != value.strip():
+        raise ValueError(
+            'expected "off", "on", "stdout", "stderr" or a file path,'
+            f" got {values.show(value)}"
+        )
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else r.root / path)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """``[logging]``: the access log (one line per request, with a request
+    id) and OpenTelemetry tracing."""
+
+    access: str = key(
+        ACCESS_LOG_OFF,
+        doc='where one line per request goes: "on" is "stdout"; a file is appended'
+        " to and reopened when log rotation moves it",
+        type_doc='"off", "on", "stdout", "stderr" or a path',
+        resolve=_access_destination,
+    )
+    format: str = key(
+        "text",
+        doc="one line of text or one JSON object per request",
+        choices=("text", "json"),
+    )
+    tracing: bool = key(
+        False,
+        doc="wrap the gateway in OpenTelemetry's WSGI middleware, tenant and mount"
+        " as span attributes (pip install 'gateway[otel]')",
+    )
+
+
 @dataclass(frozen=True)
 class MetricsConfig:
     """``[metrics]``: Prometheus metrics per tenant and mount, answered before
@@ -652,6 +695,10 @@ class GatewayConfig:
     metrics: MetricsConfig = key(
         default_factory=MetricsConfig,
         doc="Prometheus metrics per tenant and mount",
+    )
+    logging: LoggingConfig = key(
+        default_factory=LoggingConfig,
+        doc="the access log and request ids; OpenTelemetry tracing",
     )
     server: ServerConfig = key(
         default_factory=ServerConfig,

@@ -58,6 +58,7 @@ def test_every_table_is_known_to_the_loader() -> None:
         "health",
         "limits",
         "metrics",
+        "logging",
         "server",
         "server.static",
     }

@@ -1,0 +1,499 @@
+"""The access log: one line per request, and the request id.
+
+:class:`AccessLog` is the outermost stage of a :class:`~gateway.dispatch.Gateway`
+with ``[logging].access`` on. For each request it
+
+- takes the request id from ``X-Request-ID`` when the peer is a trusted
+  proxy (``[proxy].trusted``, the same rule as the forwarded headers) and the
+  value is a plausible id, and makes a new one otherwise;
+- puts it in ``environ["gateway.request_id"]``, in the context variable
+  :data:`current_request_id` (so ``%(request_id)s`` works in any log format
+  while the application runs, see :func:`install_record_factory`), and in the
+  response's ``X-Request-ID``;
+- writes one line: time, client, tenant, mount, method, path, status,
+  bytes sent, duration and request id, as text or JSON
+  (:func:`format_text`, :func:`format_json`).
+
+The line of a streamed response is written when the server closes it, with
+the bytes the server took from it; a buffered response (a list, what a
+``gateway.App`` returns) is whole when the application returns it, and is
+logged then and handed to the server unwrapped. The formatting is pure and
+tested with tables; the lines go to a :class:`~gateway.dispatch.logsinks.Sink`
+through a :class:`~gateway.dispatch.logsinks.Batch`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import operator
+import os
+import re
+import secrets
+import threading
+import time
+import typing as t
+from contextvars import ContextVar
+from json.encoder import encode_basestring_ascii
+
+from .forwarded import TrustedNetworks
+from .logsinks import Batch, Sink, sink_for
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+#: The request and response header carrying the request id.
+REQUEST_ID_HEADER = "X-Request-ID"
+#: Where the application finds the request id.
+REQUEST_ID_KEY = "gateway.request_id"
+_HEADER_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+_HEADER_LOWER = REQUEST_ID_HEADER.lower()
+_name = operator.itemgetter(0)
+#: What a request id from a proxy may look like: up to 128 of these
+#: characters (UUIDs, hex, base64, ``Root=1-...`` trace ids). Anything else
+#: is replaced by a new id, so a header cannot forge log lines.
+_VALID_ID = re.compile(r"[A-Za-z0-9._:+/=@-]{1,128}")
+
+#: The request id of the request this context serves, None outside one.
+current_request_id: ContextVar[str | None] = ContextVar(
+    "gateway.request_id", default=None
+)
+
+_quote: t.Callable[[str], str] = encode_basestring_ascii
+
+#: The line formats of ``[logging].format``.
+FORMATS = ("text", "json")
+
+
+# -- request ids ---------------------------------------------------------------
+
+
+#: This process's id prefix, made on its first request ("" until then): a
+#: server that forks its workers from C (uWSGI) runs no ``os.register_at_fork``
+#: hook, and its master, which built the gateway, serves no request.
+_prefix = ""
+_counter = itertools.count(1)
+_ids_lock = threading.Lock()
+
+
+def _start_ids() -> str:
+    """Make this process's prefix and counter, once; return the prefix."""
+    global _prefix, _counter
+    with _ids_lock:
+        if not _prefix:
+            _counter = itertools.count(1)
+            _prefix = secrets.token_hex(6) + "-"
+        return _prefix
+
+
+def _reseed() -> None:
+    """A child forked from Python makes its own prefix on its first request."""
+    global _prefix
+    _prefix = ""
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed)
+
+
+def new_request_id() -> str:
+    """A fresh id: 12 random hex digits per process, then a counter
+    (``"3f9a1c2b7d4e-42"``). Unique across processes and cheaper than a
+    UUID, which a request pays for on every line."""
+    return (_prefix or _start_ids()) + str(next(_counter))
+
+
+def valid_request_id(value: str) -> bool:
+    """Whether ``value`` is acceptable as a request id from a proxy."""
+    return _VALID_ID.fullmatch(value) is not None
+
+
+def choose_request_id(
+    header: str | None,
+    peer: str | None,
+    trusted: TrustedNetworks,
+    new: t.Callable[[], str] = new_request_id,
+) -> str:
+    """The request's id: ``header`` (the ``X-Request-ID`` value) when
+    ``peer`` (``REMOTE_ADDR`` before any proxy fix) is trusted and the value
+    is :func:`valid_request_id`, else ``new()``."""
+    if header is not None and peer in trusted and _VALID_ID.fullmatch(header):
+        return header
+    return new()
+
+
+class RequestIdFilter(logging.Filter):
+    """Sets ``record.request_id`` to the current request's id (``"-"``
+    outside a request); add it to a handler to use ``%(request_id)s``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get() or "-"
+        return True
+
+
+_factory_installed = False
+
+
+def install_record_factory() -> None:
+    """Give every log record of this process a ``request_id`` attribute
+    (``"-"`` outside a request), once, keeping the current record factory."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    _factory_installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: t.Any, **kwargs: t.Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = current_request_id.get() or "-"
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+# -- the line ------------------------------------------------------------------------
+
+
+class Record(t.NamedTuple):
+    """What one line says about one request."""
+
+    #: When the request arrived (seconds since the epoch).
+    time: float
+    #: The client (``REMOTE_ADDR`` after the proxy fix).
+    remote_addr: str | None
+    tenant: str | None
+    #: The mount's prefix when a mounted application answered.
+    mount: str | None
+    method: str
+    #: ``SCRIPT_NAME + PATH_INFO`` as the request arrived (WSGI's latin-1).
+    path: str
+    query: str
+    protocol: str
+    status: int
+    #: Response body bytes the server took from the application.
+    bytes: int
+    #: Seconds from arrival to the close of the response.
+    duration: float
+    request_id: str
+
+
+#: The last second formatted: (seconds since the epoch, its text); replaced
+#: as a whole, so threads never see half of it.
+_second: tuple[int, str] = (-1, "")
+_DIGITS3 = tuple(f"{n:03d}" for n in range(1000))
+_MILLIS = tuple(f".{n}Z" for n in _DIGITS3)
+
+
+def format_ms(seconds: float) -> str:
+    """A duration in milliseconds with three decimals (``"1.873"``),
+    without float formatting, which costs twice as much."""
+    us = int(seconds * 1_000_000)
+    return f"{us // 1000}.{_DIGITS3[us % 1000]}"
+
+
+def format_time(when: float) -> str:
+    """UTC ISO 8601 with milliseconds: ``2026-12-07T05:01:02.123Z``. The
+    seconds are formatted once per second, the milliseconds looked up."""
+    global _second
+    second = int(when)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (
+            second,
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)),
+        )
+    return cached[1] + _MILLIS[int((when - second) * 1000)]
+
+
+def _decode(value: str) -> str:
+    """WSGI's latin-1 string as the UTF-8 the client most likely sent."""
+    if value.isascii():
+        return value
+    return value.encode("latin-1", "replace").decode("utf-8", "backslashreplace")
+
+
+def _escape(value: str) -> str:
+    """Client-sent text for the text format: printable, ``"`` and ``\\``
+    escaped, so a line stays one line and its quoted field parses."""
+    return "".join(
+        c
+        if c.isprintable() and c not in '"\\'
+        else f"\\x{ord(c):02x}"
+        if ord(c) < 256
+        else f"\\u{ord(c):04x}"
+        for c in _decode(value)
+    )
+
+
+def format_text(
+    when: float,
+    remote_addr: str | None,
+    tenant: str | None,
+    mount: str | None,
+    method: str,
+    path: str,
+    query: str,
+    protocol: str,
+    status: int,
+    sent: int,
+    duration: float,
+    request_id: str,
+) -> str:
+    """The fields of a :class:`Record` as
+    ``TIME CLIENT TENANT MOUNT "METHOD PATH PROTOCOL" STATUS BYTES MS ID``,
+    ``-`` for what is absent, the duration in milliseconds::
+
+        2026-12-07T05:01:02.123Z 10.0.0.7 acme /admin "GET /admin/?x=1 HTTP/1.1" 200 512 1.873 3f9a1c2b7d4e-42
+
+    Only the request line comes from the client as it was sent; the client
+    address, tenant and mount were checked by dispatch, and the request id
+    by :func:`valid_request_id`.
+    """
+    request = (
+        f"{method} {path}?{query} {protocol}"
+        if query
+        else f"{method} {path} {protocol}"
+    )
+    if (
+        not (request.isascii() and request.isprintable())
+        or '"' in request
+        or "\\" in request
+    ):
+        request = _escape(request)
+    return (
+        f"{format_time(when)} {remote_addr or '-'} {tenant or '-'} {mount or '-'}"
+        f' "{request}" {status} {sent} {format_ms(duration)} {request_id}'
+    )
+
+
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def format_json(
+    when: float,
+    remote_addr: str | None,
+    tenant: str | None,
+    mount: str | None,
+    method: str,
+    path: str,
+    query: str,
+    protocol: str,
+    status: int,
+    sent: int,
+    duration: float,
+    request_id: str,
+) -> str:
+    """The fields of a :class:`Record` as one JSON object, keys in a fixed
+    order, null for what is absent, path and query decoded as UTF-8. Built
+    by hand with :mod:`json`'s string encoder: ``json.dumps`` of a dict
+    costs several times more a request."""
+    q = _quote
+    return (
+        f'{{"time": "{format_time(when)}", "remote_addr": {_json_str(remote_addr)},'
+        f' "tenant": {_json_str(tenant)}, "mount": {_json_str(mount)},'
+        f' "method": {q(method)}, "path": {q(_decode(path))},'
+        f' "query": {q(_decode(query))}, "protocol": {q(protocol)},'
+        f' "status": {status:d}, "bytes": {sent:d},'
+        f' "duration_ms": {format_ms(duration)}, "request_id": {q(request_id)}}}'
+    )
+
+
+Formatter = t.Callable[
+    [float, t.Any, t.Any, t.Any, str, str, str, str, int, int, float, str], str
+]
+
+FORMATTERS: dict[str, Formatter] = {
+    "text": format_text,
+    "json": format_json,
+}
+
+
+def mount_of(environ: WSGIEnvironment) -> str | None:
+    """The prefix of the mount that served the request, from what path
+    dispatch moved into ``SCRIPT_NAME`` past the gateway's root."""
+    root = environ.get("gateway.root")
+    if root is None:
+        return None
+    script = environ.get("SCRIPT_NAME", "")
+    if len(script) > len(root) and script.startswith(root):
+        return t.cast(str, script[len(root) :])
+    return None
+
+
+# -- the WSGI stage ------------------------------------------------------------------
+
+
+class AccessLog:
+    """Log every request of ``app`` to ``destination`` and give it an id.
+
+    :param destination: ``"on"``/``"stdout"``, ``"stderr"``, a file path,
+        or a :class:`~gateway.dispatch.logsinks.Sink`. A file that cannot be
+        opened raises :class:`~gateway.config.ConfigError` here.
+    :param format: ``"text"`` or ``"json"``.
+    :param trusted: CIDRs of the proxies whose ``X-Request-ID`` is kept
+        (``[proxy].trusted``); None trusts nobody.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        destination: str | Sink = "stdout",
+        *,
+        format: str = "text",
+        trusted: t.Iterable[str] | TrustedNetworks | None = None,
+    ) -> None:
+        if format not in FORMATTERS:
+            raise ValueError(
+                f"access log format must be one of {', '.join(FORMATS)}, got {format!r}"
+            )
+        self.app = app
+        self.format = format
+        self.formatter = FORMATTERS[format]
+        self.trusted = (
+            trusted
+            if isinstance(trusted, TrustedNetworks)
+            else TrustedNetworks(list(trusted or ()))
+        )
+        self.sink = sink_for(destination)
+        self.batch = Batch(self.sink)
+        install_record_factory()
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        rid = choose_request_id(
+            environ.get(_HEADER_KEY), environ.get("REMOTE_ADDR"), self.trusted
+        )
+        environ[REQUEST_ID_KEY] = rid
+        request = _Request(self, environ, start_response, rid)
+        self.batch.begin()
+        token = current_request_id.set(rid)
+        try:
+            body = self.app(environ, request.start_response)
+        except BaseException:
+            request.finish(500)
+            raise
+        finally:
+            current_request_id.reset(token)
+        if type(body) is list:
+            # A buffered response is whole: logged now, and handed to the
+            # server as the list it is, which servers send in one piece
+            # (granian iterates anything else chunk by chunk).
+            request.sent += sum(map(len, body))
+            request.finish(request.status)
+            return body
+        request.body = body
+        return request
+
+    def __repr__(self) -> str:
+        return f"<AccessLog {self.sink.name} format={self.format!r}>"
+
+
+class _Request:
+    """One request in flight: its ``start_response``, and the response body
+    as the server iterates it, counting bytes, logging on close."""
+
+    __slots__ = (
+        "log",
+        "environ",
+        "server_start_response",
+        "server_write",
+        "request_id",
+        "started",
+        "clock",
+        "path",
+        "status",
+        "sent",
+        "body",
+        "done",
+    )
+
+    def __init__(
+        self,
+        log: AccessLog,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        request_id: str,
+    ) -> None:
+        self.started = time.time()
+        self.clock = time.perf_counter()
+        self.log = log
+        self.environ = environ
+        self.server_start_response = start_response
+        self.request_id = request_id
+        # Dispatch moves a mount's prefix from PATH_INFO to SCRIPT_NAME: the
+        # path as it arrived is read now (method, query and protocol stay).
+        self.path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        self.status = 0
+        self.sent = 0
+        self.body: t.Iterable[bytes] = ()
+        self.done = False
+
+    def start_response(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: OptExcInfo | None = None,
+    ) -> t.Callable[[bytes], object]:
+        try:
+            self.status = int(status[:3])
+        except ValueError:
+            self.status = 0
+        # The application's own X-Request-ID gives way (looked for in C).
+        if _HEADER_LOWER in map(str.lower, map(_name, headers)):
+            headers = [h for h in headers if h[0].lower() != _HEADER_LOWER]
+        headers.append((REQUEST_ID_HEADER, self.request_id))
+        self.server_write = self.server_start_response(status, headers, exc_info)
+        return self.write
+
+    def write(self, data: bytes) -> object:
+        """The ``write`` callable the application gets, counting."""
+        self.sent += len(data)
+        return self.server_write(data)
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        for chunk in self.body:
+            self.sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.finish(self.status)
+
+    def finish(self, status: int) -> None:
+        """Write the line, once; never raises."""
+        if self.done:
+            return
+        self.done = True
+        get = self.environ.get
+        mount = None
+        script = get("SCRIPT_NAME")
+        if script:  # mount_of(environ), inlined
+            root = get("gateway.root")
+            if root is not None and len(script) > len(root) and script.startswith(root):
+                mount = script[len(root) :]
+        log = self.log
+        try:
+            line = log.formatter(
+                self.started,
+                get("REMOTE_ADDR"),
+                get("gateway.tenant"),
+                mount,
+                get("REQUEST_METHOD", ""),
+                self.path,
+                get("QUERY_STRING", ""),
+                get("SERVER_PROTOCOL", ""),
+                status or self.status,
+                self.sent,
+                time.perf_counter() - self.clock,
+                self.request_id,
+            )
+        except Exception as e:  # a bug here must not cost the response
+            line = f"{format_time(self.started)} access log formatting failed: {e!r}"
+        log.batch.end((line + "\n").encode("utf-8", "backslashreplace"))

@@ -1,0 +1,752 @@
+"""The access log and request ids (issue 19, point 2): the id rule and the
+line formats as tables, then the WSGI stage in a Gateway: one line per
+request, streamed bodies logged on close, the id in the environ, the
+response and the application's log records, and a failing destination that
+never fails a request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import typing as t
+from pathlib import Path
+
+import pytest
+from server_harness import eventually
+
+import gateway
+from gateway.config import ConfigError
+from gateway.dispatch import Gateway, Mount, logsinks
+from gateway.dispatch import accesslog as al
+from gateway.dispatch.accesslog import (
+    REQUEST_ID_KEY,
+    AccessLog,
+    Record,
+    RequestIdFilter,
+    choose_request_id,
+    current_request_id,
+    format_json,
+    format_ms,
+    format_text,
+    format_time,
+    mount_of,
+    new_request_id,
+    valid_request_id,
+)
+from gateway.dispatch.forwarded import TrustedNetworks
+from gateway.dispatch.logsinks import Batch, FileSink, Sink, chunks, open_sink
+from gateway.toml import LoggingConfig, parse_config
+
+# -- the request id rule ----------------------------------------------------------------
+
+LOOPBACK = TrustedNetworks(["127.0.0.1/32", "::1/128"])
+NOBODY = TrustedNetworks([])
+EVERYBODY = TrustedNetworks(None)
+
+ID_RULE = [
+    pytest.param("abc-123", "127.0.0.1", LOOPBACK, "abc-123", id="trusted-proxy-kept"),
+    pytest.param("abc-123", "::1", LOOPBACK, "abc-123", id="trusted-ipv6-kept"),
+    pytest.param("abc-123", "10.0.0.9", LOOPBACK, "NEW", id="untrusted-peer-replaced"),
+    pytest.param("abc-123", None, LOOPBACK, "NEW", id="no-peer-replaced"),
+    pytest.param("abc-123", "127.0.0.1", NOBODY, "NEW", id="no-proxy-trusts-nobody"),
+    pytest.param("abc-123", "203.0.113.5", EVERYBODY, "abc-123", id="trust-all"),
+    pytest.param(None, "127.0.0.1", LOOPBACK, "NEW", id="no-header-generated"),
+    pytest.param("", "127.0.0.1", LOOPBACK, "NEW", id="empty-header-generated"),
+    pytest.param("a b", "127.0.0.1", LOOPBACK, "NEW", id="space-refused"),
+    pytest.param("a\nb", "127.0.0.1", LOOPBACK, "NEW", id="newline-refused"),
+    pytest.param('a"b', "127.0.0.1", LOOPBACK, "NEW", id="quote-refused"),
+    pytest.param("x" * 129, "127.0.0.1", LOOPBACK, "NEW", id="too-long-refused"),
+    pytest.param("x" * 128, "127.0.0.1", LOOPBACK, "x" * 128, id="longest-kept"),
+    pytest.param(
+        "Root=1-67891233-abcdef012345678912345678",
+        "127.0.0.1",
+        LOOPBACK,
+        "Root=1-67891233-abcdef012345678912345678",
+        id="aws-trace-id-kept",
+    ),
+    pytest.param(
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "127.0.0.1",
+        LOOPBACK,
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        id="uuid-kept",
+    ),
+]
+
+
+@pytest.mark.parametrize(("header", "peer", "trusted", "expected"), ID_RULE)
+def test_request_id_is_kept_only_from_a_trusted_proxy(
+    header: str | None,
+    peer: str | None,
+    trusted: TrustedNetworks,
+    expected: str,
+) -> None:
+    assert choose_request_id(header, peer, trusted, lambda: "NEW") == expected
+
+
+def test_new_request_ids_are_unique_and_valid() -> None:
+    ids = [new_request_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(valid_request_id(i) for i in ids)
+
+
+def test_a_forked_process_numbers_its_ids_under_a_new_prefix() -> None:
+    before = new_request_id().split("-")[0]
+    saved = al._prefix, al._counter
+    try:
+        al._reseed()  # what os.register_at_fork runs in the child
+        first = new_request_id()
+        assert first.split("-")[0] != before
+        assert first.endswith("-1")
+    finally:
+        al._prefix, al._counter = saved
+
+
+def test_a_process_forked_from_c_makes_its_prefix_on_its_first_request() -> None:
+    """uWSGI forks its workers from C, running no fork hook: the master,
+    which built the gateway, has served nothing and so made no prefix."""
+    saved = al._prefix, al._counter
+    try:
+        al._prefix = ""  # a fresh import, as in uWSGI's master
+        log = AccessLog(hello, Lines())
+        assert al._prefix == ""  # building the gateway makes none
+        headers: list[list[tuple[str, str]]] = []
+        log({}, lambda s, h, e=None: headers.append(h))
+        rid = dict(headers[0])["X-Request-ID"]
+        assert al._prefix and rid == al._prefix + "1"
+    finally:
+        al._prefix, al._counter = saved
+
+
+# -- the line ---------------------------------------------------------------------------
+
+WHEN = 1796619662.1234  # 2026-12-07T05:01:02.123Z
+
+
+def record(**changes: t.Any) -> Record:
+    base = Record(
+        time=WHEN,
+        remote_addr="10.0.0.7",
+        tenant="acme",
+        mount=None,
+        method="GET",
+        path="/",
+        query="",
+        protocol="HTTP/1.1",
+        status=200,
+        bytes=512,
+        duration=0.0018734,
+        request_id="rid-1",
+    )
+    return base._replace(**changes)
+
+
+TEXT = [
+    pytest.param(
+        record(),
+        '2026-12-07T05:01:02.123Z 10.0.0.7 acme - "GET / HTTP/1.1" 200 512 1.873 rid-1',
+        id="tenant",
+    ),
+    pytest.param(
+        record(tenant=None, mount="/admin", path="/admin/users", query="page=2"),
+        "2026-12-07T05:01:02.123Z 10.0.0.7 - /admin"
+        ' "GET /admin/users?page=2 HTTP/1.1" 200 512 1.873 rid-1',
+        id="mount-and-query",
+    ),
+    pytest.param(
+        record(remote_addr=None, tenant=None, status=404, bytes=0),
+        '2026-12-07T05:01:02.123Z - - - "GET / HTTP/1.1" 404 0 1.873 rid-1',
+        id="nothing-known",
+    ),
+    pytest.param(
+        record(path='/a"b\\c'),
+        '2026-12-07T05:01:02.123Z 10.0.0.7 acme - "GET /a\\x22b\\x5cc HTTP/1.1"'
+        " 200 512 1.873 rid-1",
+        id="quote-and-backslash-escaped",
+    ),
+    pytest.param(
+        record(path="/a\nforged line"),
+        '2026-12-07T05:01:02.123Z 10.0.0.7 acme - "GET /a\\x0aforged line HTTP/1.1"'
+        " 200 512 1.873 rid-1",
+        id="newline-cannot-forge-a-line",
+    ),
+    pytest.param(
+        record(path="/caf\u00c3\u00a9"),  # UTF-8 "café" as WSGI's latin-1
+        '2026-12-07T05:01:02.123Z 10.0.0.7 acme - "GET /café HTTP/1.1"'
+        " 200 512 1.873 rid-1",
+        id="utf8-path-readable",
+    ),
+    pytest.param(
+        record(path="/\u00ff"),  # a byte that is not UTF-8
+        '2026-12-07T05:01:02.123Z 10.0.0.7 acme - "GET /\\x5cxff HTTP/1.1"'
+        " 200 512 1.873 rid-1",
+        id="invalid-utf8-escaped",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rec", "line"), TEXT)
+def test_text_line(rec: Record, line: str) -> None:
+    assert format_text(*rec) == line
+
+
+def test_json_line_has_every_field() -> None:
+    line = format_json(*record(mount="/admin", path="/caf\u00c3\u00a9", query="q=1"))
+    assert "\n" not in line
+    assert json.loads(line) == {
+        "time": "2026-12-07T05:01:02.123Z",
+        "remote_addr": "10.0.0.7",
+        "tenant": "acme",
+        "mount": "/admin",
+        "method": "GET",
+        "path": "/café",
+        "query": "q=1",
+        "protocol": "HTTP/1.1",
+        "status": 200,
+        "bytes": 512,
+        "duration_ms": 1.873,
+        "request_id": "rid-1",
+    }
+
+
+def test_json_line_of_a_forged_path_stays_one_line() -> None:
+    line = format_json(*record(path='/x"\n{"status": 200}'))
+    assert "\n" not in line
+    assert json.loads(line)["path"] == '/x"\n{"status": 200}'
+
+
+TIMES = [
+    pytest.param(WHEN, "2026-12-07T05:01:02.123Z", id="milliseconds"),
+    pytest.param(0.0, "1970-01-01T00:00:00.000Z", id="epoch"),
+    pytest.param(
+        1796619662.9999, "2026-12-07T05:01:02.999Z", id="truncated-not-rounded"
+    ),
+    pytest.param(1796619663.0, "2026-12-07T05:01:03.000Z", id="next-second"),
+]
+
+
+@pytest.mark.parametrize(("when", "text"), TIMES)
+def test_time_is_utc_iso8601(when: float, text: str) -> None:
+    assert format_time(when) == text
+
+
+DURATIONS = [
+    pytest.param(0.0018734, "1.873", id="truncated-to-microseconds"),
+    pytest.param(0.0, "0.000", id="zero"),
+    pytest.param(0.000001, "0.001", id="one-microsecond"),
+    pytest.param(2.5, "2500.000", id="seconds"),
+]
+
+
+@pytest.mark.parametrize(("seconds", "text"), DURATIONS)
+def test_duration_in_milliseconds(seconds: float, text: str) -> None:
+    assert format_ms(seconds) == text
+
+
+MOUNTS = [
+    pytest.param({}, None, id="before-the-gateway"),
+    pytest.param({"gateway.root": "", "SCRIPT_NAME": ""}, None, id="no-mount"),
+    pytest.param({"gateway.root": "", "SCRIPT_NAME": "/admin"}, "/admin", id="mount"),
+    pytest.param(
+        {"gateway.root": "/site", "SCRIPT_NAME": "/site/admin"},
+        "/admin",
+        id="mount-under-script-name",
+    ),
+    pytest.param(
+        {"gateway.root": "/site", "SCRIPT_NAME": "/site"}, None, id="root-only"
+    ),
+]
+
+
+@pytest.mark.parametrize(("environ", "mount"), MOUNTS)
+def test_mount_is_what_dispatch_moved_into_script_name(
+    environ: dict[str, str], mount: str | None
+) -> None:
+    assert mount_of(environ) == mount
+
+
+# -- the configuration ------------------------------------------------------------------
+
+
+def config(tmp_path: Path, **logging_table: t.Any) -> t.Any:
+    return parse_config(
+        {"gateway": {"default_app": "x:app"}, "logging": logging_table}, tmp_path
+    )
+
+
+def test_logging_is_off_by_default(tmp_path: Path) -> None:
+    assert config(tmp_path).logging == LoggingConfig()
+    assert LoggingConfig().access == "off"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param("on", "on", id="on"),
+        pytest.param("stdout", "stdout", id="stdout"),
+        pytest.param("stderr", "stderr", id="stderr"),
+        pytest.param("logs/access.log", "ROOT/logs/access.log", id="relative-file"),
+        pytest.param("/var/log/x.log", "/var/log/x.log", id="absolute-file"),
+    ],
+)
+def test_access_destination(tmp_path: Path, given: str, expected: str) -> None:
+    got = config(tmp_path, access=given).logging.access
+    assert got == expected.replace("ROOT", str(tmp_path.resolve()))
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        pytest.param({"access": ""}, "[logging].access: expected", id="empty"),
+        pytest.param({"access": True}, "[logging].access", id="not-a-string"),
+        pytest.param({"format": "xml"}, "expected one of text, json", id="format"),
+        pytest.param({"acess": "on"}, "access", id="misspelt-key"),
+    ],
+)
+def test_bad_logging_table_is_refused_by_name(
+    tmp_path: Path, table: dict[str, t.Any], message: str
+) -> None:
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")
+    ):
+        config(tmp_path, **table)
+
+
+def test_unwritable_access_log_fails_at_construction(tmp_path: Path) -> None:
+    where = tmp_path / "missing" / "access.log"
+    with pytest.raises(
+        ConfigError, match=r"\[logging\].access: cannot open .*directory"
+    ):
+        Gateway(hello, logging=LoggingConfig(access=str(where)))
+
+
+def test_unknown_format_is_refused_in_python() -> None:
+    with pytest.raises(ValueError, match="text, json"):
+        AccessLog(hello, Sink(1, "stdout"), format="csv")
+
+
+# -- the WSGI stage ---------------------------------------------------------------------
+
+
+def hello(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello"]
+
+
+class Lines(Sink):
+    """A sink that keeps its lines."""
+
+    def __init__(self) -> None:
+        super().__init__(-1, "memory")
+        self.lines: list[str] = []
+
+    def write(self, line: bytes) -> None:
+        self.lines.append(line.decode())
+
+    def json(self) -> list[dict[str, t.Any]]:
+        return [json.loads(line) for line in self.lines]
+
+
+def logged_gateway(
+    sink: Sink, fmt: str = "json", **kwargs: t.Any
+) -> tuple[Gateway, Sink]:
+    gw = Gateway(**kwargs)
+    gw._app = AccessLog(gw._app, sink, format=fmt, trusted=["127.0.0.1/32"])
+    return gw, sink
+
+
+def test_one_line_per_request_with_tenant_status_bytes_and_id(
+    call: t.Any, make_environ: t.Any, echo: t.Any
+) -> None:
+    lines = Lines()
+    gw, _ = logged_gateway(lines, base_domain="example.com", tenants=echo)
+    result = call(gw, make_environ("/x", "acme.example.com", query="a=1"))
+    (entry,) = lines.json()
+    assert entry["tenant"] == "acme"
+    assert entry["mount"] is None
+    assert (entry["method"], entry["path"], entry["query"]) == ("GET", "/x", "a=1")
+    assert entry["status"] == 200
+    assert entry["bytes"] == len(result.body)
+    assert entry["duration_ms"] >= 0
+    assert result.headers["X-Request-ID"] == entry["request_id"]
+
+
+def test_mount_is_logged_with_the_full_path(call: t.Any, echo: t.Any) -> None:
+    lines = Lines()
+    gw, _ = logged_gateway(
+        lines, default_app=echo("root"), mounts=[Mount("/admin", echo("admin"))]
+    )
+    call(gw, path="/admin/users")
+    call(gw, path="/other")
+    first, second = lines.json()
+    assert (first["mount"], first["path"]) == ("/admin", "/admin/users")
+    assert (second["mount"], second["path"]) == (None, "/other")
+
+
+def test_requests_the_gateway_answers_itself_are_logged(
+    call: t.Any, echo: t.Any
+) -> None:
+    lines = Lines()
+    gw, _ = logged_gateway(lines, base_domain="example.com", tenants=echo)
+    assert call(gw, host="evil.test").status == 400
+    assert call(gw, path="/_gateway/health").status == 200
+    assert [e["status"] for e in lines.json()] == [400, 200]
+
+
+def test_the_application_sees_the_id_in_its_environ_and_log_records(
+    call: t.Any, make_environ: t.Any
+) -> None:
+    app = gateway.App("rid")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    handler.addFilter(RequestIdFilter())
+    app.logger.addHandler(handler)
+
+    @app.route("/")
+    def index() -> str:
+        app.logger.warning("inside")
+        return gateway.request.environ[REQUEST_ID_KEY]
+
+    lines = Lines()
+    gw, _ = logged_gateway(lines, default_app=app)
+    try:
+        result = call(gw, make_environ("/", "example.com"))
+    finally:
+        app.logger.removeHandler(handler)
+    rid = lines.json()[0]["request_id"]
+    assert result.text == rid == result.headers["X-Request-ID"]
+    assert [r.request_id for r in records] == [rid]  # type: ignore[attr-defined]
+    assert current_request_id.get() is None  # reset after the request
+
+
+def test_every_log_record_gets_a_request_id_attribute(call: t.Any) -> None:
+    records: list[logging.LogRecord] = []
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        records.append(logging.makeLogRecord({}))
+        records.append(
+            logging.getLogger("any").makeRecord("any", 20, "f", 1, "m", (), None)
+        )
+        return hello(environ, start_response)
+
+    lines = Lines()
+    logged_gateway(lines)  # installs the record factory
+    gw, _ = logged_gateway(lines, default_app=app)
+    call(gw, path="/")
+    rid = lines.json()[-1]["request_id"]
+    assert records[1].request_id == rid  # type: ignore[attr-defined]
+    outside = logging.getLogger("any").makeRecord("any", 20, "f", 1, "m", (), None)
+    assert outside.request_id == "-"  # type: ignore[attr-defined]
+
+
+def test_trusted_proxy_id_is_kept_end_to_end(call: t.Any, make_environ: t.Any) -> None:
+    lines = Lines()
+    gw, _ = logged_gateway(lines, default_app=hello)
+    kept = call(gw, make_environ(headers={"X-Request-ID": "from-nginx-1"}))
+    replaced = call(
+        gw,
+        make_environ(remote_addr="10.1.1.1", headers={"X-Request-ID": "forged"}),
+    )
+    assert kept.headers["X-Request-ID"] == "from-nginx-1"
+    assert replaced.headers["X-Request-ID"] not in ("forged", "from-nginx-1")
+    assert [e["request_id"] for e in lines.json()] == [
+        "from-nginx-1",
+        replaced.headers["X-Request-ID"],
+    ]
+
+
+def test_gateway_trusts_the_request_id_of_its_proxy_config_only(
+    tmp_path: Path, call: t.Any, make_environ: t.Any
+) -> None:
+    log = tmp_path / "a.log"
+    on = LoggingConfig(access=str(log))
+    with_proxy = Gateway(hello, proxy={"trusted": ["10.0.0.0/8"]}, logging=on)
+    without = Gateway(hello, logging=on)
+
+    def answered_id(gw: Gateway, peer: str) -> str:
+        environ = make_environ(remote_addr=peer, headers={"X-Request-ID": "abc"})
+        return t.cast(str, call(gw, environ).headers["X-Request-ID"])
+
+    assert answered_id(with_proxy, "10.2.3.4") == "abc"
+    assert answered_id(with_proxy, "127.0.0.1") != "abc"
+    assert answered_id(without, "10.2.3.4") != "abc"
+    assert len(log.read_text().splitlines()) == 3
+
+
+def test_app_own_request_id_header_is_replaced_not_doubled(call: t.Any) -> None:
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        start_response("200 OK", [("x-request-id", "app's")])
+        return [b""]
+
+    captured: list[list[tuple[str, str]]] = []
+    gw = AccessLog(app, Lines())
+    gw({"REQUEST_METHOD": "GET"}, lambda s, h, e=None: captured.append(h))
+    names = [name.lower() for name, _ in captured[0]]
+    assert names.count("x-request-id") == 1
+
+
+def test_streamed_response_is_logged_on_close_with_the_bytes_sent() -> None:
+    closed: list[bool] = []
+
+    class Stream:
+        def __iter__(self) -> t.Iterator[bytes]:
+            yield b"a" * 10
+            yield b"b" * 20
+            yield b"c" * 30
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> Stream:
+        start_response("200 OK", [])
+        return Stream()
+
+    lines = Lines()
+    body = AccessLog(app, lines, format="json")(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/s"}, lambda s, h, e=None: None
+    )
+    chunks = iter(body)
+    next(chunks)
+    next(chunks)
+    assert lines.lines == []  # nothing until the server closes it
+    t.cast(t.Any, body).close()  # the client went away after two chunks
+    assert closed == [True]
+    (entry,) = lines.json()
+    assert (entry["status"], entry["bytes"]) == (200, 30)
+
+
+def test_write_callable_bytes_are_counted() -> None:
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        write = start_response("200 OK", [])
+        write(b"12345")
+        return [b"678"]
+
+    lines = Lines()
+    body = AccessLog(app, lines, format="json")({}, lambda s, h, e=None: len)
+    assert body == [b"678"]
+    assert lines.json()[0]["bytes"] == 8
+
+
+def test_a_buffered_body_is_logged_at_once_and_handed_over_as_it_is() -> None:
+    answer = [b"hello", b" there"]
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        start_response("201 Created", [])
+        return answer
+
+    lines = Lines()
+    body = AccessLog(app, lines, format="json")({}, lambda s, h, e=None: None)
+    assert body is answer  # servers send a list in one piece
+    (entry,) = lines.json()
+    assert (entry["status"], entry["bytes"]) == (201, 11)
+
+
+def test_an_application_that_raises_is_logged_as_500_and_the_error_goes_on() -> None:
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        raise RuntimeError("boom")
+
+    lines = Lines()
+    with pytest.raises(RuntimeError, match="boom"):
+        AccessLog(app, lines, format="json")({}, lambda s, h, e=None: None)
+    assert lines.json()[0]["status"] == 500
+
+
+def test_a_formatter_that_fails_leaves_a_line_saying_so(call: t.Any) -> None:
+    def broken(*fields: t.Any) -> str:
+        raise ValueError("bad field")
+
+    lines = Lines()
+    log = AccessLog(hello, lines)
+    log.formatter = broken
+    assert call(log, path="/").body == b"hello"
+    (line,) = lines.lines
+    assert "access log formatting failed: ValueError('bad field')" in line
+
+
+def test_text_format_through_the_gateway(call: t.Any, echo: t.Any) -> None:
+    lines = Lines()
+    gw, _ = logged_gateway(lines, "text", base_domain="example.com", tenants=echo)
+    result = call(gw, host="acme.example.com", path="/p")
+    (line,) = lines.lines
+    fields = line.split(" ")
+    assert fields[1:4] == ["127.0.0.1", "acme", "-"]
+    assert line.endswith(f" {result.headers['X-Request-ID']}\n")
+    assert f'"GET /p HTTP/1.1" 200 {len(result.body)} ' in line
+
+
+# -- destinations ---------------------------------------------------------------------
+
+
+def test_file_destination_appends_one_line_per_request(
+    tmp_path: Path, call: t.Any
+) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("earlier line\n")
+    gw = Gateway(hello, logging=LoggingConfig(access=str(log), format="text"))
+    for _ in range(3):
+        call(gw, path="/")
+    lines = log.read_text().splitlines()
+    assert lines[0] == "earlier line"
+    assert len(lines) == 4 and all('"GET / HTTP/1.1" 200 5 ' in x for x in lines[1:])
+
+
+def test_stdout_destination(capfd: pytest.CaptureFixture[str], call: t.Any) -> None:
+    gw = Gateway(hello, logging=LoggingConfig(access="on", format="json"))
+    call(gw, path="/")
+    out = capfd.readouterr().out.splitlines()
+    assert json.loads(out[-1])["status"] == 200
+
+
+def test_rotated_file_is_reopened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logsinks, "REOPEN_CHECK", 0.0)
+    log = tmp_path / "access.log"
+    sink = FileSink(str(log))
+    sink.write(b"one\n")
+    log.rename(tmp_path / "access.log.1")  # what logrotate does
+    sink.write(b"two\n")
+    sink.close()
+    assert (tmp_path / "access.log.1").read_text() == "one\n"
+    assert log.read_text() == "two\n"
+
+
+def test_a_full_disk_drops_lines_and_never_fails_a_request(
+    call: t.Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if not os.path.exists("/dev/full"):  # pragma: no cover
+        pytest.skip("needs /dev/full")
+    gw = Gateway(hello, logging=LoggingConfig(access="/dev/full"))
+    results = [call(gw, path="/") for _ in range(3)]
+    assert [r.body for r in results] == [b"hello"] * 3
+    sink = gw._access_sink
+    assert sink is not None and sink.dropped == 3
+    err = capfd.readouterr().err
+    assert err.count("gateway: access log '/dev/full'") == 1  # once, not per line
+    assert "No space left on device" in err
+
+
+def test_a_closed_descriptor_never_fails_a_request(call: t.Any) -> None:
+    read, write = os.pipe()
+    os.close(read)  # writes now fail with EPIPE
+    sink = Sink(write, "pipe")
+    try:
+        result = call(AccessLog(hello, sink), path="/")
+    finally:
+        os.close(write)
+    assert result.body == b"hello"
+    assert sink.dropped == 1
+
+
+def test_open_sink_names_the_streams() -> None:
+    assert open_sink("on").fd == open_sink("stdout").fd == 1
+    assert open_sink("stderr").fd == 2
+    with pytest.raises(ConfigError, match="no destination"):
+        open_sink("off")
+
+
+# -- gathering the lines of concurrent requests -----------------------------------------
+
+
+CHUNKS = [
+    pytest.param(b"a\nb\n", 10, [b"a\nb\n"], id="fits"),
+    pytest.param(b"aaaa\nbbbb\ncccc\n", 10, [b"aaaa\nbbbb\n", b"cccc\n"], id="cut"),
+    pytest.param(b"a" * 12 + b"\nb\n", 10, [b"a" * 12 + b"\n", b"b\n"], id="long-line"),
+    pytest.param(b"", 10, [], id="nothing"),
+]
+
+
+@pytest.mark.parametrize(("data", "size", "parts"), CHUNKS)
+def test_writes_to_a_pipe_carry_whole_lines(
+    data: bytes, size: int, parts: list[bytes]
+) -> None:
+    assert list(chunks(data, size)) == parts
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> t.Iterator[tuple[Batch, Path]]:
+    path = tmp_path / "batched.log"
+    sink = FileSink(str(path))
+    yield Batch(sink), path
+    sink.close()
+
+
+def test_a_line_is_written_at_once_when_nothing_else_is_in_flight(
+    batch: tuple[Batch, Path],
+) -> None:
+    b, path = batch
+    b.begin()
+    b.end(b"one\n")
+    assert path.read_bytes() == b"one\n"
+
+
+def test_lines_of_concurrent_requests_are_written_together(
+    batch: tuple[Batch, Path],
+) -> None:
+    b, path = batch
+    b.begin()
+    b.begin()
+    b.begin()
+    b.end(b"first\n")
+    b.end(b"second\n")
+    assert path.read_bytes() == b""  # a request is still in flight
+    b.end(b"third\n")
+    assert path.read_bytes() == b"first\nsecond\nthird\n"
+
+
+def test_gathered_lines_are_written_past_the_byte_bound(
+    batch: tuple[Batch, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logsinks, "BATCH_BYTES", 10)
+    b, path = batch
+    for _ in range(4):
+        b.begin()
+    b.end(b"12345\n")
+    b.end(b"67890\n")  # 12 bytes gathered: written though two are in flight
+    assert path.read_bytes() == b"12345\n67890\n"
+
+
+def test_a_long_request_in_flight_does_not_hold_lines_back(
+    batch: tuple[Batch, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 0.05)
+    b, path = batch
+    b.begin()  # a stream that goes on
+    b.begin()
+    b.end(b"quick\n")
+    # no other request ends: the timer thread writes it
+    assert eventually(lambda: path.read_bytes() == b"quick\n", timeout=5)
+
+
+def test_a_failed_batch_counts_every_line_lost() -> None:
+    if not os.path.exists("/dev/full"):  # pragma: no cover
+        pytest.skip("needs /dev/full")
+    sink = FileSink("/dev/full")
+    b = Batch(sink)
+    b.begin()
+    b.begin()
+    b.end(b"a\n")
+    b.end(b"b\n")
+    sink.close()
+    assert sink.dropped == 2
+
+
+def test_a_long_batch_reaches_a_pipe_whole() -> None:
+    read, write = os.pipe()
+    sink = Sink(write, "pipe")
+    data = b"".join(b"%05d " % i + b"x" * 94 + b"\n" for i in range(60))  # 6 KB
+    try:
+        sink.write(data)
+        os.close(write)
+        got = b""
+        while chunk := os.read(read, 65536):
+            got += chunk
+    finally:
+        os.close(read)
+    assert got == data and sink.dropped == 0

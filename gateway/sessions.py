@@ -9,7 +9,6 @@ assigning a :class:`SessionInterface` subclass to ``app.session_interface``.
 from __future__ import annotations
 
 import collections.abc as cabc
-import hashlib
 import hmac
 import typing as t
 from collections.abc import MutableMapping
@@ -20,6 +19,7 @@ from itsdangerous.signer import HMACAlgorithm
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
+from .signing import CookieSerializer, _lazy_sha1, hmac_digestmod
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
@@ -233,25 +233,11 @@ class SessionInterface:
 session_json_serializer = TaggedJSONSerializer()
 
 
-def _lazy_sha1(string: bytes = b"") -> t.Any:
-    """SHA-1, looked up on use: FIPS builds of Python may lack it, and that must
-    only matter to applications that really sign with it.
-    """
-    return hashlib.sha1(string)
-
-
-def _hmac_digestmod(digest_method: t.Any) -> t.Any:
-    # The default SHA-1 wrapper hides the hash from :mod:`hmac`, which then
-    # falls back to its pure-Python implementation; naming it lets OpenSSL do
-    # the work (same bytes, several times faster). Still resolved on use.
-    return "sha1" if digest_method is _lazy_sha1 else digest_method
-
-
 class _SessionHMAC(HMACAlgorithm):
     """HMAC signatures computed by :func:`hmac.digest` (one C call)."""
 
     def get_signature(self, key: bytes, value: bytes) -> bytes:
-        return hmac.digest(key, value, _hmac_digestmod(self.digest_method))
+        return hmac.digest(key, value, hmac_digestmod(self.digest_method))
 
 
 def _bounded_put(
@@ -292,7 +278,7 @@ class _SessionSigner(TimestampSigner):
         if rv is None:
             if self.key_derivation == "hmac":
                 rv = hmac.digest(
-                    secret_key, self.salt, _hmac_digestmod(self.digest_method)
+                    secret_key, self.salt, hmac_digestmod(self.digest_method)
                 )
             else:
                 rv = super().derive_key(secret_key)
@@ -357,8 +343,8 @@ class SecureCookieSessionInterface(SessionInterface):
 
         # itsdangerous signs with the last key and verifies with all of them.
         keys: list[str | bytes] = [*fallbacks, secret_key]
-        rv = URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]  # itsdangerous takes str and bytes keys mixed
+        rv = CookieSerializer(
+            keys,
             salt=self.salt,
             serializer=self.serializer,
             signer=_SessionSigner,

@@ -147,7 +147,7 @@ def overhead(number: int, repeats: int) -> None:
         m["werkzeug"],
         m["path"],
         "ns",
-        "<= 1.00",
+        "<= 0.80",
     )
     table.add(
         "DispatcherMiddleware face vs Werkzeug's",
@@ -161,7 +161,7 @@ def overhead(number: int, repeats: int) -> None:
         m["werkzeug"],
         m["host"],
         "ns",
-        "<= 1.00",
+        "<= 0.60",
     )
     table.add(
         "host dispatch vs documented SubdomainDispatcher",

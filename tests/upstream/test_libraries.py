@@ -549,3 +549,42 @@ def test_werkzeug_http_exception_default_page() -> None:
         ]
         assert response.status_code == 404
         assert HTTPException.get_response.__qualname__ == "HTTPException.get_response"
+
+
+def test_jinja_output_escape_is_a_namespace_global() -> None:
+    import jinja2
+    import markupsafe
+    from jinja2 import Template
+
+    seen = []
+
+    class Probe(Template):
+        @classmethod
+        def _from_namespace(cls, environment, namespace, globals):  # type: ignore[no-untyped-def]
+            seen.append(namespace.get("escape"))
+            return super()._from_namespace(environment, namespace, globals)
+
+    with upstream(
+        "jinja2",
+        "Template._from_namespace / the 'escape' global of compiled code",
+        "every compiled template goes through _from_namespace(environment,"
+        " namespace, globals) with markupsafe.escape as the namespace's"
+        " 'escape', which autoescaped output calls at render time",
+        "templating.py OutputTemplate._from_namespace",
+    ):
+        env = jinja2.Environment(autoescape=True)
+        env.template_class = Probe
+        template = env.from_string("{{ v }}")
+        assert seen == [markupsafe.escape]
+        template.root_render_func.__globals__["escape"] = lambda s: "swapped"
+        assert template.render(v="<") == "swapped"
+
+    with upstream(
+        "markupsafe",
+        "markupsafe._escape_inner",
+        "_escape_inner(s) is the text of escape(s) for a str, as a plain str",
+        "templating.py _escape_output",
+    ):
+        text = "<a href='x'>&\"</a>"
+        assert type(markupsafe._escape_inner(text)) is str
+        assert markupsafe._escape_inner(text) == str(markupsafe.escape(text))

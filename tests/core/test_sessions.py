@@ -880,3 +880,58 @@ def test_other_digest_methods_sign_like_plain_itsdangerous(
     assert plain.loads(value) == {"v": "one"}
     client.set_cookie(COOKIE, plain.dumps({"v": "from-plain"}))
     assert client.get("/two").data == b"from-plain"
+
+
+class _OwnVary(gateway.Response):
+    @property
+    def vary(self):  # type: ignore[no-untyped-def,override]
+        from werkzeug.datastructures import HeaderSet
+
+        return HeaderSet(
+            ["Own"], on_update=lambda s: self.headers.set("Vary", "Own, Cookie")
+        )
+
+
+@pytest.mark.parametrize(
+    ("make", "headers"),
+    [
+        pytest.param(gateway.Response, [], id="no headers"),
+        pytest.param(gateway.Response, [("X-A", "1")], id="no Vary"),
+        pytest.param(gateway.Response, [("Vary", "Accept")], id="Vary: Accept"),
+        pytest.param(gateway.Response, [("vary", "cookie")], id="vary: cookie"),
+        pytest.param(gateway.Response, [("VARY", "*")], id="VARY: *"),
+        pytest.param(gateway.Response, [("Vary", "")], id="an empty Vary"),
+        pytest.param(
+            gateway.Response,
+            [("Vary", "Accept"), ("X", "1"), ("Vary", "Origin")],
+            id="two Vary headers",
+        ),
+        pytest.param(_OwnVary, [], id="a response class with its own vary"),
+    ],
+)
+def test_vary_cookie_is_werkzeugs(make: t.Any, headers: list[tuple[str, str]]) -> None:
+    from gateway.sessions import _vary_cookie
+
+    fast, slow = make("x", headers=headers), make("x", headers=headers)
+    _vary_cookie(fast)
+    slow.vary.add("Cookie")
+    assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+
+
+def test_vary_cookie_with_a_headers_subclass_goes_through_werkzeug() -> None:
+    from werkzeug.datastructures import Headers
+
+    from gateway.sessions import _vary_cookie
+
+    class Recording(Headers):
+        sets: t.ClassVar[list[tuple[str, str]]] = []
+
+        def set(self, key: str, value: t.Any, /, **kw: t.Any) -> None:
+            self.sets.append((key, value))
+            super().set(key, value, **kw)
+
+    response = gateway.Response("x")
+    response.headers = Recording(response.headers)
+    _vary_cookie(response)
+    assert Recording.sets == [("Vary", "Cookie")]
+    assert response.headers["Vary"] == "Cookie"

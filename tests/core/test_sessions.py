@@ -935,3 +935,89 @@ def test_vary_cookie_with_a_headers_subclass_goes_through_werkzeug() -> None:
     _vary_cookie(response)
     assert Recording.sets == [("Vary", "Cookie")]
     assert response.headers["Vary"] == "Cookie"
+
+
+class _OwnSetCookie(gateway.Response):
+    def set_cookie(self, key: str, value: str = "", **kwargs: t.Any) -> None:  # type: ignore[override]
+        super().set_cookie(key, value.upper(), **kwargs)
+
+
+_ATTRS: dict[str, t.Any] = {
+    "httponly": True,
+    "domain": None,
+    "path": "/",
+    "secure": False,
+    "partitioned": False,
+    "samesite": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("cls", "name", "value", "changes"),
+    [
+        pytest.param(
+            gateway.Response, "session", "eyJhIjoxfQ.Z1.x-_y", {}, id="a session"
+        ),
+        pytest.param(gateway.Response, "session", "", {}, id="empty value"),
+        pytest.param(gateway.Response, "session", "a b;c", {}, id="value to quote"),
+        pytest.param(gateway.Response, "session", "ü", {}, id="non-ascii value"),
+        pytest.param(gateway.Response, "sessión", "v", {}, id="non-ascii name"),
+        pytest.param(
+            gateway.Response,
+            "s",
+            "v",
+            {
+                "domain": ".Example.com:8000",
+                "path": "/a b/ü",
+                "secure": True,
+                "httponly": False,
+                "samesite": "lax",
+                "partitioned": True,
+            },
+            id="every attribute",
+        ),
+        pytest.param(
+            gateway.Response,
+            "s",
+            "v",
+            {"expires": datetime(2030, 1, 2, tzinfo=UTC)},
+            id="permanent",
+        ),
+        pytest.param(_OwnSetCookie, "s", "v", {}, id="a class with its own set_cookie"),
+    ],
+)
+def test_session_cookie_header_is_werkzeugs(
+    cls: t.Any, name: str, value: str, changes: dict[str, t.Any]
+) -> None:
+    from gateway.sessions import _set_cookie
+
+    attrs = {**_ATTRS, **changes}
+    expires = attrs.pop("expires", None)
+    for _ in range(2):  # building the cached frame, then using it
+        fast, slow = cls("x"), cls("x")
+        _set_cookie(fast, name, value, expires=expires, **attrs)
+        slow.set_cookie(name, value, expires=expires, **attrs)
+        assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+
+
+def test_session_cookie_over_the_size_limit_warns_as_werkzeug() -> None:
+    from gateway.sessions import _set_cookie
+
+    fast, slow = gateway.Response("x"), gateway.Response("x")
+    with pytest.warns(UserWarning, match="cookie is too large") as ours:
+        _set_cookie(fast, "s", "v" * 5000, expires=None, **_ATTRS)
+    with pytest.warns(UserWarning, match="cookie is too large") as theirs:
+        slow.set_cookie("s", "v" * 5000, **_ATTRS)
+    assert str(ours[0].message) == str(theirs[0].message)
+    assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+
+
+def test_session_cookie_with_a_bad_samesite_fails_as_werkzeug() -> None:
+    from gateway.sessions import _set_cookie
+
+    attrs = {**_ATTRS, "samesite": "sometimes"}
+    with pytest.raises(ValueError, match="SameSite") as ours:
+        _set_cookie(gateway.Response("x"), "s", "v", expires=None, **attrs)
+    with pytest.raises(ValueError, match="SameSite") as theirs:
+        gateway.Response("x").set_cookie("s", "v", **attrs)
+    assert str(ours.value) == str(theirs.value)

@@ -56,7 +56,7 @@ def main() -> None:
         statistics.median(times["flask"]) / 1000,
         statistics.median(times["gateway"]) / 1000,
         "ms",
-        "<= 0.7",
+        "<= 0.6",
     )
     table.print()
 

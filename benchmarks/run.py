@@ -2,10 +2,10 @@
 performance issue. Each figure is a ratio against an anchor (Flask, Werkzeug
 or stock servers) measured side by side in the same run.
 
-Run: ``python benchmarks/run.py`` (about 5 minutes), ``--quick`` for a short
-pass, or name some of: core templates dispatch tenants imports sockets compat.
-``instructions.py`` (not run here; needs valgrind) counts what dispatch adds
-to a request in instructions and cache misses, which do not drift.
+Run: ``python benchmarks/run.py`` (about 8 minutes), ``--quick`` for a short
+pass, or name some of: core templates dispatch instructions tenants imports
+sockets compat. ``instructions`` counts what dispatch adds to a request in
+instructions (valgrind; without it only bytecodes), which do not drift.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "core": ("core.py", [], ["--quick"]),
     "templates": ("templates.py", [], []),
     "dispatch": ("dispatch.py", [], ["--quick"]),
+    "instructions": ("instructions.py", [], ["--requests", "200"]),
     "tenants": ("tenants.py", [], ["--tenants", "1000"]),
     "imports": ("imports.py", [], ["--runs", "5"]),
     "sockets": ("sockets.py", [], ["--seconds", "2", "--rounds", "1"]),

@@ -79,7 +79,7 @@ def main() -> None:
         table = Table("Templates, per request (same output checked first)")
         for path, what, target in (
             ("/string", "render_template_string", "<= 0.2"),
-            ("/file", "render_template (file)", "<= 0.75"),
+            ("/file", "render_template (file)", "<= 0.5"),
         ):
             times = interleave(
                 {

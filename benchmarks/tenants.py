@@ -196,7 +196,7 @@ def live_tenants(count: int, label: str, env: dict[str, str]) -> None:
     table.add(
         f"{args.tenants:,} tenants live: RSS growth", None, (full - base) / 1024, "MiB"
     )
-    table.add("  per tenant", None, per, "KiB")
+    table.add("  per tenant", None, per, "KiB", "<= 30")
     table.add(
         "  after evicting all: RSS above start", None, (after - base) / 1024, "MiB"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
@@ -61,6 +62,17 @@ def _recipe(
     return status, content_type
 
 
+def _cached_recipe(
+    cls: type[_WerkzeugResponse], mimetype: str
+) -> tuple[dict[str, t.Any], str] | None:
+    key = (cls, mimetype)
+    try:
+        return _recipes[key]
+    except KeyError:
+        recipe = _recipes[key] = _recipe(cls, mimetype)
+        return recipe
+
+
 def text_response(
     cls: type[_ResponseT], body: str, mimetype: str | None = None
 ) -> _ResponseT:
@@ -68,13 +80,7 @@ def text_response(
     None), built directly when ``cls`` keeps Werkzeug's constructor: same
     attributes, same headers in the same order, a fraction of the time."""
     mime = cls.default_mimetype if mimetype is None else mimetype
-    recipe = None
-    if mime is not None:
-        key = (cls, mime)
-        try:
-            recipe = _recipes[key]
-        except KeyError:
-            recipe = _recipes[key] = _recipe(cls, mime)
+    recipe = None if mime is None else _cached_recipe(cls, mime)
     if recipe is None:
         return cls(body) if mimetype is None else cls(body, mimetype=mimetype)
     status, content_type = recipe
@@ -94,3 +100,39 @@ def text_response(
     attrs["_on_close"] = []
     attrs["response"] = [data]
     return rv
+
+
+# What an HTTPException's default page is made of; a class overriding none of
+# them shows the same page for every instance keeping its class's description.
+_PAGE_STEPS = ("get_response", "get_body", "get_description", "get_headers", "name")
+# Exception class -> its page, built once; None when the class builds its own.
+_error_pages: dict[type, str | None] = {}
+
+
+def http_error_response(
+    cls: type[_ResponseT], e: HTTPException, environ: t.Any
+) -> _ResponseT:
+    """``cls.force_type(e.get_response(environ))``: Werkzeug's error page.
+
+    For an exception as routing raises it (its class's description, no
+    response of its own) the page is built once per class and the response
+    by :func:`text_response`: escaping the page and importing inside
+    ``get_response`` on every request cost about 280 bytecodes, a tenth of a
+    404 (the 404 row of benchmarks/core.py). Same status, headers, body and
+    class."""
+    klass = type(e)
+    if e.response is None and len(e.__dict__) == 1 and e.code is not None:
+        try:
+            page = _error_pages[klass]
+        except KeyError:
+            plain = all(
+                getattr(klass, name) is getattr(HTTPException, name)
+                for name in _PAGE_STEPS
+            )
+            page = _error_pages[klass] = e.get_body(environ) if plain else None
+        if page is not None:
+            # As get_response: a Werkzeug response, then made a ``cls``.
+            rv = text_response(_WerkzeugResponse, page, "text/html")
+            rv.status_code = e.code
+            return cls.force_type(rv)  # type: ignore[return-value]
+    return cls.force_type(e.get_response(environ))  # type: ignore[return-value]

@@ -28,7 +28,7 @@ from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import _names
-from ._responses import text_response
+from ._responses import http_error_response, text_response
 from .app_errors import ErrorsMixin
 from .app_templates import TemplatesMixin, _default_template_ctx_processor
 from .app_urls import URLsMixin
@@ -743,7 +743,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
                 rv = self.json.response(rv)
             elif isinstance(rv, HTTPException):
                 # Its own response, not a round trip through it as a WSGI app.
-                rv = cls.force_type(rv.get_response(request.environ))
+                rv = http_error_response(cls, rv, request.environ)
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:
                     rv = cls.force_type(rv, request.environ)  # type: ignore[arg-type]

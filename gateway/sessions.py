@@ -9,17 +9,20 @@ assigning a :class:`SessionInterface` subclass to ``app.session_interface``.
 from __future__ import annotations
 
 import collections.abc as cabc
-import hashlib
 import hmac
+import re
 import typing as t
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.signer import HMACAlgorithm
-from werkzeug.datastructures import CallbackDict
+from werkzeug.datastructures import CallbackDict, Headers
+from werkzeug.http import dump_cookie
+from werkzeug.sansio.response import Response as _SansioResponse
 
 from .json.tag import TaggedJSONSerializer
+from .signing import CookieSerializer, _lazy_sha1, hmac_digestmod
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
@@ -233,25 +236,11 @@ class SessionInterface:
 session_json_serializer = TaggedJSONSerializer()
 
 
-def _lazy_sha1(string: bytes = b"") -> t.Any:
-    """SHA-1, looked up on use: FIPS builds of Python may lack it, and that must
-    only matter to applications that really sign with it.
-    """
-    return hashlib.sha1(string)
-
-
-def _hmac_digestmod(digest_method: t.Any) -> t.Any:
-    # The default SHA-1 wrapper hides the hash from :mod:`hmac`, which then
-    # falls back to its pure-Python implementation; naming it lets OpenSSL do
-    # the work (same bytes, several times faster). Still resolved on use.
-    return "sha1" if digest_method is _lazy_sha1 else digest_method
-
-
 class _SessionHMAC(HMACAlgorithm):
     """HMAC signatures computed by :func:`hmac.digest` (one C call)."""
 
     def get_signature(self, key: bytes, value: bytes) -> bytes:
-        return hmac.digest(key, value, _hmac_digestmod(self.digest_method))
+        return hmac.digest(key, value, hmac_digestmod(self.digest_method))
 
 
 def _bounded_put(
@@ -292,12 +281,83 @@ class _SessionSigner(TimestampSigner):
         if rv is None:
             if self.key_derivation == "hmac":
                 rv = hmac.digest(
-                    secret_key, self.salt, _hmac_digestmod(self.digest_method)
+                    secret_key, self.salt, hmac_digestmod(self.digest_method)
                 )
             else:
                 rv = super().derive_key(secret_key)
             _bounded_put(_derived_keys, cache_key, rv, _DERIVED_KEYS_MAX)
         return rv
+
+
+def _vary_cookie(response: Response) -> None:
+    """``response.vary.add("Cookie")``.
+
+    When the response has no ``Vary`` header yet (nearly always) that call
+    appends ``("Vary", "Cookie")`` to the header list, after two failed
+    lookups that each build a ``BadRequestKeyError`` and a header set that is
+    parsed and serialised again: about 250 bytecodes, 5% of a session round
+    trip. The header is appended directly then; anything else goes through
+    Werkzeug."""
+    headers = response.headers
+    if type(headers) is Headers and type(response).vary is _SansioResponse.vary:
+        for key, _value in headers._list:
+            if key.lower() == "vary":
+                break
+        else:
+            headers._list.append(("Vary", "Cookie"))
+            return
+    response.vary.add("Cookie")
+
+
+# Values dump_cookie leaves as they are (a subset of what it does not quote):
+# a signed session cookie is URL-safe base64 and dots.
+_PLAIN_COOKIE_VALUE = re.compile(r"[\w.\-]*", re.ASCII)
+# (name and attributes) -> the Set-Cookie header around the value, or None
+# when Werkzeug must build it (see _set_cookie).
+_cookie_frames: dict[tuple[t.Any, ...], tuple[str, str] | None] = {}
+
+
+def _set_cookie(
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    expires: datetime | None,
+    **attributes: t.Any,
+) -> None:
+    """``response.set_cookie(name, value, expires=expires, **attributes)``.
+
+    For a cookie without expiry (not permanent) and a plain value, the header
+    is the value between a head and a tail that depend only on the name and
+    attributes, so Werkzeug's ``dump_cookie`` builds them once and they are
+    reused (building the header each time was about 230 bytecodes, 5% of a
+    session round trip). The same header; anything else (expiry, a value to
+    quote, a header over ``max_cookie_size``, which Werkzeug warns about, an
+    overridden ``set_cookie`` or header class) goes through Werkzeug."""
+    headers = response.headers
+    if (
+        expires is None
+        and type(headers) is Headers
+        and type(response).set_cookie is _SansioResponse.set_cookie
+        and _PLAIN_COOKIE_VALUE.fullmatch(value) is not None
+    ):
+        key = (name, *sorted(attributes.items()))
+        try:
+            frame = _cookie_frames[key]
+        except KeyError:
+            header = dump_cookie(name, "", max_size=0, **attributes)
+            head = name.encode().decode("latin1") + "="
+            frame = None
+            if header.startswith(head) and "\n" not in header and "\r" not in header:
+                frame = (head, header[len(head) :])
+            _bounded_put(_cookie_frames, key, frame, 256)
+        if frame is not None:
+            header = frame[0] + value + frame[1]
+            max_size = response.max_cookie_size
+            if not max_size or len(header) <= max_size:
+                headers._list.append(("Set-Cookie", header))
+                return
+    response.set_cookie(name, value, expires=expires, **attributes)
 
 
 class SecureCookieSessionInterface(SessionInterface):
@@ -357,8 +417,8 @@ class SecureCookieSessionInterface(SessionInterface):
 
         # itsdangerous signs with the last key and verifies with all of them.
         keys: list[str | bytes] = [*fallbacks, secret_key]
-        rv = URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]  # itsdangerous takes str and bytes keys mixed
+        rv = CookieSerializer(
+            keys,
             salt=self.salt,
             serializer=self.serializer,
             signer=_SessionSigner,
@@ -411,7 +471,7 @@ class SecureCookieSessionInterface(SessionInterface):
         # the header order the reference framework produces.
         accessed = session.accessed
         if accessed:
-            response.vary.add("Cookie")
+            _vary_cookie(response)
 
         if not session:
             # An emptied session removes the cookie; one that was always empty
@@ -427,12 +487,13 @@ class SecureCookieSessionInterface(SessionInterface):
                     httponly=httponly,
                 )
                 if not accessed:
-                    response.vary.add("Cookie")
+                    _vary_cookie(response)
         elif self.should_set_cookie(app, session):
             expires = self.get_expiration_time(app, session)
             # A session is only saved when open_session found a secret key.
             val = self.get_signing_serializer(app).dumps(dict(session))  # type: ignore[union-attr]
-            response.set_cookie(
+            _set_cookie(
+                response,
                 name,
                 val,
                 expires=expires,
@@ -444,7 +505,7 @@ class SecureCookieSessionInterface(SessionInterface):
                 samesite=samesite,
             )
             if not accessed:
-                response.vary.add("Cookie")
+                _vary_cookie(response)
         if not accessed:
             # Saving reads the session (its length, its items), which the
             # session records as use; the app did not use it, and code that

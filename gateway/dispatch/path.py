@@ -284,18 +284,18 @@ class PathDispatcher:
             # one-segment mount, or a dynamic segment no static mount shares
             # (without them a dynamic segment costs 3,700 instructions more,
             # a third of what it adds).
-            first = path[:end]
-            app = self._single.get(first)
-            if app is not None:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + first
-                environ["PATH_INFO"] = path[end:]
-                return app(environ, start_response)
+            if self._firsts:  # there are static mounts
+                first = path[:end]
+                app = self._single.get(first)
+                if app is not None:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + first
+                    environ["PATH_INFO"] = path[end:]
+                    return app(environ, start_response)
+                if first in self._firsts:
+                    return self._dispatch(environ, start_response, path)
             registry = self.registry
-            if (
-                registry is not None
-                and path[0] == "/"  # a relative PATH_INFO goes to the default
-                and first not in self._firsts
-            ):
+            # (a relative PATH_INFO goes to the default app)
+            if registry is not None and path[0] == "/":
                 return registry.serve(
                     path[1:end], environ, start_response, self.default_app
                 )

@@ -12,10 +12,11 @@ import typing as t
 
 import pytest
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import gateway
-from gateway._responses import text_response
+from gateway._responses import http_error_response, text_response
 from gateway.wrappers import Response
 
 
@@ -227,3 +228,53 @@ def test_views_and_jsonify_answer_with_the_shortcuts(app):
     ]
     assert json_rv.get_json() == {"a": 1}
     assert client.head("/text").data == b""
+
+
+class Teapot(HTTPException):
+    code = 418
+    description = "Short and stout."
+
+
+class OwnPage(NotFound):
+    def get_body(self, environ=None, scope=None):  # type: ignore[no-untyped-def]
+        return "my own page"
+
+
+class OwnHeaders(NotFound):
+    def get_headers(self, environ=None, scope=None):  # type: ignore[no-untyped-def]
+        return [("Content-Type", "text/plain"), ("X-Own", "1")]
+
+
+def _with_response() -> HTTPException:
+    return NotFound(response=WerkzeugResponse("given", status=404))
+
+
+def _with_code() -> HTTPException:
+    e = NotFound()
+    e.code = 410
+    return e
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(NotFound, id="routing's 404"),
+        pytest.param(lambda: NotFound("<b>gone</b>\nfor good"), id="own description"),
+        pytest.param(BadRequest, id="400"),
+        pytest.param(lambda: MethodNotAllowed(["GET", "POST"]), id="405 with Allow"),
+        pytest.param(Teapot, id="a subclass with a code and description"),
+        pytest.param(OwnPage, id="a subclass with its own page"),
+        pytest.param(OwnHeaders, id="a subclass with its own headers"),
+        pytest.param(_with_response, id="a response of its own"),
+        pytest.param(_with_code, id="a code set on the instance"),
+    ],
+)
+@pytest.mark.parametrize("cls", [Response, PlainText, NoLength, CustomInit])
+def test_error_pages_are_werkzeugs(make, cls):
+    """Twice each: the first builds the cached page, the second uses it."""
+    for _ in range(2):
+        env = environ()
+        expected = cls.force_type(make().get_response(env))
+        got = http_error_response(cls, make(), env)
+        assert built_alike(got, expected)
+        assert got.get_data() == expected.get_data()

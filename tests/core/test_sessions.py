@@ -880,3 +880,144 @@ def test_other_digest_methods_sign_like_plain_itsdangerous(
     assert plain.loads(value) == {"v": "one"}
     client.set_cookie(COOKIE, plain.dumps({"v": "from-plain"}))
     assert client.get("/two").data == b"from-plain"
+
+
+class _OwnVary(gateway.Response):
+    @property
+    def vary(self):  # type: ignore[no-untyped-def,override]
+        from werkzeug.datastructures import HeaderSet
+
+        return HeaderSet(
+            ["Own"], on_update=lambda s: self.headers.set("Vary", "Own, Cookie")
+        )
+
+
+@pytest.mark.parametrize(
+    ("make", "headers"),
+    [
+        pytest.param(gateway.Response, [], id="no headers"),
+        pytest.param(gateway.Response, [("X-A", "1")], id="no Vary"),
+        pytest.param(gateway.Response, [("Vary", "Accept")], id="Vary: Accept"),
+        pytest.param(gateway.Response, [("vary", "cookie")], id="vary: cookie"),
+        pytest.param(gateway.Response, [("VARY", "*")], id="VARY: *"),
+        pytest.param(gateway.Response, [("Vary", "")], id="an empty Vary"),
+        pytest.param(
+            gateway.Response,
+            [("Vary", "Accept"), ("X", "1"), ("Vary", "Origin")],
+            id="two Vary headers",
+        ),
+        pytest.param(_OwnVary, [], id="a response class with its own vary"),
+    ],
+)
+def test_vary_cookie_is_werkzeugs(make: t.Any, headers: list[tuple[str, str]]) -> None:
+    from gateway.sessions import _vary_cookie
+
+    fast, slow = make("x", headers=headers), make("x", headers=headers)
+    _vary_cookie(fast)
+    slow.vary.add("Cookie")
+    assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+
+
+def test_vary_cookie_with_a_headers_subclass_goes_through_werkzeug() -> None:
+    from werkzeug.datastructures import Headers
+
+    from gateway.sessions import _vary_cookie
+
+    class Recording(Headers):
+        sets: t.ClassVar[list[tuple[str, str]]] = []
+
+        def set(self, key: str, value: t.Any, /, **kw: t.Any) -> None:
+            self.sets.append((key, value))
+            super().set(key, value, **kw)
+
+    response = gateway.Response("x")
+    response.headers = Recording(response.headers)
+    _vary_cookie(response)
+    assert Recording.sets == [("Vary", "Cookie")]
+    assert response.headers["Vary"] == "Cookie"
+
+
+class _OwnSetCookie(gateway.Response):
+    def set_cookie(self, key: str, value: str = "", **kwargs: t.Any) -> None:  # type: ignore[override]
+        super().set_cookie(key, value.upper(), **kwargs)
+
+
+_ATTRS: dict[str, t.Any] = {
+    "httponly": True,
+    "domain": None,
+    "path": "/",
+    "secure": False,
+    "partitioned": False,
+    "samesite": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("cls", "name", "value", "changes"),
+    [
+        pytest.param(
+            gateway.Response, "session", "eyJhIjoxfQ.Z1.x-_y", {}, id="a session"
+        ),
+        pytest.param(gateway.Response, "session", "", {}, id="empty value"),
+        pytest.param(gateway.Response, "session", "a b;c", {}, id="value to quote"),
+        pytest.param(gateway.Response, "session", "ü", {}, id="non-ascii value"),
+        pytest.param(gateway.Response, "sessión", "v", {}, id="non-ascii name"),
+        pytest.param(
+            gateway.Response,
+            "s",
+            "v",
+            {
+                "domain": ".Example.com:8000",
+                "path": "/a b/ü",
+                "secure": True,
+                "httponly": False,
+                "samesite": "lax",
+                "partitioned": True,
+            },
+            id="every attribute",
+        ),
+        pytest.param(
+            gateway.Response,
+            "s",
+            "v",
+            {"expires": datetime(2030, 1, 2, tzinfo=UTC)},
+            id="permanent",
+        ),
+        pytest.param(_OwnSetCookie, "s", "v", {}, id="a class with its own set_cookie"),
+    ],
+)
+def test_session_cookie_header_is_werkzeugs(
+    cls: t.Any, name: str, value: str, changes: dict[str, t.Any]
+) -> None:
+    from gateway.sessions import _set_cookie
+
+    attrs = {**_ATTRS, **changes}
+    expires = attrs.pop("expires", None)
+    for _ in range(2):  # building the cached frame, then using it
+        fast, slow = cls("x"), cls("x")
+        _set_cookie(fast, name, value, expires=expires, **attrs)
+        slow.set_cookie(name, value, expires=expires, **attrs)
+        assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+
+
+def test_session_cookie_over_the_size_limit_warns_as_werkzeug() -> None:
+    from gateway.sessions import _set_cookie
+
+    fast, slow = gateway.Response("x"), gateway.Response("x")
+    with pytest.warns(UserWarning, match="cookie is too large") as ours:
+        _set_cookie(fast, "s", "v" * 5000, expires=None, **_ATTRS)
+    with pytest.warns(UserWarning, match="cookie is too large") as theirs:
+        slow.set_cookie("s", "v" * 5000, **_ATTRS)
+    assert str(ours[0].message) == str(theirs[0].message)
+    assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+
+
+def test_session_cookie_with_a_bad_samesite_fails_as_werkzeug() -> None:
+    from gateway.sessions import _set_cookie
+
+    attrs = {**_ATTRS, "samesite": "sometimes"}
+    with pytest.raises(ValueError, match="SameSite") as ours:
+        _set_cookie(gateway.Response("x"), "s", "v", expires=None, **attrs)
+    with pytest.raises(ValueError, match="SameSite") as theirs:
+        gateway.Response("x").set_cookie("s", "v", **attrs)
+    assert str(ours.value) == str(theirs.value)

@@ -558,3 +558,27 @@ def test_a_request_without_a_body_reads_werkzeugs_empty_stream(app):
     with app.test_request_context("/"):
         assert type(gateway.request.stream) is io.BytesIO
         assert gateway.request.get_data() == b""
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        pytest.param(None, id="no header"),
+        pytest.param("", id="empty"),
+        pytest.param("a=1", id="one"),
+        pytest.param("a=1; b=2; a=3", id="repeated name"),
+        pytest.param('q="x y\\"z"; u=%C3%A9', id="quoted and escaped"),
+        pytest.param("bad cookie; ;=; c=3", id="malformed parts"),
+        pytest.param("é=ü", id="latin-1 as a WSGI server passes it"),
+    ],
+)
+def test_request_cookies_are_werkzeugs(cookie: str | None) -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request as WerkzeugRequest
+
+    environ = EnvironBuilder().get_environ()
+    if cookie is not None:
+        environ["HTTP_COOKIE"] = cookie
+    ours, theirs = Request(environ).cookies, WerkzeugRequest(environ).cookies
+    assert type(ours) is type(theirs)
+    assert list(ours.items(multi=True)) == list(theirs.items(multi=True))

@@ -572,3 +572,103 @@ def test_granian_still_builds_the_environ_on_the_process_environment() -> None:
         runner(Proto(), {"PATH_INFO": "/", "HTTP_HOST": "x"})
         assert seen[0]["HTTP_X_GATEWAY_CANARY"] == "from-the-process"
         assert seen[0]["HTTP_HOST"] == "x"
+
+
+def test_itsdangerous_default_digest_is_its_lazy_sha1() -> None:
+    from itsdangerous.signer import HMACAlgorithm
+
+    with upstream(
+        "itsdangerous",
+        "itsdangerous.signer._lazy_sha1",
+        "HMACAlgorithm's default digest is the module's _lazy_sha1 (SHA-1)",
+        "signing.py hmac_digestmod",
+    ):
+        from itsdangerous.signer import _lazy_sha1
+
+        assert HMACAlgorithm.default_digest_method is _lazy_sha1
+        assert _lazy_sha1(b"x").digest() == hashlib.sha1(b"x").digest()
+
+
+# -- werkzeug ------------------------------------------------------------------
+
+
+def test_werkzeug_request_cookies_parse_the_cookie_header() -> None:
+    from werkzeug.sansio.http import parse_cookie
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    with upstream(
+        "werkzeug",
+        "Request.cookies",
+        "the cookies are sansio parse_cookie of the Cookie header values joined"
+        " by ';', in the request's dict_storage_class",
+        "wrappers.py Request.cookies",
+    ):
+        environ = EnvironBuilder(headers={"Cookie": 'a=1; b="x y"; a=2'}).get_environ()
+        request = Request(environ)
+        expected = parse_cookie(environ["HTTP_COOKIE"], cls=request.dict_storage_class)
+        assert request.cookies == expected
+        assert request.cookies.getlist("a") == ["1", "2"]
+        assert type(request.cookies) is request.dict_storage_class
+
+
+def test_werkzeug_http_exception_default_page() -> None:
+    from werkzeug.exceptions import HTTPException, NotFound
+
+    with upstream(
+        "werkzeug",
+        "HTTPException.get_response",
+        "get_response builds Response(get_body(), code, get_headers()) from the"
+        " class's page methods, and __init__ keeps only 'response' in the"
+        " instance dict when no description is given",
+        "_responses.py http_error_response",
+    ):
+        e = NotFound()
+        assert e.__dict__.keys() == {"response"}
+        response = e.get_response({})
+        assert response.get_data(as_text=True) == e.get_body({})
+        assert response.headers.to_wsgi_list() == [
+            *e.get_headers({}),
+            ("Content-Length", str(len(e.get_body({}).encode()))),
+        ]
+        assert response.status_code == 404
+        assert HTTPException.get_response.__qualname__ == "HTTPException.get_response"
+
+
+def test_jinja_output_escape_is_a_namespace_global() -> None:
+    import jinja2
+    import markupsafe
+    from jinja2 import Template
+
+    seen = []
+
+    class Probe(Template):
+        @classmethod
+        def _from_namespace(cls, environment, namespace, globals):  # type: ignore[no-untyped-def]
+            seen.append(namespace.get("escape"))
+            return super()._from_namespace(environment, namespace, globals)
+
+    with upstream(
+        "jinja2",
+        "Template._from_namespace / the 'escape' global of compiled code",
+        "every compiled template goes through _from_namespace(environment,"
+        " namespace, globals) with markupsafe.escape as the namespace's"
+        " 'escape', which autoescaped output calls at render time",
+        "templating.py OutputTemplate._from_namespace",
+    ):
+        env = jinja2.Environment(autoescape=True)
+        env.template_class = Probe
+        template = env.from_string("{{ v }}")
+        assert seen == [markupsafe.escape]
+        template.root_render_func.__globals__["escape"] = lambda s: "swapped"
+        assert template.render(v="<") == "swapped"
+
+    with upstream(
+        "markupsafe",
+        "markupsafe._escape_inner",
+        "_escape_inner(s) is the text of escape(s) for a str, as a plain str",
+        "templating.py _escape_output",
+    ):
+        text = "<a href='x'>&\"</a>"
+        assert type(markupsafe._escape_inner(text)) is str
+        assert markupsafe._escape_inner(text) == str(markupsafe.escape(text))

@@ -121,7 +121,10 @@ def http_error_response(
     404 (the 404 row of benchmarks/core.py). Same status, headers, body and
     class."""
     klass = type(e)
-    if e.response is None and len(e.__dict__) == 1 and e.code is not None:
+    # ``__dict__`` alone: a subclass that skips HTTPException.__init__ (as
+    # ihatemoney's Redirect303) has no ``response`` attribute at all.
+    state = e.__dict__
+    if len(state) == 1 and state.get("response", e) is None and e.code is not None:
         try:
             page = _error_pages[klass]
         except KeyError:

@@ -174,7 +174,9 @@ class Master:
         self.options = options
         self.address = address
         self.current: subprocess.Popen[bytes] | None = None
-        self.retiring: list[subprocess.Popen[bytes]] = []
+        #: Old children finishing their requests after a reload, with the
+        #: time past which they are killed (as on a stop).
+        self.retiring: dict[subprocess.Popen[bytes], float] = {}
         self._signals: list[int] = []
         self._wake_r = self._wake_w = -1
 
@@ -232,7 +234,8 @@ class Master:
         if old is not None and old.poll() is None:
             log(f"new child {new.pid} ready; old child {old.pid} finishes its requests")
             old.send_signal(signal.SIGTERM)
-            self.retiring.append(old)
+            deadline = time.monotonic() + self.options.graceful_timeout + STOP_MARGIN
+            self.retiring[old] = deadline
 
     def _stop(self) -> int:
         children = [c for c in (self.current, *self.retiring) if c is not None]
@@ -259,11 +262,15 @@ class Master:
         return 0
 
     def _reap(self) -> None:
-        for child in list(self.retiring):
+        for child, deadline in list(self.retiring.items()):
+            if child.poll() is None and time.monotonic() > deadline:
+                log(f"old child {child.pid} still running past its graceful timeout")
+                child.kill()
+                child.wait()
             if child.poll() is not None:
                 log(f"old child {child.pid} finished (status {child.returncode})")
                 process_exit(child.pid)
-                self.retiring.remove(child)
+                del self.retiring[child]
 
     # -- children ------------------------------------------------------------------
 

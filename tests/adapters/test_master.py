@@ -53,3 +53,31 @@ def test_the_managed_adapters_are_the_one_process_servers():
 
     assert set(MANAGED_ADAPTERS) <= {n for n, a in ADAPTERS.items() if a.service}
     assert "gunicorn" not in MANAGED_ADAPTERS and "uwsgi" not in MANAGED_ADAPTERS
+
+
+def test_an_old_child_past_its_graceful_timeout_is_killed() -> None:
+    """After a reload the old child gets graceful_timeout + STOP_MARGIN to
+    finish, as on a stop; one that ignores its SIGTERM is killed then."""
+    import subprocess
+    import sys
+    import time
+
+    master = Master("gevent", "/srv/gateway.toml", {}, ServeOptions(), ("127.0.0.1", 1))
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+        ]
+    )
+    try:
+        master.retiring[stubborn] = time.monotonic() + 60
+        master._reap()
+        assert stubborn.poll() is None and stubborn in master.retiring
+        master.retiring[stubborn] = time.monotonic() - 1
+        master._reap()
+        assert stubborn.returncode is not None and not master.retiring
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
+            stubborn.wait()

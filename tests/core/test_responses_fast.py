@@ -245,6 +245,20 @@ class OwnHeaders(NotFound):
         return [("Content-Type", "text/plain"), ("X-Own", "1")]
 
 
+class OwnInit(HTTPException):
+    """Skips HTTPException.__init__ (no ``response`` attribute) and answers
+    with its own response, as ihatemoney's Redirect303 does."""
+
+    code = 303
+
+    def __init__(self) -> None:
+        Exception.__init__(self, "/elsewhere")
+        self.new_url = "/elsewhere"
+
+    def get_response(self, environ=None, scope=None):  # type: ignore[no-untyped-def]
+        return WerkzeugResponse("", status=303, headers={"Location": self.new_url})
+
+
 def _with_response() -> HTTPException:
     return NotFound(response=WerkzeugResponse("given", status=404))
 
@@ -265,6 +279,7 @@ def _with_code() -> HTTPException:
         pytest.param(Teapot, id="a subclass with a code and description"),
         pytest.param(OwnPage, id="a subclass with its own page"),
         pytest.param(OwnHeaders, id="a subclass with its own headers"),
+        pytest.param(OwnInit, id="a subclass skipping HTTPException.__init__"),
         pytest.param(_with_response, id="a response of its own"),
         pytest.param(_with_code, id="a code set on the instance"),
     ],

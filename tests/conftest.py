@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import typing as t
 from pathlib import Path
 
 import pytest
-from server_harness import ServerProcess, running, world_readable_tempdir
+from server_harness import (
+    ServerProcess,
+    running,
+    self_signed_certificate,
+    world_readable_tempdir,
+)
 
 # The suite's own process is the reference: the differential tests compare
 # gateway with real Flask side by side in it, and the Flask compatibility
@@ -69,31 +73,4 @@ def pytest_runtest_makereport(
 @pytest.fixture(scope="session")
 def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate and key for example.* made by openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=example.net",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    key.chmod(0o644)  # read by www-data workers in the live tests
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"), "example.net")

@@ -543,3 +543,24 @@ def announce_body(
         except http.client.IncompleteRead as e:  # closed at once: the body never came
             body = e.partial
         return response.status, body, time.monotonic() - start
+
+
+def self_signed_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    """``(cert.pem, key.pem)`` in ``directory``: a self-signed certificate
+    for ``name`` and ``*.name``, made by openssl (skip when it is absent).
+    The key is world-readable: Apache's www-data workers read it too."""
+    openssl = require_program("openssl")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-subj", f"/CN={name}"),
+            *("-addext", f"subjectAltName=DNS:{name},DNS:*.{name}"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    key.chmod(0o644)
+    return cert, key

@@ -36,6 +36,7 @@ from server_harness import (
     missing,
     require_module,
     require_program,
+    self_signed_certificate,
     tcp_ready,
     unix_ready,
 )
@@ -350,31 +351,7 @@ def _gunicorn_behind_nginx_tls(workdir: Path) -> Deployment:
     """nginx terminating TLS: the app must see https (X-Forwarded-Proto from
     its trusted proxy) and the client's address (X-Forwarded-For)."""
     require_module("gunicorn")
-    openssl = require_program("openssl")
-    cert, key = workdir / "cert.pem", workdir / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            f"/CN={BASE_DOMAIN}",
-            "-addext",
-            f"subjectAltName=DNS:{BASE_DOMAIN},DNS:*.{BASE_DOMAIN}",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = self_signed_certificate(workdir, BASE_DOMAIN)
     http_port, https_port, backend = free_port(), free_port(), free_port()
     server = {
         "adapter": "gunicorn",

@@ -47,7 +47,7 @@ import typing as t
 from pathlib import Path
 
 from . import CannotServe, require
-from .middleware import with_script_name
+from .middleware import worker_app
 from .options import GRACEFUL_TIMEOUT, Address, ServeOptions, with_threads
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -173,8 +173,7 @@ def serve(
     """
 
     def loader(_target: str) -> WSGIApplication:
-        built = app() if lazy else app  # type: ignore[call-arg]  # lazy: a factory
-        return without_process_environ(with_script_name(built, script_name))  # type: ignore[arg-type]  # as above
+        return without_process_environ(worker_app(app, lazy, script_name))
 
     settings = granian_settings(
         bind=bind,

@@ -35,7 +35,7 @@ import sys
 import typing as t
 
 from . import CannotServe, require
-from .middleware import with_script_name
+from .middleware import worker_app
 from .options import (
     GRACEFUL_TIMEOUT,
     Address,
@@ -171,8 +171,7 @@ def serve(
     """
 
     def loader() -> WSGIApplication:
-        built = app() if lazy else app  # type: ignore[call-arg]  # lazy: a factory
-        return with_script_name(built, script_name)  # type: ignore[arg-type]  # as above
+        return worker_app(app, lazy, script_name)
 
     settings = gunicorn_settings(
         bind=bind,

@@ -114,3 +114,15 @@ def with_script_name(app: WSGIApplication, script_name: str) -> WSGIApplication:
     if not script_name:
         return app
     return ScriptNameMiddleware(app, script_name)
+
+
+def worker_app(
+    app: WSGIApplication | t.Callable[[], WSGIApplication],
+    lazy: bool,
+    script_name: str,
+) -> WSGIApplication:
+    """What a pre-fork server's worker serves: ``app()`` when ``lazy`` (a
+    factory each worker calls after the fork), else ``app``; behind
+    ``script_name``."""
+    built = app() if lazy else app  # type: ignore[call-arg]  # lazy: a factory
+    return with_script_name(built, script_name)  # type: ignore[arg-type]  # as above

@@ -10,7 +10,13 @@ import time
 
 import pytest
 from reload_clients import serve_site
-from server_harness import GatedStream, eventually, free_port, wait_for_log
+from server_harness import (
+    GatedStream,
+    ServerProcess,
+    eventually,
+    free_port,
+    wait_for_log,
+)
 from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
 
 pytestmark = pytest.mark.integration
@@ -21,6 +27,22 @@ HTTP_MANAGED = [
 ]
 
 
+def serve_with_a_stream(
+    server_dir, adapter: str, needs: str, graceful_timeout: int
+) -> tuple[ServerProcess, GatedStream]:
+    """The site under the master, and a streamed request parked on its gate."""
+    process, client = serve_site(
+        server_dir, adapter, needs, ["--graceful-timeout", str(graceful_timeout)]
+    )
+    stream = GatedStream(
+        client.port,
+        "/stream",
+        server_dir / "gate",
+        host=f"alpha.{BASE_DOMAIN}:{client.port}",
+    )
+    return process, stream
+
+
 def child_pid(client) -> int:
     return client.get("/whoami").json()["pid"]
 
@@ -29,15 +51,7 @@ def child_pid(client) -> int:
 def test_ctrl_c_to_the_process_group_is_one_graceful_stop(server_dir, adapter, needs):
     # A terminal's Ctrl-C reaches the master and its child: the child must
     # not take the master's SIGTERM that follows as a second signal.
-    process, client = serve_site(
-        server_dir, adapter, needs, ["--graceful-timeout", "20"]
-    )
-    stream = GatedStream(
-        client.port,
-        "/stream",
-        server_dir / "gate",
-        host=f"alpha.{BASE_DOMAIN}:{client.port}",
-    )
+    process, stream = serve_with_a_stream(server_dir, adapter, needs, 20)
     try:
         assert stream.first_line() == b"chunk-1\n"
         process.send_signal(signal.SIGINT)  # the whole process group
@@ -51,15 +65,7 @@ def test_ctrl_c_to_the_process_group_is_one_graceful_stop(server_dir, adapter, n
 
 @pytest.mark.parametrize(("adapter", "needs"), HTTP_MANAGED)
 def test_a_second_signal_stops_at_once(server_dir, adapter, needs):
-    process, client = serve_site(
-        server_dir, adapter, needs, ["--graceful-timeout", "60"]
-    )
-    stream = GatedStream(
-        client.port,
-        "/stream",
-        server_dir / "gate",
-        host=f"alpha.{BASE_DOMAIN}:{client.port}",
-    )
+    process, stream = serve_with_a_stream(server_dir, adapter, needs, 60)
     try:
         assert stream.first_line() == b"chunk-1\n"
         process.signal_leader(signal.SIGTERM)

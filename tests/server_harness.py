@@ -76,11 +76,22 @@ def require_module(name: str) -> None:
         missing(f"the {name!r} package is not installed: pip install -e '.[servers]'")
 
 
+#: Ports free_port handed out in this run. The kernel may offer the same
+#: ephemeral port to two binds in a row; a fixture that asks for two ports
+#: must get two (granian, with SO_REUSEPORT, would share one silently).
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now on 127.0.0.1, never one this
+    run has handed out before."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def tcp_ready(host: str, port: int) -> t.Callable[[], bool]:

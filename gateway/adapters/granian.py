@@ -15,6 +15,9 @@ thread. What the adapter decides:
   ones gracefully, serves new code and a changed file). A gateway.toml that
   no longer loads is reported and the workers keep the configuration the
   server started with;
+- granian binds with ``SO_REUSEPORT``, so it would start next to a server
+  already on its port and share that server's connections; the adapter
+  refuses an address in use first;
 - SIGTERM / SIGINT stop gracefully: in-flight requests get
   ``graceful_timeout`` seconds before a worker is killed; a worker that dies
   is started again;
@@ -49,6 +52,7 @@ from pathlib import Path
 from . import CannotServe, require
 from .middleware import worker_app
 from .options import GRACEFUL_TIMEOUT, Address, ServeOptions, with_threads
+from .sockets import ensure_free
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -189,6 +193,12 @@ def serve(
     from granian.http import HTTP1Settings
 
     settings["http1_settings"] = HTTP1Settings(**settings["http1_settings"])
+    try:
+        # granian binds with SO_REUSEPORT: next to a server already on the
+        # port it would start and share that server's connections.
+        ensure_free(bind)
+    except OSError as e:
+        raise CannotServe(e.strerror or str(e)) from None
 
     try:
         # ``target`` is only a label here: the loader builds the application.

@@ -46,6 +46,33 @@ def remove_stale_unix_socket(path: str) -> None:
         probe.close()
 
 
+def ensure_free(address: Address) -> None:
+    """Fail with ``EADDRINUSE`` when another socket already holds ``address``.
+
+    For servers that bind with ``SO_REUSEPORT`` (granian): their bind succeeds
+    next to a running server on the same port, and the two then share its
+    connections silently. A plain bind (``SO_REUSEADDR`` only, never listened
+    on) conflicts with any bound socket, so it tells.
+    """
+    if isinstance(address, str):
+        remove_stale_unix_socket(address)
+        return
+    host, port = address
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+            raise OSError(
+                errno.EADDRINUSE,
+                f"another server is listening on {host}:{port}; stop it or"
+                " choose another [server].bind / --bind",
+            ) from None
+
+
 def bind_socket(address: Address, backlog: int = 1024) -> socket.socket:
     """A listening stream socket on ``(host, port)`` (IPv4 or IPv6, with
     ``SO_REUSEADDR``) or on a unix socket path (mode 0666)."""

@@ -21,6 +21,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from server_harness import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -113,12 +114,6 @@ RUNNERS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_until_listening(proc: subprocess.Popen, port: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -156,7 +151,7 @@ def server(request, tmp_path_factory):
     (tmp_path / "http_app.py").write_text(APP_SOURCE)
     runner = tmp_path / "runner.py"
     runner.write_text(textwrap.dedent(RUNNERS[request.param]))
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, str(runner), str(port)],

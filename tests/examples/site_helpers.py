@@ -9,7 +9,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+from server_harness import free_port
 from werkzeug.test import Client, TestResponse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,12 +108,6 @@ def build_site() -> t.Any:
 
 
 # -- real servers -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 from hosting.store import OUTAGE_RETRY_AFTER, StoreUnavailable
-from site_helpers import DATABASE_URL_ENV, SiteClient, build_site, free_port
+from server_harness import free_port
+from site_helpers import DATABASE_URL_ENV, SiteClient, build_site
 
 pytest.importorskip("psycopg")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from server_harness import free_port
 
 from gateway.cli import GatewayGroup
 
@@ -152,12 +153,6 @@ def env_files(tmp_path):
     custom = project / "custom.env"
     custom.write_text("BAR=custom\n")
     return project
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -6,12 +6,14 @@ pipe), so the lines of several worker processes appending to one file or
 one pipe never cut into each other. A file renamed or removed by log
 rotation is noticed within a second and opened anew.
 
-:class:`Batch` decides when: at once when no other request is in flight
-(so nothing waits in memory while the server is idle, or stopping after its
-last request), and otherwise gathered, up to :data:`BATCH_BYTES` or
-:data:`BATCH_SECONDS`. Each ``os.write`` lets other threads take the GIL,
-and taking it back behind busy threads is what a write costs most under
-load, so under load the lines of many requests share one.
+:class:`Batch` decides when. A line is written at once when the last write
+is :data:`BATCH_SECONDS` old or more, so a server with sparse traffic writes
+each line as its request ends; busier, lines wait in memory, up to
+:data:`BATCH_LINES` of them or :data:`BATCH_SECONDS`, and many share one
+``os.write``. The lines are formatted when they are written, together. The
+system call, and taking the GIL back after it behind busy threads, is what a
+line would otherwise cost most. A worker killed with ``SIGKILL`` loses what
+waits (at most :data:`BATCH_SECONDS` of lines); one that exits writes it.
 
 A destination that fails (a full disk, a closed pipe, a removed directory)
 never fails the request: the line is dropped, counted, and the failure is
@@ -37,11 +39,10 @@ from ..config import ConfigError
 REOPEN_CHECK = 1.0
 #: How often a failing destination says so on standard error, in seconds.
 REPORT_EVERY = 60.0
-#: While other requests are in flight, lines are gathered up to this many
-#: bytes ...
-BATCH_BYTES = 16384
-#: ... or this many seconds, then written together.
+#: A line waits at most this many seconds before it is written ...
 BATCH_SECONDS = 0.5
+#: ... and at most this many lines wait.
+BATCH_LINES = 256
 #: What one write to a pipe or socket may carry and stay whole.
 PIPE_CHUNK = 4096
 
@@ -191,88 +192,64 @@ def _write_all(fd: int, view: memoryview) -> None:
 
 
 class Batch:
-    """Gathers the lines of concurrent requests for one :class:`Sink`.
+    """Gathers records for one :class:`Sink` and writes them together.
 
-    :meth:`begin` when a request starts, :meth:`end` with its line when it
-    is done. The line is written at once, with any gathered before it, when
-    no other request is in flight, when :data:`BATCH_BYTES` are gathered, or
-    when the oldest gathered line waited :data:`BATCH_SECONDS`; a timer
-    thread writes what waits that long while no request ends (a long
-    streaming response in flight). A forked child drops what its parent had
-    gathered: the parent writes it.
+    :meth:`add` takes a finished request's record (a tuple) with the
+    :func:`time.perf_counter` of its end; ``render`` turns a list of records
+    into the bytes of their lines when they are written. Records are written,
+    with any gathered before them, when the last write is
+    :data:`BATCH_SECONDS` old or more or :data:`BATCH_LINES` wait; otherwise
+    a timer thread writes them :data:`BATCH_SECONDS` after the last write.
+    A forked child drops what its parent had gathered: the parent writes it.
 
-    No lock is taken on the way of a request: the requests in flight are
-    the length of a list and the lines wait in a deque, whose appends and
-    pops the GIL keeps whole; only a write takes the lock (a thread waiting
-    for a lock gives up the GIL, and getting it back behind busy threads is
-    what the lock would cost).
+    No lock is taken on the way of a request: the records wait in a deque,
+    whose appends and pops the GIL keeps whole; only a write takes the lock.
     """
 
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: Sink, render: t.Callable[[list[t.Any]], bytes]) -> None:
         self.sink = sink
-        self._flight: list[None] = []
-        self._lines: collections.deque[bytes] = collections.deque()
-        self._size = 0
-        self._since = 0.0
+        self.render = render
+        self._records: collections.deque[t.Any] = collections.deque()
+        self._written = -BATCH_SECONDS  # perf_counter of the last write
         self._timer = False
         self._lock = threading.Lock()
         _batches.add(self)
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._flight)
-
-    def begin(self) -> None:
-        self._flight.append(None)
-
-    def end(self, line: bytes) -> None:
-        """A request is done: write or gather its ``line``."""
-        flight = self._flight
-        if flight:
-            flight.pop()
-        lines = self._lines
-        if not lines and not flight:  # the usual case when not loaded
-            self.sink.write(line)
-            return
-        if not lines:
-            self._since = time.monotonic()
-            self._size = 0
-        lines.append(line)
-        self._size += len(line)
-        if (
-            flight
-            and self._size < BATCH_BYTES
-            and time.monotonic() - self._since < BATCH_SECONDS
-        ):
-            if not self._timer:
-                self._timer = True
-                _start_timer(self)
-            return
-        self.flush()
+    def add(self, record: t.Any, now: float) -> None:
+        """A request is done: write or gather its ``record``."""
+        records = self._records
+        records.append(record)
+        if now - self._written >= BATCH_SECONDS or len(records) >= BATCH_LINES:
+            self.flush()
+        elif not self._timer:
+            self._timer = True
+            _start_timer(self)
 
     def flush(self) -> None:
         """Write what is gathered."""
         with self._lock:
-            lines = self._lines
-            parts = [lines.popleft() for _ in range(len(lines))]
-            self._size = 0
-            if parts:
-                self.sink.write(b"".join(parts))
+            records = self._records
+            batch = [records.popleft() for _ in range(len(records))]
+            self._written = time.perf_counter()
+            if batch:
+                self.sink.write(self.render(batch))
 
-    def _tick(self) -> bool:
-        """The timer's step: write what waited long enough; whether to go on."""
-        if not self._lines:
+    def _wait(self) -> float:
+        """The timer's step: seconds to sleep before the next write is due,
+        or -1 to stop (nothing waits)."""
+        due = self._written + BATCH_SECONDS - time.perf_counter()
+        if due > 0:
+            return due
+        if not self._records:
             self._timer = False
-            if not self._lines:
-                return False
-            self._timer = True  # a line came meanwhile, and saw the timer on
-        if time.monotonic() - self._since >= BATCH_SECONDS:
-            self.flush()
-        return True
+            if not self._records:
+                return -1
+            self._timer = True  # a record came meanwhile, and saw the timer on
+        self.flush()
+        return BATCH_SECONDS
 
     def _forked(self) -> None:
-        self._lines.clear()
-        self._flight.clear()
+        self._records.clear()
         self._timer = False
         self._lock = threading.Lock()
 
@@ -281,14 +258,17 @@ _batches: weakref.WeakSet[Batch] = weakref.WeakSet()
 
 
 def _start_timer(batch: Batch) -> None:
+    _flush_at_exit()
     ref = weakref.ref(batch)
 
     def run() -> None:
         while True:
-            time.sleep(BATCH_SECONDS / 2)
             current = ref()
-            if current is None or not current._tick():
+            wait = -1.0 if current is None else current._wait()
+            del current
+            if wait < 0:
                 return
+            time.sleep(wait)
 
     threading.Thread(target=run, name="gateway-access-log", daemon=True).start()
 
@@ -301,6 +281,26 @@ def _after_fork() -> None:
 def _flush_all() -> None:
     for batch in list(_batches):
         batch.flush()
+
+
+#: The process whose exit writes what waits (see :func:`_flush_at_exit`).
+_exit_hooked = 0
+
+
+def _flush_at_exit() -> None:
+    """Make sure this process writes what waits when it exits. :mod:`atexit`
+    covers a process that ends the usual way (gunicorn's workers, gateway's
+    own); a worker started by :mod:`multiprocessing` (granian's) ends with
+    ``os._exit`` after running only multiprocessing's finalizers, which are
+    reset in each child, so one is registered in the process itself."""
+    global _exit_hooked
+    pid = os.getpid()
+    if _exit_hooked == pid:
+        return
+    _exit_hooked = pid
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.Finalize(None, _flush_all, exitpriority=100)
 
 
 if hasattr(os, "register_at_fork"):

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
+import subprocess
+import sys
 import typing as t
 from pathlib import Path
+from time import perf_counter
 
 import pytest
 from server_harness import eventually
@@ -37,6 +41,14 @@ from gateway.dispatch.accesslog import (
 from gateway.dispatch.forwarded import TrustedNetworks
 from gateway.dispatch.logsinks import Batch, FileSink, Sink, chunks, open_sink
 from gateway.toml import LoggingConfig, parse_config
+
+
+@pytest.fixture(autouse=True)
+def lines_written_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every line is written as its request ends, so a test reads it at once
+    (the tests of gathering set their own bounds)."""
+    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 0.0)
+
 
 # -- the request id rule ----------------------------------------------------------------
 
@@ -341,8 +353,8 @@ class Lines(Sink):
         super().__init__(-1, "memory")
         self.lines: list[str] = []
 
-    def write(self, line: bytes) -> None:
-        self.lines.append(line.decode())
+    def write(self, lines: bytes) -> None:
+        self.lines.extend(lines.decode().splitlines())
 
     def json(self) -> list[dict[str, t.Any]]:
         return [json.loads(line) for line in self.lines]
@@ -576,7 +588,7 @@ def test_text_format_through_the_gateway(call: t.Any, echo: t.Any) -> None:
     (line,) = lines.lines
     fields = line.split(" ")
     assert fields[1:4] == ["127.0.0.1", "acme", "-"]
-    assert line.endswith(f" {result.headers['X-Request-ID']}\n")
+    assert line.endswith(f" {result.headers['X-Request-ID']}")
     assert f'"GET /p HTTP/1.1" 200 {len(result.body)} ' in line
 
 
@@ -671,70 +683,122 @@ def test_writes_to_a_pipe_carry_whole_lines(
 
 @pytest.fixture
 def batch(tmp_path: Path) -> t.Iterator[tuple[Batch, Path]]:
+    """A batch of ready-made lines to a file."""
     path = tmp_path / "batched.log"
     sink = FileSink(str(path))
-    yield Batch(sink), path
+    yield Batch(sink, b"".join), path
     sink.close()
 
 
-def test_a_line_is_written_at_once_when_nothing_else_is_in_flight(
-    batch: tuple[Batch, Path],
+def test_a_line_is_written_at_once_when_the_last_write_is_old(
+    batch: tuple[Batch, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 60.0)
     b, path = batch
-    b.begin()
-    b.end(b"one\n")
+    b.add(b"one\n", perf_counter())  # nothing written for 60 s: sparse traffic
     assert path.read_bytes() == b"one\n"
 
 
-def test_lines_of_concurrent_requests_are_written_together(
-    batch: tuple[Batch, Path],
-) -> None:
-    b, path = batch
-    b.begin()
-    b.begin()
-    b.begin()
-    b.end(b"first\n")
-    b.end(b"second\n")
-    assert path.read_bytes() == b""  # a request is still in flight
-    b.end(b"third\n")
-    assert path.read_bytes() == b"first\nsecond\nthird\n"
-
-
-def test_gathered_lines_are_written_past_the_byte_bound(
+def test_lines_soon_after_a_write_wait_and_are_written_together(
     batch: tuple[Batch, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(logsinks, "BATCH_BYTES", 10)
+    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 0.2)
     b, path = batch
-    for _ in range(4):
-        b.begin()
-    b.end(b"12345\n")
-    b.end(b"67890\n")  # 12 bytes gathered: written though two are in flight
-    assert path.read_bytes() == b"12345\n67890\n"
+    b.add(b"first\n", perf_counter())
+    b.add(b"second\n", perf_counter())
+    b.add(b"third\n", perf_counter())
+    assert path.read_bytes() == b"first\n"  # the others wait ...
+    # ... for the timer thread, which writes them in one call
+    assert eventually(lambda: path.read_bytes() == b"first\nsecond\nthird\n", timeout=5)
 
 
-def test_a_long_request_in_flight_does_not_hold_lines_back(
+def test_gathered_lines_are_written_at_the_line_bound(
     batch: tuple[Batch, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 0.05)
+    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 60.0)
+    monkeypatch.setattr(logsinks, "BATCH_LINES", 3)
     b, path = batch
-    b.begin()  # a stream that goes on
-    b.begin()
-    b.end(b"quick\n")
-    # no other request ends: the timer thread writes it
-    assert eventually(lambda: path.read_bytes() == b"quick\n", timeout=5)
+    for line in (b"a\n", b"b\n", b"c\n"):
+        b.add(line, perf_counter())
+    assert path.read_bytes() == b"a\n"
+    b.add(b"d\n", perf_counter())  # three wait: written without the timer
+    assert path.read_bytes() == b"a\nb\nc\nd\n"
 
 
-def test_a_failed_batch_counts_every_line_lost() -> None:
+def test_lines_are_formatted_when_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 60.0)
+    lines = Lines()
+    log = AccessLog(hello, lines, format="json")
+    rendered: list[int] = []
+    render = log.batch.render
+    log.batch.render = lambda records: rendered.append(len(records)) or render(records)
+    for _ in range(3):
+        log({"REQUEST_METHOD": "GET", "PATH_INFO": "/"}, lambda s, h, e=None: None)
+    assert rendered == [1] and len(lines.lines) == 1
+    log.flush()
+    assert rendered == [1, 2] and len(lines.lines) == 3
+    assert [e["path"] for e in lines.json()] == ["/"] * 3
+
+
+def test_a_failed_batch_counts_every_line_lost(monkeypatch: pytest.MonkeyPatch) -> None:
     if not os.path.exists("/dev/full"):  # pragma: no cover
         pytest.skip("needs /dev/full")
+    monkeypatch.setattr(logsinks, "BATCH_SECONDS", 60.0)
     sink = FileSink("/dev/full")
-    b = Batch(sink)
-    b.begin()
-    b.begin()
-    b.end(b"a\n")
-    b.end(b"b\n")
+    b = Batch(sink, b"".join)
+    for line in (b"a\n", b"b\n", b"c\n"):
+        b.add(line, perf_counter())
+    b.flush()
     sink.close()
-    assert sink.dropped == 2
+    assert sink.dropped == 3
+
+
+EXITS = {
+    "returns": "",
+    "sys.exit": "sys.exit(0)",
+}
+
+
+def _log_and_exit(path: str, ending: str) -> None:
+    """In a child: two requests 60 s apart at most, so the second waits."""
+    logsinks.BATCH_SECONDS = 60.0
+    log = AccessLog(hello, str(path), format="text")
+    for _ in range(2):
+        log({"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}, lambda s, h, e=None: None)
+    if ending:
+        exec(ending)
+
+
+@pytest.mark.parametrize("ending", EXITS.values(), ids=EXITS.keys())
+def test_a_multiprocessing_worker_writes_what_waits_when_it_exits(
+    tmp_path: Path, ending: str
+) -> None:
+    """granian's workers are multiprocessing processes: they end with
+    os._exit, running multiprocessing's finalizers but not atexit."""
+    path = tmp_path / "access.log"
+    child = multiprocessing.get_context("fork").Process(
+        target=_log_and_exit, args=(str(path), ending)
+    )
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert path.read_text().count('"GET /x ') == 2
+
+
+def test_a_process_that_exits_writes_what_waits(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    script = f"""
+from gateway.dispatch import AccessLog, logsinks
+logsinks.BATCH_SECONDS = 60.0
+log = AccessLog(lambda e, s: (s("200 OK", []), [b"hi"])[1], {str(path)!r})
+for _ in range(2):
+    log({{"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}}, lambda s, h, e=None: None)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], timeout=60, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert path.read_text().count('"GET /x ') == 2
 
 
 def test_a_long_batch_reaches_a_pipe_whole() -> None:

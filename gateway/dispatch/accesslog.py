@@ -24,7 +24,6 @@ through a :class:`~gateway.dispatch.logsinks.Batch`.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import os
@@ -35,7 +34,7 @@ import time
 import typing as t
 from contextvars import ContextVar
 from json.encoder import encode_basestring_ascii
-from time import perf_counter
+from time import perf_counter_ns
 
 from .forwarded import TrustedNetworks
 from .logsinks import Batch, Sink, sink_for
@@ -56,7 +55,10 @@ _HEADER_LENGTH = len(REQUEST_ID_HEADER)
 #: is replaced by a new id, so a header cannot forge log lines.
 _VALID_ID = re.compile(r"[A-Za-z0-9._:+/=@-]{1,128}")
 
-#: The request id of the request this context serves, None outside one.
+#: The request id of the request this thread (or greenlet) serves, or served
+#: last: it stays set after the application returns, so that the lines logged
+#: while a streamed body is sent, and the server's own lines about the
+#: request, carry it too. None before the first request.
 current_request_id: ContextVar[str | None] = ContextVar(
     "gateway.request_id", default=None
 )
@@ -126,7 +128,7 @@ def choose_request_id(
 
 class RequestIdFilter(logging.Filter):
     """Sets ``record.request_id`` to the current request's id (``"-"``
-    outside a request); add it to a handler to use ``%(request_id)s``."""
+    before the thread's first request); add it to a handler to use ``%(request_id)s``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id.get() or "-"
@@ -138,7 +140,7 @@ _factory_installed = False
 
 def install_record_factory() -> None:
     """Give every log record of this process a ``request_id`` attribute
-    (``"-"`` outside a request), once, keeping the current record factory."""
+    (``"-"`` before the thread's first request), once, keeping the current record factory."""
     global _factory_installed
     if _factory_installed:
         return
@@ -159,8 +161,8 @@ def install_record_factory() -> None:
 class Record(t.NamedTuple):
     """What one line says about one request."""
 
-    #: When the request arrived (seconds since the epoch).
-    time: float
+    #: When the request arrived (milliseconds since the epoch).
+    time: int
     #: The client (``REMOTE_ADDR`` after the proxy fix).
     remote_addr: str | None
     tenant: str | None
@@ -174,8 +176,8 @@ class Record(t.NamedTuple):
     status: int
     #: Response body bytes the server took from the application.
     bytes: int
-    #: Seconds from arrival to the close of the response.
-    duration: float
+    #: Microseconds from arrival to the close of the response.
+    duration: int
     request_id: str
 
 
@@ -186,25 +188,26 @@ _DIGITS3 = tuple(f"{n:03d}" for n in range(1000))
 _MILLIS = tuple(f".{n}Z" for n in _DIGITS3)
 
 
-def format_ms(seconds: float) -> str:
-    """A duration in milliseconds with three decimals (``"1.873"``),
-    without float formatting, which costs twice as much."""
-    us = int(seconds * 1_000_000)
+def format_ms(us: int) -> str:
+    """A duration of ``us`` microseconds in milliseconds with three
+    decimals (``"1.873"``), with integer operations: formatting a float
+    costs twice as much."""
     return f"{us // 1000}.{_DIGITS3[us % 1000]}"
 
 
-def format_time(when: float) -> str:
-    """UTC ISO 8601 with milliseconds: ``2026-12-07T05:01:02.123Z``. The
-    seconds are formatted once per second, the milliseconds looked up."""
+def format_time(ms: int) -> str:
+    """``ms`` milliseconds since the epoch in UTC ISO 8601:
+    ``2026-12-07T05:01:02.123Z``. The seconds are formatted once per second,
+    the milliseconds looked up."""
     global _second
-    second = int(when)
+    second = ms // 1000
     cached = _second
     if cached[0] != second:
         cached = _second = (
             second,
             time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)),
         )
-    return cached[1] + _MILLIS[int((when - second) * 1000)]
+    return cached[1] + _MILLIS[ms - second * 1000]
 
 
 def _decode(value: str) -> str:
@@ -228,7 +231,7 @@ def _escape(value: str) -> str:
 
 
 def format_text(
-    when: float,
+    when: int,
     remote_addr: str | None,
     tenant: str | None,
     mount: str | None,
@@ -238,7 +241,7 @@ def format_text(
     protocol: str,
     status: int,
     sent: int,
-    duration: float,
+    duration: int,
     request_id: str,
 ) -> str:
     """The fields of a :class:`Record` as
@@ -273,7 +276,7 @@ def _json_str(value: str | None) -> str:
 
 
 def format_json(
-    when: float,
+    when: int,
     remote_addr: str | None,
     tenant: str | None,
     mount: str | None,
@@ -283,7 +286,7 @@ def format_json(
     protocol: str,
     status: int,
     sent: int,
-    duration: float,
+    duration: int,
     request_id: str,
 ) -> str:
     """The fields of a :class:`Record` as one JSON object, keys in a fixed
@@ -302,7 +305,7 @@ def format_json(
 
 
 Formatter = t.Callable[
-    [float, t.Any, t.Any, t.Any, str, str, str, str, int, int, float, str], str
+    [int, t.Any, t.Any, t.Any, str, str, str, str, int, int, int, str], str
 ]
 
 FORMATTERS: dict[str, Formatter] = {
@@ -380,22 +383,20 @@ class AccessLog:
         # path as it arrived is read now (method, query and protocol stay).
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         request = _Request(start_response, rid)
-        token = current_request_id.set(rid)
-        started = perf_counter()
+        current_request_id.set(rid)  # not reset: see current_request_id
+        started = perf_counter_ns()
         try:
             body = self.app(environ, request.start_response)
         except BaseException:
             self.record(environ, path, "500", 0, started, rid)
             raise
-        finally:
-            current_request_id.reset(token)
         if type(body) is list:
             # A buffered response is whole: logged now, and handed to the
             # server as the list it is, which servers send in one piece
             # (granian iterates anything else chunk by chunk).
             # self.record(), inlined: the call is a tenth of the log's cost.
             get = environ.get
-            end = perf_counter()
+            end = perf_counter_ns()
             self.batch.add(
                 (
                     started,
@@ -428,7 +429,7 @@ class AccessLog:
     ) -> None:
         """Hand the record of a finished request to the batch."""
         get = environ.get
-        end = perf_counter()
+        end = perf_counter_ns()
         self.batch.add(
             (
                 started,
@@ -450,10 +451,10 @@ class AccessLog:
 
     def render(self, records: list[tuple[t.Any, ...]]) -> bytes:
         """The lines of ``records``, as :meth:`record` made them."""
-        # Records hold perf_counter readings; one reading of both clocks
+        # Records hold perf_counter_ns readings; one reading of both clocks
         # turns them into wall time (a time.time() per request would cost
         # more than the rest of its record).
-        offset = time.time() - perf_counter()
+        offset = time.time_ns() - perf_counter_ns()
         formatter = self.formatter
         lines = []
         for (
@@ -474,7 +475,7 @@ class AccessLog:
             try:
                 lines.append(
                     formatter(
-                        started + offset,
+                        (started + offset) // 1_000_000,
                         remote_addr,
                         tenant,
                         _mount(script, root),
@@ -484,13 +485,13 @@ class AccessLog:
                         protocol,
                         _status_code(status),
                         sent,
-                        end - started,
+                        (end - started) // 1000,
                         request_id,
                     )
                 )
             except Exception as e:  # a bug here must not cost the line
                 lines.append(
-                    f"{format_time(started + offset)} access log formatting"
+                    f"{format_time((started + offset) // 1_000_000)} access log formatting"
                     f" failed: {e!r}"
                 )
         lines.append("")
@@ -505,13 +506,21 @@ class AccessLog:
         return f"<AccessLog {self.sink.name} format={self.format!r}>"
 
 
-@functools.lru_cache(maxsize=256)
-def _status_code(status: str | None) -> int:
+#: Status lines seen, and their codes: a handful in practice.
+_codes: dict[str, int] = {}
+
+
+def _status_code(status: str) -> int:
     """The code of a status line, 0 when there is none or it is not one."""
-    try:
-        return int(status[:3]) if status else 0
-    except ValueError:
-        return 0
+    code = _codes.get(status)
+    if code is None:
+        try:
+            code = int(status[:3])
+        except ValueError:
+            code = 0
+        if len(_codes) < 1000:  # a misbehaving application's lines stop here
+            _codes[status] = code
+    return code
 
 
 class _Request:

@@ -195,7 +195,7 @@ class Batch:
     """Gathers records for one :class:`Sink` and writes them together.
 
     :meth:`add` takes a finished request's record (a tuple) with the
-    :func:`time.perf_counter` of its end; ``render`` turns a list of records
+    :func:`time.perf_counter_ns` of its end; ``render`` turns a list of records
     into the bytes of their lines when they are written. Records are written,
     with any gathered before them, when the last write is
     :data:`BATCH_SECONDS` old or more or :data:`BATCH_LINES` wait; otherwise
@@ -210,7 +210,7 @@ class Batch:
         self.sink = sink
         self.render = render
         self._records: collections.deque[t.Any] = collections.deque()
-        self._written = -BATCH_SECONDS  # perf_counter of the last write
+        self._written = -(1 << 62)  # perf_counter_ns of the last write: never
         self._timer = False
         self._lock = threading.Lock()
         _batches.add(self)
@@ -219,7 +219,10 @@ class Batch:
         """A request is done: write or gather its ``record``."""
         records = self._records
         records.append(record)
-        if now - self._written >= BATCH_SECONDS or len(records) >= BATCH_LINES:
+        if (
+            now - self._written >= BATCH_SECONDS * 1_000_000_000
+            or len(records) >= BATCH_LINES
+        ):
             self.flush()
         elif not self._timer:
             self._timer = True
@@ -230,14 +233,14 @@ class Batch:
         with self._lock:
             records = self._records
             batch = [records.popleft() for _ in range(len(records))]
-            self._written = time.perf_counter()
+            self._written = time.perf_counter_ns()
             if batch:
                 self.sink.write(self.render(batch))
 
     def _wait(self) -> float:
         """The timer's step: seconds to sleep before the next write is due,
         or -1 to stop (nothing waits)."""
-        due = self._written + BATCH_SECONDS - time.perf_counter()
+        due = self._written / 1e9 + BATCH_SECONDS - time.perf_counter_ns() / 1e9
         if due > 0:
             return due
         if not self._records:

@@ -24,8 +24,9 @@ from ..prefixes import (
     normalize_prefix,
     to_wsgi,
 )
+from .instances import unwrap_call
 from .limits import check_limit, limited
-from .registry import AppRegistry, _unwrap_call
+from .registry import AppRegistry
 from .responses import not_found, redirect
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -140,7 +141,7 @@ class _Prefixed:
 
     __slots__ = ("__wrapped__", "prefix", "redirect_slash", "_call", "_target")
 
-    # From _unwrap_call: the function app(environ, sr) runs and its first
+    # From unwrap_call: the function app(environ, sr) runs and its first
     # argument, or None and None.
     _call: t.Callable[[t.Any, WSGIEnvironment, StartResponse], t.Iterable[bytes]] | None
     _target: t.Any
@@ -150,7 +151,7 @@ class _Prefixed:
         self.prefix = prefix
         self.redirect_slash = redirect_slash
         # app(environ, sr) is _call(_target, environ, sr) when _call is set.
-        self._call, self._target = _unwrap_call(app) or (None, None)
+        self._call, self._target = unwrap_call(app) or (None, None)
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -12,7 +12,7 @@ import pytest
 
 import gateway
 from gateway.dispatch import AppRegistry, PathDispatcher
-from gateway.dispatch.registry import _unwrap_call
+from gateway.dispatch.instances import unwrap_call
 
 
 def wsgi_text(start_response: t.Any, text: str) -> list[bytes]:
@@ -120,7 +120,7 @@ def test_registry_serves_each_kind_of_callable_like_calling_it(
         via = call(lambda environ, sr: registry.serve("k", environ, sr, None))
         assert (via.status, via.body) == (direct.status, direct.body)
     assert via.text == body
-    assert (_unwrap_call(served) is not None) is unwrapped
+    assert (unwrap_call(served) is not None) is unwrapped
 
 
 def test_the_unwrapped_call_receives_the_same_environ_and_start_response() -> None:

@@ -79,7 +79,7 @@ def test_an_app_registry_keeps_under_cpythons_attribute_limit(caplog) -> None:
         " limit of 30 keys); past it every read on the request path is a dict"
         " lookup, about 320 instructions more a request (7% of what host"
         " dispatch adds, counted as benchmarks/instructions.py does). Group"
-        f" new attributes in an object, as _Counters does. Attributes: {names}"
+        f" new attributes in an object, as Counters does. Attributes: {names}"
     )
 
 

@@ -139,7 +139,7 @@ WHEN = 1796619662123  # 2026-12-07T05:01:02.123Z, in milliseconds
 
 def record(**changes: t.Any) -> Record:
     base = Record(
-        time=WHEN,
+        time=format_time(WHEN),
         remote_addr="10.0.0.7",
         tenant="acme",
         mount=None,
@@ -149,7 +149,7 @@ def record(**changes: t.Any) -> Record:
         protocol="HTTP/1.1",
         status=200,
         bytes=512,
-        duration=1873,
+        duration=format_ms(1873),
         request_id="rid-1",
     )
     return base._replace(**changes)
@@ -255,6 +255,32 @@ DURATIONS = [
 @pytest.mark.parametrize(("us", "text"), DURATIONS)
 def test_duration_in_milliseconds(us: int, text: str) -> None:
     assert format_ms(us) == text
+
+
+@pytest.mark.parametrize(("when", "time_text"), TIMES)
+@pytest.mark.parametrize(("us", "duration_text"), DURATIONS)
+def test_render_writes_time_and_duration_as_the_formatters_do(
+    monkeypatch: pytest.MonkeyPatch,
+    when: int,
+    time_text: str,
+    us: int,
+    duration_text: str,
+) -> None:
+    # The batch renders these inline; the clocks read as: arrival at 0 on
+    # the counter, which is `when` on the wall clock.
+    monkeypatch.setattr(al, "perf_counter_ns", lambda: 0)
+    monkeypatch.setattr(al.time, "time_ns", lambda: when * 1_000_000)
+    log = AccessLog(hello, Lines())
+    line = log.render(
+        [
+            (0, us * 1000, "10.0.0.7", "acme", "", "", "GET", "/", "", "HTTP/1.1")
+            + ("200 OK", 512, "rid-1"),
+        ]
+    )
+    assert (
+        line.decode()
+        == format_text(*record(time=time_text, duration=duration_text)) + "\n"
+    )
 
 
 MOUNTS = [

@@ -152,3 +152,53 @@ print("written")
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "written" in out.stdout
+
+
+def test_negative_cache_hits_are_summed_over_processes(tmp_path: Path) -> None:
+    """Two processes sharing one directory, each answering an unknown tenant
+    K times (one factory call, then K - 1 negative-cache hits) and exiting:
+    a scrape from a third process reports the sum, like the other registry
+    counters."""
+    pytest.importorskip("prometheus_client")
+    k = 5
+    worker = f"""
+from gateway.dispatch import Gateway
+from gateway.toml import MetricsConfig
+from werkzeug.test import Client
+app = lambda e, s: (s("200 OK", []), [b"ok"])[1]
+gw = Gateway(app, base_domain="example.com",
+             tenants=lambda k: None if k == "ghost" else app,
+             metrics=MetricsConfig(enabled=True))
+client = Client(gw)
+for _ in range({k}):
+    assert client.get("/", headers={{"Host": "ghost.example.com"}}).status_code == 404
+scrape = client.get("/_gateway/metrics", headers={{"Host": "example.com"}},
+                    environ_base={{"REMOTE_ADDR": "127.0.0.1"}})
+assert scrape.status_code == 200
+"""
+    reader = f"""
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+registry = CollectorRegistry()
+MultiProcessCollector(registry, path={str(tmp_path)!r})
+print(generate_latest(registry).decode())
+"""
+    env = {**os.environ, ENV: str(tmp_path)}  # as a worker inherits it
+    for code in (worker, worker):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+    out = subprocess.run(
+        [sys.executable, "-c", reader],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"gateway_registry_negative_hits_total {2.0 * (k - 1)}" in out.stdout

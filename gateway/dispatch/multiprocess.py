@@ -11,6 +11,9 @@ and sums them when asked. The lifecycle:
 - every worker that exits calls :func:`process_exit` with its pid (gunicorn's
   ``child_exit`` hook, uWSGI's and the master/child adapters' exit), so its
   in-flight gauges stop counting; its counters stay, as they must;
+- servers that say nothing when a worker ends (granian, mod_wsgi) are
+  covered by every scrape: :func:`sweep_dead` drops the live gauges of the
+  processes that no longer run before the files are summed;
 - the generated systemd and supervisor units set the variable and clean the
   directory before starting (``gateway config``).
 """
@@ -92,6 +95,62 @@ def process_exit(pid: int) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+#: prometheus_client's file of a process's live gauges (``liveall``,
+#: ``livesum``, ``livemax``, ...): ``gauge_live<mode>_<pid>.db``.
+_LIVE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, dead but not yet
+    reaped by its parent, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process (mod_wsgi, Apache)
+        pass
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except FileNotFoundError:  # ended just now
+        return False
+    except OSError:  # no /proc: the signal said it exists
+        return True
+    # "PID (COMM) STATE ...": COMM may hold spaces and parentheses.
+    return stat[stat.rindex(b")") + 2 :][:1] != b"Z"
+
+
+def sweep_dead(directory: str = "") -> list[int]:
+    """Drop the live gauges (in-flight requests, registry sizes) of every
+    process with files in ``directory`` (default: the one in use) that no
+    longer runs; returns their pids. Its counters stay. Safe to run in
+    several processes at once; a directory that cannot be read is left as
+    it is. A pid the system gave to a new process since counts as alive
+    until that one ends."""
+    directory = directory or shared_directory()
+    if not directory:
+        return []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    files: dict[int, list[str]] = {}
+    for name in names:
+        match = _LIVE_FILE.fullmatch(name)
+        if match is not None:
+            files.setdefault(int(match.group(1)), []).append(name)
+    dead = sorted(pid for pid in files if pid != os.getpid() and not alive(pid))
+    for pid in dead:
+        for name in files[pid]:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:  # another process swept it first
+                pass
+            except OSError:  # not ours to remove: left for the next sweep
+                break
+    return dead
 
 
 def exit_hook_under_uwsgi() -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError
-from gateway.dispatch.multiprocess import ENV, directory_for, prepare
+from gateway.dispatch.multiprocess import ENV, alive, directory_for, prepare, sweep_dead
 from gateway.toml import parse_config
 
 
@@ -202,3 +203,47 @@ print(generate_latest(registry).decode())
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"gateway_registry_negative_hits_total {2.0 * (k - 1)}" in out.stdout
+
+
+def test_a_sweep_drops_the_live_gauges_of_processes_that_ended(tmp_path: Path) -> None:
+    """Files of a process that ended, or that is a zombie its parent has not
+    reaped yet, lose their live gauges; counters stay, and so does every
+    file of a process that runs."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait(30)
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        names = {
+            f"gauge_livesum_{ended.pid}.db",
+            f"gauge_liveall_{ended.pid}.db",
+            f"counter_{ended.pid}.db",
+            f"histogram_{ended.pid}.db",
+            f"gauge_livesum_{zombie.pid}.db",
+            f"gauge_livesum_{running.pid}.db",
+            f"gauge_livesum_{os.getpid()}.db",
+            "gauge_livesum_notapid.db",
+        }
+        for name in names:
+            (tmp_path / name).write_bytes(b"")
+        assert alive(running.pid) and not alive(ended.pid) and not alive(zombie.pid)
+        assert sweep_dead(str(tmp_path)) == sorted([ended.pid, zombie.pid])
+        assert {p.name for p in tmp_path.iterdir()} == names - {
+            f"gauge_livesum_{ended.pid}.db",
+            f"gauge_liveall_{ended.pid}.db",
+            f"gauge_livesum_{zombie.pid}.db",
+        }
+        assert sweep_dead(str(tmp_path)) == []  # nothing left to do
+    finally:
+        running.kill()
+        running.wait(30)
+        zombie.wait(30)
+
+
+def test_a_sweep_without_a_directory_does_nothing(tmp_path: Path) -> None:
+    assert sweep_dead() == []  # no variable set (the fixture removed it)
+    assert sweep_dead(str(tmp_path / "missing")) == []

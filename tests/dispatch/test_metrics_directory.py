@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError
-from gateway.dispatch.multiprocess import ENV, alive, directory_for, prepare, sweep_dead
+from gateway.dispatch.multiprocess import (
+    ENV,
+    SERVER_FILE,
+    alive,
+    directory_for,
+    join,
+    prepare,
+    sweep_dead,
+)
 from gateway.toml import parse_config
 
 
@@ -247,3 +255,41 @@ def test_a_sweep_drops_the_live_gauges_of_processes_that_ended(tmp_path: Path) -
 def test_a_sweep_without_a_directory_does_nothing(tmp_path: Path) -> None:
     assert sweep_dead() == []  # no variable set (the fixture removed it)
     assert sweep_dead(str(tmp_path / "missing")) == []
+
+
+def test_the_first_process_of_a_server_run_empties_the_directory(
+    tmp_path: Path,
+) -> None:
+    """join(): the first process to join for a server run empties what an
+    earlier run left; later ones (and replacements) keep the counts; a new
+    run of the server, even one with the same pid, empties it again."""
+    directory = tmp_path / "m"
+    assert join(str(directory), os.getpid()) == str(directory)
+    assert directory.is_dir() and os.environ[ENV] == str(directory)
+    (directory / "counter_1.db").write_bytes(b"this run")
+    join(str(directory), os.getpid())  # another process of the same run
+    assert (directory / "counter_1.db").exists()
+    # The same pid, started at another time: a new run.
+    marker = directory / SERVER_FILE
+    pid, start = marker.read_text().split()
+    assert start.isdigit()
+    marker.write_text(f"{pid} {int(start) - 1}\n")
+    join(str(directory), os.getpid())
+    assert not (directory / "counter_1.db").exists()
+    (directory / "counter_1.db").write_bytes(b"")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        join(str(directory), other.pid)  # another server
+        assert not (directory / "counter_1.db").exists()
+        assert marker.read_text().split()[0] == str(other.pid)
+    finally:
+        other.kill()
+        other.wait(30)
+
+
+def test_joining_an_unusable_directory_names_the_key(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"\[metrics\].directory"):
+        join(str(blocker / "metrics"), os.getpid())
+    assert ENV not in os.environ

@@ -108,6 +108,20 @@ def join_metrics_directory(config: GatewayConfig) -> str:
     return join(directory, os.getppid())
 
 
+def hand_over_metrics_directory(user: str, group: str) -> None:
+    """``gateway serve`` as root prepared the metrics directory (mode 0700,
+    root's): give it to the account the daemon processes run as, which
+    write their files there (no-op without one)."""
+    import grp
+    import pwd
+
+    from gateway.dispatch.multiprocess import shared_directory
+
+    directory = shared_directory()
+    if directory:
+        os.chown(directory, pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid)
+
+
 def daemon_options(options: ServeOptions) -> list[tuple[str, str]]:
     """The options of the mod_wsgi daemon processes that run the gateway:
     ``mod_wsgi-express`` takes them as ``--name value`` (and writes them into
@@ -191,6 +205,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
             options.group,
             [sys.base_prefix, sys.prefix, str(toml.parent), str(entry_path)],
         )
+        hand_over_metrics_directory(options.user, options.group)
     os.execv(
         executable,
         express_argv(

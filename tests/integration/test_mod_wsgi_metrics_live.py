@@ -7,7 +7,8 @@ processes (their pids come back in the responses), every scrape, whichever
 process answers it, reports exactly N for each. Apache stopped and started
 again (a new run: a new parent process) starts from zero: the first daemon
 process to load the gateway empties the directory; a daemon process that
-replaces another while Apache runs keeps the counts.
+replaces another while Apache runs keeps the counts. The same sums under
+``gateway serve --adapter mod_wsgi`` (mod_wsgi-express) started as root.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import contextlib
 import os
 import pwd
 import re
+import shutil
 import signal
+import tempfile
 import threading
 import typing as t
 from pathlib import Path
@@ -28,10 +31,12 @@ from server_harness import (
     free_port,
     http_ready,
     http_request,
+    require_program,
 )
 from site_deployments import (
     BASE_DOMAIN,
     DIRECT_PROXY,
+    gateway_serve,
     render_files,
     start_apache,
     write_site,
@@ -243,3 +248,41 @@ def test_one_scrape_sums_every_daemon_process(site: Site) -> None:
             assert scrape(port, process) == dict.fromkeys(TENANTS, N), process.logs()
     finally:
         process.stop()
+
+
+def test_gateway_serve_mod_wsgi_hands_the_directory_to_the_daemons(
+    server_dir: Path,
+) -> None:
+    """``gateway serve --adapter mod_wsgi --workers 2`` as root creates the
+    directory (root's, mode 0700) and gives it to the daemons' user, who
+    write their files there; one scrape sums both processes."""
+    require_program("mod_wsgi-express")
+    if os.geteuid() != 0:
+        pytest.skip("the hand-over happens when gateway serve runs as root")
+    port = free_port()
+    toml = write_site(
+        server_dir,
+        {"adapter": "mod_wsgi", "bind": f"127.0.0.1:{port}", "workers": 2},
+        DIRECT_PROXY,
+    )
+    tenants = server_dir / "gwsite" / "tenants.py"
+    tenants.write_text(tenants.read_text().replace('("alpha", "beta")', str(TENANTS)))
+    metrics = server_dir / "metrics"
+    with toml.open("a") as f:
+        f.write(f'\n[metrics]\nenabled = true\ndirectory = "{metrics}"\n')
+    process = gateway_serve(toml, server_dir, "mod_wsgi")
+    try:
+        process.wait_ready(
+            http_ready(port, "/", host=f"{BASE_DOMAIN}:{port}"), timeout=60
+        )
+        assert metrics.stat().st_uid == pwd.getpwnam("www-data").pw_uid
+        pids = send_requests(port)
+        assert len(pids) == 2, f"one daemon process served everything: {pids}"
+        for _ in range(SCRAPES):
+            assert scrape(port, process) == dict.fromkeys(TENANTS, N), process.logs()
+    finally:
+        process.stop()
+        shutil.rmtree(
+            Path(tempfile.gettempdir()) / f"gateway-mod_wsgi-gwsite-{port}",
+            ignore_errors=True,
+        )

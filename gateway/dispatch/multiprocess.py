@@ -127,10 +127,11 @@ def _start_time(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
-    except OSError:
+        # Field 22, counted from the state (field 3) after the name, which
+        # may hold spaces and parentheses.
+        return stat[stat.rindex(b")") + 2 :].split()[19].decode("ascii")
+    except (OSError, ValueError, IndexError):
         return ""
-    # Field 22, counted from the state (field 3) after the parenthesised name.
-    return stat[stat.rindex(b")") + 2 :].split()[19].decode("ascii")
 
 
 def _use(path: Path) -> str:

@@ -1,7 +1,8 @@
 """Per-tenant metrics in one process: labels, cardinality, exact counts under
 threads, the endpoint's allow-list (gateway/dispatch/metrics.py and
 metrics_wsgi.py). The multiprocess sums are tested with real gunicorn and
-uWSGI in tests/integration/test_metrics_live.py."""
+uWSGI in tests/examples/test_site_metrics_live.py, granian and mod_wsgi
+in tests/integration/test_granian_metrics_live.py and test_mod_wsgi_metrics_live.py."""
 
 from __future__ import annotations
 

@@ -119,6 +119,10 @@ def load_application(toml_path: str | os.PathLike[str]) -> WSGIApplication:
     if not path.is_absolute():
         path = path.resolve()
     config = load_config(path)
+    if "mod_wsgi" in sys.modules:
+        from .mod_wsgi import join_metrics_directory
+
+        join_metrics_directory(config)
     threads = embedded_threads()
     if threads is not None:
         config = with_threads(config, threads)

@@ -20,7 +20,9 @@ thread. What the adapter decides:
   refuses an address in use first;
 - SIGTERM / SIGINT stop gracefully: in-flight requests get
   ``graceful_timeout`` seconds before a worker is killed; a worker that dies
-  is started again;
+  is started again. Granian has no hook for a worker's end, so the metrics'
+  in-flight gauges of a dead worker are dropped by the next scrape
+  (:func:`gateway.dispatch.multiprocess.sweep_dead`);
 - ``SCRIPT_NAME`` comes from ``[server].script_name`` through the same
   middleware as every other adapter (granian's ``url_path_prefix`` cuts the
   path without checking it starts with the prefix);

@@ -84,6 +84,44 @@ def check_reachable(user: str, group: str, paths: t.Iterable[str]) -> None:
             )
 
 
+def join_metrics_directory(config: GatewayConfig) -> str:
+    """Inside mod_wsgi with ``[metrics]`` on: share prometheus_client's
+    multiprocess directory with the other processes of this Apache, so one
+    scrape sums them all. The directory is ``PROMETHEUS_MULTIPROC_DIR`` if
+    the server's environment sets it (``gateway serve --adapter mod_wsgi``
+    does), else ``[metrics].directory`` or its default; the first process to
+    load the gateway after Apache started empties it (Apache's parent
+    process, which forks every daemon process, names the run). With one
+    process and no directory set, metrics stay in the process. Returns the
+    directory ("" for none); called before the gateway is built."""
+    from gateway.dispatch.multiprocess import directory_for, join, shared_directory
+
+    mod_wsgi = sys.modules.get("mod_wsgi")
+    if mod_wsgi is None or not config.metrics.enabled:
+        return ""
+    directory = shared_directory()
+    if not directory:
+        processes = getattr(mod_wsgi, "maximum_processes", None)
+        if isinstance(processes, int) and processes <= 1:
+            return ""
+        directory = directory_for(config)
+    return join(directory, os.getppid())
+
+
+def hand_over_metrics_directory(user: str, group: str) -> None:
+    """``gateway serve`` as root prepared the metrics directory (mode 0700,
+    root's): give it to the account the daemon processes run as, which
+    write their files there (no-op without one)."""
+    import grp
+    import pwd
+
+    from gateway.dispatch.multiprocess import shared_directory
+
+    directory = shared_directory()
+    if directory:
+        os.chown(directory, pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid)
+
+
 def daemon_options(options: ServeOptions) -> list[tuple[str, str]]:
     """The options of the mod_wsgi daemon processes that run the gateway:
     ``mod_wsgi-express`` takes them as ``--name value`` (and writes them into
@@ -167,6 +205,7 @@ def serve_config(config: GatewayConfig, options: ServeOptions) -> None:
             options.group,
             [sys.base_prefix, sys.prefix, str(toml.parent), str(entry_path)],
         )
+        hand_over_metrics_directory(options.user, options.group)
     os.execv(
         executable,
         express_argv(

@@ -154,6 +154,7 @@ class Creation(Lifecycle):
         expires = self._negative.get(key)
         if expires is not None:
             if now < expires:
+                next(self._counters.negative_hits)
                 return None
             self._negative.pop(key, None)
         until = self._failed.get(key)

@@ -79,6 +79,7 @@ class Counters:
         "timeouts",
         "evictions",
         "busy",
+        "negative_hits",
         "_reads",
     )
     NAMES = (
@@ -89,6 +90,7 @@ class Counters:
         "timeouts",
         "evictions",
         "busy",
+        "negative_hits",
     )
 
     def __init__(self) -> None:
@@ -99,6 +101,8 @@ class Counters:
         self.timeouts = itertools.count()
         self.evictions = itertools.count()
         self.busy = itertools.count()
+        #: Requests answered "no such tenant" from the negative cache.
+        self.negative_hits = itertools.count()
         self._reads = 0
 
     def read(self) -> dict[str, int]:

@@ -146,6 +146,12 @@ METRICS: dict[str, Metric] = {
             'keys remembered as "no such tenant" (negative cache)',
         ),
         Metric(
+            "gateway_registry_negative_hits",
+            "counter",
+            (),
+            'requests answered "no such tenant" from the negative cache',
+        ),
+        Metric(
             "gateway_registry_creations",
             "counter",
             (),
@@ -191,6 +197,7 @@ REGISTRY_COUNTERS: dict[str, str] = {
     "gateway_registry_factory_failures": "failures",
     "gateway_registry_factory_timeouts": "timeouts",
     "gateway_registry_busy": "busy",
+    "gateway_registry_negative_hits": "negative_hits",
 }
 #: gateway_registry_* gauges -> the AppRegistry.stats() key they report.
 REGISTRY_GAUGES: dict[str, str] = {

@@ -16,7 +16,7 @@ from time import perf_counter
 from ..toml import HealthConfig, MetricsConfig
 from .forwarded import TrustedNetworks
 from .metrics import FLUSH_AFTER, Recorder
-from .multiprocess import shared_directory
+from .multiprocess import shared_directory, sweep_dead
 from .responses import respond
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -229,6 +229,7 @@ def exposition(recorder: Recorder) -> str:
 
         recorder.fold()
         recorder.sync()
+        sweep_dead(directory)  # servers that do not report a worker's exit
         MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Local(recorder))

@@ -314,7 +314,8 @@ class AppRegistry(Creation):
     def stats(self) -> dict[str, int]:
         """Counters: hits, misses, creations, failures, timeouts (creations
         abandoned at ``factory_timeout``), evictions, busy (requests turned
-        away over an instance's ``max_concurrent``); and sizes:
+        away over an instance's ``max_concurrent``), negative_hits (requests
+        answered "no such tenant" from the negative cache); and sizes:
         live, draining, pending (factories running), waiting (requests
         waiting for them), negative (remembered unknown keys)."""
         with self._lock:

@@ -479,8 +479,11 @@ class MetricsConfig:
     )
     directory: str = key(
         "",
-        doc="prometheus_client's multiprocess directory (gateway serve cleans it)",
-        default_doc="gateway-NAME-BIND-metrics in the temporary directory",
+        doc="prometheus_client's multiprocess directory, emptied by gateway serve"
+        " or, under mod_wsgi, by the first process after Apache starts (which"
+        " must be able to create it)",
+        default_doc="gateway-NAME-BIND-metrics (under mod_wsgi gateway-NAME-metrics)"
+        " in the temporary directory",
         path=True,
     )
 

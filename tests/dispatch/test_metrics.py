@@ -1,7 +1,8 @@
 """Per-tenant metrics in one process: labels, cardinality, exact counts under
 threads, the endpoint's allow-list (gateway/dispatch/metrics.py and
 metrics_wsgi.py). The multiprocess sums are tested with real gunicorn and
-uWSGI in tests/integration/test_metrics_live.py."""
+uWSGI in tests/examples/test_site_metrics_live.py, granian and mod_wsgi
+in tests/integration/test_granian_metrics_live.py and test_mod_wsgi_metrics_live.py."""
 
 from __future__ import annotations
 
@@ -374,3 +375,21 @@ def test_factory_durations_and_in_flight_are_reported(
     got = samples(scrape(gateway, call).text)
     assert ("gateway_tenant_requests_in_flight", (("tenant", "acme"),)) not in got
     assert requests_of(scrape(gateway, call).text, "acme") == 1
+
+
+def test_requests_answered_from_the_negative_cache_are_counted(call: t.Any) -> None:
+    """The first request for an unknown tenant asks the factory (None) and is
+    remembered; the next ones are answered from the negative cache, each
+    counted once. Known tenants and the bare domain count nothing there."""
+    gateway = make_gateway()
+    for _ in range(7):
+        assert call(gateway, path="/", host="nobody1.example.com").status == 404
+    for _ in range(3):
+        assert call(gateway, path="/", host="nobody2.example.com").status == 404
+        assert call(gateway, path="/", host="acme.example.com").status == 200
+        assert call(gateway, path="/", host="example.com").status == 200
+    got = samples(scrape(gateway, call).text)
+    assert got[("gateway_registry_negative_hits_total", ())] == 6 + 2
+    assert got[("gateway_registry_negative_entries", ())] == 2
+    assert gateway.registry is not None
+    assert gateway.registry.stats()["negative_hits"] == 8

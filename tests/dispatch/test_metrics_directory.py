@@ -7,13 +7,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError
-from gateway.dispatch.multiprocess import ENV, directory_for, prepare
+from gateway.dispatch.multiprocess import (
+    ENV,
+    SERVER_FILE,
+    alive,
+    directory_for,
+    join,
+    prepare,
+    sweep_dead,
+)
 from gateway.toml import parse_config
 
 
@@ -152,3 +161,135 @@ print("written")
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "written" in out.stdout
+
+
+def test_negative_cache_hits_are_summed_over_processes(tmp_path: Path) -> None:
+    """Two processes sharing one directory, each answering an unknown tenant
+    K times (one factory call, then K - 1 negative-cache hits) and exiting:
+    a scrape from a third process reports the sum, like the other registry
+    counters."""
+    pytest.importorskip("prometheus_client")
+    k = 5
+    worker = f"""
+from gateway.dispatch import Gateway
+from gateway.toml import MetricsConfig
+from werkzeug.test import Client
+app = lambda e, s: (s("200 OK", []), [b"ok"])[1]
+gw = Gateway(app, base_domain="example.com",
+             tenants=lambda k: None if k == "ghost" else app,
+             metrics=MetricsConfig(enabled=True))
+client = Client(gw)
+for _ in range({k}):
+    assert client.get("/", headers={{"Host": "ghost.example.com"}}).status_code == 404
+scrape = client.get("/_gateway/metrics", headers={{"Host": "example.com"}},
+                    environ_base={{"REMOTE_ADDR": "127.0.0.1"}})
+assert scrape.status_code == 200
+"""
+    reader = f"""
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+registry = CollectorRegistry()
+MultiProcessCollector(registry, path={str(tmp_path)!r})
+print(generate_latest(registry).decode())
+"""
+    env = {**os.environ, ENV: str(tmp_path)}  # as a worker inherits it
+    for code in (worker, worker):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+    out = subprocess.run(
+        [sys.executable, "-c", reader],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"gateway_registry_negative_hits_total {2.0 * (k - 1)}" in out.stdout
+
+
+def test_a_sweep_drops_the_live_gauges_of_processes_that_ended(tmp_path: Path) -> None:
+    """Files of a process that ended, or that is a zombie its parent has not
+    reaped yet, lose their live gauges; counters stay, and so does every
+    file of a process that runs."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait(30)
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        names = {
+            f"gauge_livesum_{ended.pid}.db",
+            f"gauge_liveall_{ended.pid}.db",
+            f"counter_{ended.pid}.db",
+            f"histogram_{ended.pid}.db",
+            f"gauge_livesum_{zombie.pid}.db",
+            f"gauge_livesum_{running.pid}.db",
+            f"gauge_livesum_{os.getpid()}.db",
+            "gauge_livesum_notapid.db",
+        }
+        for name in names:
+            (tmp_path / name).write_bytes(b"")
+        assert alive(running.pid) and not alive(ended.pid) and not alive(zombie.pid)
+        assert sweep_dead(str(tmp_path)) == sorted([ended.pid, zombie.pid])
+        assert {p.name for p in tmp_path.iterdir()} == names - {
+            f"gauge_livesum_{ended.pid}.db",
+            f"gauge_liveall_{ended.pid}.db",
+            f"gauge_livesum_{zombie.pid}.db",
+        }
+        assert sweep_dead(str(tmp_path)) == []  # nothing left to do
+    finally:
+        running.kill()
+        running.wait(30)
+        zombie.wait(30)
+
+
+def test_a_sweep_without_a_directory_does_nothing(tmp_path: Path) -> None:
+    assert sweep_dead() == []  # no variable set (the fixture removed it)
+    assert sweep_dead(str(tmp_path / "missing")) == []
+
+
+def test_the_first_process_of_a_server_run_empties_the_directory(
+    tmp_path: Path,
+) -> None:
+    """join(): the first process to join for a server run empties what an
+    earlier run left; later ones (and replacements) keep the counts; a new
+    run of the server, even one with the same pid, empties it again."""
+    directory = tmp_path / "m"
+    assert join(str(directory), os.getpid()) == str(directory)
+    assert directory.is_dir() and os.environ[ENV] == str(directory)
+    (directory / "counter_1.db").write_bytes(b"this run")
+    join(str(directory), os.getpid())  # another process of the same run
+    assert (directory / "counter_1.db").exists()
+    # The same pid, started at another time: a new run.
+    marker = directory / SERVER_FILE
+    pid, start = marker.read_text().split()
+    assert start.isdigit()
+    marker.write_text(f"{pid} {int(start) - 1}\n")
+    join(str(directory), os.getpid())
+    assert not (directory / "counter_1.db").exists()
+    (directory / "counter_1.db").write_bytes(b"")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        join(str(directory), other.pid)  # another server
+        assert not (directory / "counter_1.db").exists()
+        assert marker.read_text().split()[0] == str(other.pid)
+    finally:
+        other.kill()
+        other.wait(30)
+
+
+def test_joining_an_unusable_directory_names_the_key(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"\[metrics\].directory"):
+        join(str(blocker / "metrics"), os.getpid())
+    assert ENV not in os.environ

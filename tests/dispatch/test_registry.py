@@ -827,10 +827,12 @@ def test_stats_and_keys(factory) -> None:
     registry.get("a")
     registry.get("a")
     registry.get("ghost")
+    registry.get("ghost")  # remembered: answered from the negative cache
     finish(start(registry, "a")[0])
     stats = registry.stats()
-    assert (stats["hits"], stats["misses"], stats["creations"]) == (2, 2, 1)
+    assert (stats["hits"], stats["misses"], stats["creations"]) == (2, 3, 1)
     assert (stats["live"], stats["negative"], stats["evictions"]) == (1, 1, 0)
+    assert stats["negative_hits"] == 1
     assert registry.keys() == ["a"] and "a" in registry and len(registry) == 1
     assert registry.peek("b") is None and factory.count("b") == 0
 

@@ -10,8 +10,9 @@ also counts the other processes' turns, which move by more than the cost
 measured here. The cost of folding
 the records (every 1024 requests, and at a scrape) is included, since the
 requests pay for it; scrapes are not. ``--shared`` measures the
-multiprocess mode instead (every request written through to
-prometheus_client's files, what ``gateway serve`` runs; no target).
+multiprocess mode instead (the records written to prometheus_client's files
+at most every half second while busy, what ``gateway serve`` runs; no
+target).
 
 Run: ``python benchmarks/metrics.py`` (about 30 s), ``--quick``.
 """

@@ -301,9 +301,17 @@ def _flush_at_exit() -> None:
     if _exit_hooked == pid:
         return
     _exit_hooked = pid
+    finalize_in_this_process(_flush_all)
+
+
+def finalize_in_this_process(callback: t.Callable[[], object]) -> None:
+    """Run ``callback`` when this process ends as a :mod:`multiprocessing`
+    worker (with ``os._exit``, after multiprocessing's finalizers, which each
+    child starts without: call this in the process itself). :mod:`atexit`
+    covers the other ways a process ends."""
     util = sys.modules.get("multiprocessing.util")
     if util is not None:
-        util.Finalize(None, _flush_all, exitpriority=100)
+        util.Finalize(None, callback, exitpriority=100)
 
 
 if hasattr(os, "register_at_fork"):

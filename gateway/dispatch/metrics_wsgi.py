@@ -102,9 +102,6 @@ class Metrics:
             return self.scrape(environ, start_response)
         start = perf_counter()
         status: str | None = None  # the status line, once given
-        active = self.recorder.active
-        if active is not None:  # multiprocess: counted for the flush
-            active.append(None)
 
         def record_status(
             line: str, headers: list[tuple[str, str]], exc_info: t.Any = None
@@ -138,12 +135,9 @@ class Metrics:
                     end - start,
                 )
             )
-            if active is not None:
-                active.pop()
-                if not active or end - recorder.last_fold >= FLUSH_AFTER:
-                    recorder.fold()
-                    return result
-            if len(pending) >= recorder.batch:
+            if len(pending) >= recorder.batch or (
+                recorder.shared and end - recorder.last_fold >= FLUSH_AFTER
+            ):
                 recorder.fold()
             return result
         return _Measured(result, self, environ, start, lambda: status)
@@ -173,13 +167,9 @@ class Metrics:
                 end - start,
             )
         )
-        active = recorder.active
-        if active is not None:
-            active.pop()
-            if not active or end - recorder.last_fold >= FLUSH_AFTER:
-                recorder.fold()
-                return
-        if len(pending) >= recorder.batch:
+        if len(pending) >= recorder.batch or (
+            recorder.shared and end - recorder.last_fold >= FLUSH_AFTER
+        ):
             recorder.fold()
 
     def scrape(

@@ -21,12 +21,15 @@ from gateway.toml import parse_config
 def _restore(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[None]:
     """Joining sets the variable and may switch an imported
     prometheus_client to files: undo both."""
-    values = sys.modules.get("prometheus_client.values")
-    saved = getattr(values, "ValueClass", None)
-    monkeypatch.delenv(ENV, raising=False)
+    # setenv first, so that the variable the test's join sets is removed
+    # afterwards (delenv of an absent variable would record nothing).
+    monkeypatch.setenv(ENV, "")
+    monkeypatch.delenv(ENV)
     yield
-    if values is not None:
-        values.ValueClass = saved  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:  # back to in-process values, as without the variable
+        values.ValueClass = values.get_value_class()  # type: ignore[attr-defined]
 
 
 def under_mod_wsgi(monkeypatch: pytest.MonkeyPatch, processes: int | None) -> None:

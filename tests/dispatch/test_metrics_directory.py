@@ -163,6 +163,59 @@ print("written")
     assert "written" in out.stdout
 
 
+EXITING_WORKER = """
+import multiprocessing, sys
+from gateway.dispatch.multiprocess import prepare
+prepare({directory!r})
+from gateway.dispatch import Gateway
+from gateway.toml import MetricsConfig
+from werkzeug.test import EnvironBuilder
+
+def app(environ, start_response):
+    start_response("200 OK", [])
+    return [b"ok"]
+
+def serve():
+    gw = Gateway(app, base_domain="example.com", tenants=lambda k: app,
+                 metrics=MetricsConfig(enabled=True))
+    environ = EnvironBuilder(headers={{"Host": "acme.example.com"}}).get_environ
+    for _ in range(3):  # the first is written at once, the others wait
+        assert gw(environ(), lambda *a: None) == [b"ok"]
+
+if sys.argv[1] == "multiprocessing":  # a worker as granian starts them
+    worker = multiprocessing.get_context("fork").Process(target=serve)
+    worker.start()
+    worker.join(30)
+    assert worker.exitcode == 0, worker.exitcode
+else:
+    serve()
+"""
+
+
+@pytest.mark.parametrize("how", ["exit", "multiprocessing"])
+def test_a_worker_that_exits_writes_the_counts_that_wait(
+    tmp_path: Path, how: str
+) -> None:
+    """Requests within FLUSH_AFTER of a write wait for the flusher; a worker
+    that exits, the usual way or as a multiprocessing child (which ends with
+    os._exit), writes them first."""
+    prometheus_client = pytest.importorskip("prometheus_client")
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    out = subprocess.run(
+        [sys.executable, "-c", EXITING_WORKER.format(directory=str(tmp_path)), how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != ENV},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    registry = prometheus_client.CollectorRegistry()
+    MultiProcessCollector(registry, path=str(tmp_path))
+    text = prometheus_client.generate_latest(registry).decode()
+    assert 'status="2xx",tenant="acme"} 3.0' in text, text
+
+
 def test_negative_cache_hits_are_summed_over_processes(tmp_path: Path) -> None:
     """Two processes sharing one directory, each answering an unknown tenant
     K times (one factory call, then K - 1 negative-cache hits) and exiting:

@@ -91,6 +91,9 @@ def test_a_killed_granian_worker_stops_counting_in_flight(server_dir: Path) -> N
         for _ in range(N):
             result = http_request(port, "/", host=host, headers={"Connection": "close"})
             assert result.status == 200, result.text[:300]
+        # Written to the shared files within FLUSH_AFTER (before the kill,
+        # which would lose what a worker has not written yet).
+        assert eventually(lambda: scrape()["alpha"].requests == N, timeout=10)
 
         def park() -> None:
             try:
@@ -118,6 +121,7 @@ def test_a_killed_granian_worker_stops_counting_in_flight(server_dir: Path) -> N
         assert len(replacement) == 1, (workers, children(process.pid))
         result = http_request(port, "/", host=host, headers={"Connection": "close"})
         assert result.status == 200, result.text[:300]
+        assert eventually(lambda: scrape()["alpha"].requests == N + 1, timeout=10)
         for _ in range(SCRAPES):
             alpha = scrape()["alpha"]
             assert alpha.in_flight == 0, process.logs()

@@ -168,6 +168,18 @@ def scrape(port: int, process: ServerProcess) -> dict[str, float]:
     return {tenant: totals[tenant].requests for tenant in TENANTS if tenant in totals}
 
 
+def settled(port: int, process: ServerProcess, expected: dict[str, int]) -> None:
+    """The scrape reaches ``expected`` (a busy process writes its counts
+    within FLUSH_AFTER), then every scrape, whichever process answers, says
+    exactly that."""
+    assert eventually(lambda: scrape(port, process) == expected, timeout=10), (
+        scrape(port, process),
+        expected,
+    )
+    for _ in range(SCRAPES):
+        assert scrape(port, process) == expected, process.logs()
+
+
 def in_flight(port: int) -> float:
     """Requests of tenant alpha in flight, in one scrape."""
     result = http_request(
@@ -195,8 +207,7 @@ def test_one_scrape_sums_every_daemon_process(site: Site) -> None:
     process = apache(site, port)
     try:
         pids, sent = send_requests(port)
-        for _ in range(SCRAPES):
-            assert scrape(port, process) == dict.fromkeys(TENANTS, sent), process.logs()
+        settled(port, process, dict.fromkeys(TENANTS, sent))
         assert pids <= daemon_pids(site.metrics)
 
         # A daemon process dies holding a request; Apache starts another.
@@ -231,25 +242,15 @@ def test_one_scrape_sums_every_daemon_process(site: Site) -> None:
             return result.json()["pid"] not in pids
 
         assert eventually(replaced, timeout=30), process.logs()
-        for _ in range(SCRAPES):
-            assert scrape(port, process) == {
-                "alpha": sent,
-                "beta": sent + extra,
-                "gamma": sent,
-            }, process.logs()
-            assert in_flight(port) == 0
+        settled(port, process, {"alpha": sent, "beta": sent + extra, "gamma": sent})
+        assert in_flight(port) == 0
 
         # A graceful restart replaces every daemon process under the same
         # parent: the counts stay.
         pids = daemon_pids(site.metrics)
         process.signal_leader(signal.SIGUSR1)
         assert eventually(replaced, timeout=30), process.logs()
-        for _ in range(SCRAPES):
-            assert scrape(port, process) == {
-                "alpha": sent,
-                "beta": sent + extra,
-                "gamma": sent,
-            }, process.logs()
+        settled(port, process, {"alpha": sent, "beta": sent + extra, "gamma": sent})
     finally:
         process.stop()
 
@@ -261,8 +262,7 @@ def test_one_scrape_sums_every_daemon_process(site: Site) -> None:
         for _ in range(SCRAPES):
             assert scrape(port, process) == {}, process.logs()
         _, sent = send_requests(port)
-        for _ in range(SCRAPES):
-            assert scrape(port, process) == dict.fromkeys(TENANTS, sent), process.logs()
+        settled(port, process, dict.fromkeys(TENANTS, sent))
     finally:
         process.stop()
 
@@ -294,8 +294,7 @@ def test_gateway_serve_mod_wsgi_hands_the_directory_to_the_daemons(
         )
         assert metrics.stat().st_uid == pwd.getpwnam("www-data").pw_uid
         _, sent = send_requests(port)
-        for _ in range(SCRAPES):
-            assert scrape(port, process) == dict.fromkeys(TENANTS, sent), process.logs()
+        settled(port, process, dict.fromkeys(TENANTS, sent))
     finally:
         process.stop()
         shutil.rmtree(

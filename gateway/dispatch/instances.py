@@ -71,17 +71,7 @@ class Counters:
     numbers that earlier reads took.
     """
 
-    __slots__ = (
-        "hits",
-        "misses",
-        "creations",
-        "failures",
-        "timeouts",
-        "evictions",
-        "busy",
-        "negative_hits",
-        "_reads",
-    )
+    #: The counts, in the order :meth:`read` reports them.
     NAMES = (
         "hits",
         "misses",
@@ -92,6 +82,7 @@ class Counters:
         "busy",
         "negative_hits",
     )
+    __slots__ = (*NAMES, "_reads")
 
     def __init__(self) -> None:
         self.hits = itertools.count()

@@ -19,10 +19,7 @@ from werkzeug.exceptions import (
     Aborter,
     HTTPException,
 )
-from werkzeug.routing import (
-    Map,
-    RequestRedirect,
-)
+from werkzeug.routing import RequestRedirect
 from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
@@ -41,7 +38,7 @@ from .helpers import (
 )
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
-from .routing import Rule
+from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .signals import (
     appcontext_tearing_down,

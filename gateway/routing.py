@@ -87,13 +87,17 @@ class _LazyBuilderAttr:
 _interned_parts: weakref.WeakValueDictionary[tuple[t.Any, ...], RulePart] = (
     weakref.WeakValueDictionary()
 )
-_interned_trace: weakref.WeakValueDictionary[tuple[t.Any, ...], _Trace] = (
+_interned_trace: weakref.WeakValueDictionary[tuple[t.Any, ...], _Shared] = (
+    weakref.WeakValueDictionary()
+)
+_interned_part_lists: weakref.WeakValueDictionary[tuple[int, ...], _Shared] = (
     weakref.WeakValueDictionary()
 )
 
 
-class _Trace(list[t.Any]):
-    """A rule's trace list, weak-referenceable so equal ones can be shared."""
+class _Shared(list[t.Any]):
+    """A rule's trace or parts list, weak-referenceable so that equal ones
+    can be shared."""
 
     __slots__ = ("__weakref__",)
 
@@ -120,7 +124,18 @@ def _intern_trace(trace: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
     key = tuple(trace)
     shared = _interned_trace.get(key)
     if shared is None:
-        _interned_trace[key] = shared = _Trace(key)
+        _interned_trace[key] = shared = _Shared(key)
+    return shared
+
+
+def _intern_part_list(parts: list[RulePart]) -> list[RulePart]:
+    interned = [_intern_part(part) for part in parts]
+    # The parts are interned, and the shared list keeps them alive: their
+    # ids stand for them while it exists.
+    key = tuple(map(id, interned))
+    shared = _interned_part_lists.get(key)
+    if shared is None:
+        _interned_part_lists[key] = shared = _Shared(interned)
     return shared
 
 
@@ -172,8 +187,17 @@ class Rule(_WerkzeugRule):
         self.arguments = set(self.arguments)
         super().compile()
         self.arguments = _intern_names(self.arguments)  # type: ignore[assignment]
-        self._parts = [_intern_part(part) for part in self._parts]
+        self._parts = _intern_part_list(self._parts)
         self._trace = _intern_trace(self._trace)
+        shared = getattr(self.map, "_shared_converters", None)
+        converters = self._converters.values()
+        if shared is not None and all(
+            type(converter) in _STATELESS_CONVERTERS for converter in converters
+        ):
+            # Rules of a map with the same variables share one name ->
+            # converter dict (these converters are shared, see get_converter).
+            key = ("mapping", *((k, id(v)) for k, v in self._converters.items()))
+            self._converters = shared.setdefault(key, self._converters)
 
     def get_converter(
         self,
@@ -189,7 +213,7 @@ class Rule(_WerkzeugRule):
             return super().get_converter(variable_name, converter_name, args, kwargs)
         # The arguments are literals parsed from rule strings; their repr
         # tells 1, 1.0 and True apart, which equality would not.
-        key = (cls, repr(args), repr(sorted(kwargs.items())))
+        key = ("converter", cls, repr(args), repr(sorted(kwargs.items())))
         converter = shared.get(key)
         if converter is None:
             converter = shared[key] = cls(self.map, *args, **kwargs)
@@ -279,8 +303,8 @@ class Map(_WerkzeugMap):
     ) -> None:
         super().__init__(None, *args, **kwargs)
         self._matcher = _Matcher(self._matcher.merge_slashes)
-        #: Equal converters of Werkzeug's classes, shared by this map's rules
-        #: (read by :meth:`Rule.get_converter`).
+        #: Equal converters of Werkzeug's classes, and equal name -> converter
+        #: dicts, shared by this map's rules (see :class:`Rule`).
         self._shared_converters: dict[t.Any, t.Any] = {}
         for rulefactory in rules or ():
             self.add(rulefactory)

@@ -268,3 +268,39 @@ def test_equal_converters_are_shared_within_a_map_only() -> None:
     assert adapter.match("/c/1") == ("c", {"n": 1})
     with pytest.raises(HTTPException):
         adapter.match("/c/0")
+
+
+def test_rules_share_parts_lists_and_converter_dicts() -> None:
+    def make() -> Map:
+        return Map(
+            [
+                Rule("/a/<int:n>", endpoint="a"),
+                Rule("/b/<int:n>", endpoint="b"),
+                Rule("/c/<n>", endpoint="c"),
+            ]
+        )
+
+    first, second = make(), make()
+    a1, b1, c1 = first.iter_rules()
+    a2, _, _ = second.iter_rules()
+    assert a1._parts is a2._parts
+    assert a1._parts is not b1._parts
+    # Within a map: one {"n": IntegerConverter} dict for both int rules.
+    assert a1._converters is b1._converters
+    assert a1._converters is not c1._converters
+    assert a1._converters is not a2._converters
+    assert second.bind("x").match("/b/4") == ("b", {"n": 4})
+
+
+def test_custom_converter_dicts_stay_per_rule() -> None:
+    class Custom(BaseConverter):
+        pass
+
+    url_map = Map(
+        [Rule("/d/<custom:n>", endpoint="d"), Rule("/e/<custom:n>", endpoint="e")],
+        converters={"custom": Custom},
+    )
+    d, e = url_map.iter_rules()
+    assert d._converters is not e._converters
+    d.refresh()
+    assert url_map.bind("x").match("/d/z") == ("d", {"n": "z"})

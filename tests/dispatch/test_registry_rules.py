@@ -21,7 +21,6 @@ from collections import deque
 import pytest
 
 from gateway.dispatch import AppRegistry
-from gateway.dispatch.path import _Prefixed
 
 #: CPython keeps the attribute values of an instance inline, and specialises
 #: reading them (LOAD_ATTR_INSTANCE_VALUE), for at most this many attributes
@@ -222,12 +221,6 @@ def test_the_in_flight_count_is_a_deque() -> None:
     [
         pytest.param(
             AppRegistry.serve, "served", "4.5% of what host dispatch adds", id="serve"
-        ),
-        pytest.param(
-            _Prefixed.__call__,
-            "__wrapped__",
-            "2-6% of what a dynamic path segment adds",
-            id="prefixed",
         ),
     ],
 )

@@ -245,3 +245,17 @@ def test_callables_held_in_slots_are_read_into_a_local_before_the_call(
         f"{function.__qualname__} calls .{name}(...) directly: read it into a"
         f" local first, calling it as a method costs {cost}"
     )
+
+
+def test_a_request_looks_at_the_retired_flag_and_limit_only_when_guarded() -> None:
+    """``serve`` checks one flag before ``retired`` and the limit: set for an
+    entry with a limit, and by the retirement."""
+    plain = AppRegistry(lambda key: ok_app)
+    limited = AppRegistry(lambda key: ok_app, max_concurrent=2)
+    for registry in (plain, limited):
+        registry.serve("k", {}, lambda *a: None, ok_app)
+    entry = plain._entries["k"]
+    assert entry.guarded is False
+    assert limited._entries["k"].guarded is True
+    plain.evict("k")
+    assert entry.retired is True and entry.guarded is True

@@ -184,14 +184,16 @@ class AppRegistry(Creation):
         A key without an application goes to ``fallback``; a failing factory
         answers 503. The response is tracked until the server closes it.
         """
-        entry = self._entries.get(key)
-        if entry is None:
+        try:
+            entry = self._entries[key]  # (see HostDispatcher.__call__)
+        except KeyError:
             try:
-                entry = self._resolve(key)
+                resolved = self._resolve(key)
             except FactoryFailed as e:
                 return e.respond(environ, start_response)
-            if entry is None:
+            if resolved is None:
                 return fallback(environ, start_response)
+            entry = resolved
         if self._timed or self._draining:
             now = self.clock()
             entry.last = now

@@ -171,9 +171,9 @@ def test_an_entry_retired_between_lookup_and_count_is_not_served() -> None:
     class EvictedAfterLookup(dict):  # type: ignore[type-arg]
         armed = True
 
-        def get(self, key: t.Any, default: t.Any = None) -> t.Any:
-            entry = dict.get(self, key, default)
-            if self.armed and entry is not None:
+        def __getitem__(self, key: t.Any) -> t.Any:
+            entry = dict.__getitem__(self, key)
+            if self.armed:
                 self.armed = False
                 registry.evict(key)  # another thread, right after the lookup
             return entry

@@ -254,7 +254,9 @@ class PathDispatcher:
                     # knows whether it has an app, which it then calls
                     # directly; without one, _unmoved moves it back for the
                     # default app. (A wrapper around each app that moved it
-                    # once the app was known cost 460 instructions more.)
+                    # once the app was known cost 460 instructions more.) A
+                    # 503 of the registry (the factory failed, or the app is
+                    # at its limit) sees the segment moved too.
                     script = environ.get("SCRIPT_NAME", "")
                     environ["SCRIPT_NAME"] = script + "/" + first
                     environ["PATH_INFO"] = "/" + parts[2]

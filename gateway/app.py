@@ -19,10 +19,7 @@ from werkzeug.exceptions import (
     Aborter,
     HTTPException,
 )
-from werkzeug.routing import (
-    Map,
-    RequestRedirect,
-)
+from werkzeug.routing import RequestRedirect
 from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
@@ -41,7 +38,7 @@ from .helpers import (
 )
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
-from .routing import Rule
+from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .signals import (
     appcontext_tearing_down,
@@ -227,7 +224,6 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
             )
         self.instance_path = instance_path
         self.config = self.make_config(instance_relative_config)
-        self.aborter = self.make_aborter()
         self.json: JSONProvider = self.json_provider_class(self)
         self.url_build_error_handlers: list[
             t.Callable[[Exception, str, dict[str, t.Any]], str]
@@ -289,6 +285,13 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         """The :class:`logging.Logger` named after the app (see
         :func:`gateway.logging.create_logger`)."""
         return create_logger(self)
+
+    @cached_property
+    def aborter(self) -> Aborter:
+        """What :func:`~gateway.abort` calls: made by :meth:`make_aborter` on
+        first use (a tenant app that never aborts does not hold one, with its
+        copy of the code -> exception table). Assignable, as in Flask."""
+        return self.make_aborter()
 
     @cached_property
     def jinja_env(self) -> Environment:
@@ -385,6 +388,9 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         ``redirect_to``, ...) go to :class:`werkzeug.routing.Rule`."""
         if endpoint is None:
             endpoint = _endpoint_from_view_func(view_func)
+        if type(endpoint) is str:
+            # One copy of "blueprint.view" for every app that has the route.
+            endpoint = sys.intern(endpoint)
         options["endpoint"] = endpoint
         methods = options.pop("methods", None)
         if methods is None:

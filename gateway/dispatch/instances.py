@@ -117,6 +117,7 @@ class Entry:
         "active",
         "ceiling",
         "retired",
+        "guarded",
         "retired_at",
         "torn_down",
         "registry",
@@ -156,6 +157,9 @@ class Entry:
             limits.limit_of(app, registry._factories.max_concurrent)
         )
         self.retired = False
+        # Whether a request must look at ``retired`` and ``ceiling``: the
+        # entry has a limit, or is retired (set by the retirement).
+        self.guarded = self.ceiling != limits.UNLIMITED
         self.retired_at = 0.0
         self.torn_down = False  # set, under the registry lock, by the teardown
 

@@ -78,6 +78,7 @@ class Lifecycle:
         # tear it down, and the teardown takes it out of the set.
         self._draining.add(entry)
         entry.retired = True
+        entry.guarded = True  # after retired (see AppRegistry.serve)
         next(self._counters.evictions)
         if not entry.active:
             self._finish(entry)

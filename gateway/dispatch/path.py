@@ -24,9 +24,8 @@ from ..prefixes import (
     normalize_prefix,
     to_wsgi,
 )
-from .instances import unwrap_call
 from .limits import check_limit, limited
-from .registry import AppRegistry
+from .registry import AppRegistry, FactoryFailed
 from .responses import not_found, redirect
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -107,9 +106,13 @@ class Mount:
         return f"<Mount {self.prefix!r} -> {self.app!r}{host}>"
 
 
+#: The environ keys a dynamic segment moves between.
+_MOVED = ("SCRIPT_NAME", "PATH_INFO")
+
+
 def _first_segment(path: str) -> str:
-    end = path.find("/", 1)
-    return path if end == -1 else path[:end]
+    """The first segment of an absolute path, without its slash."""
+    return path.split("/", 2)[1]
 
 
 def _enter(
@@ -132,60 +135,6 @@ def _enter(
     environ["SCRIPT_NAME"] = script
     environ["PATH_INFO"] = rest
     return app(environ, start_response)
-
-
-class _Prefixed:
-    """A ``create_app`` result, entered with its segment moved from
-    ``PATH_INFO`` into ``SCRIPT_NAME`` (the registry serves this wrapper, so
-    the move happens only once the app is known to exist)."""
-
-    __slots__ = ("__wrapped__", "prefix", "redirect_slash", "_call", "_target")
-
-    # From unwrap_call: the function app(environ, sr) runs and its first
-    # argument, or None and None.
-    _call: t.Callable[[t.Any, WSGIEnvironment, StartResponse], t.Iterable[bytes]] | None
-    _target: t.Any
-
-    def __init__(self, prefix: str, app: WSGIApplication, redirect_slash: bool) -> None:
-        self.__wrapped__ = app
-        self.prefix = prefix
-        self.redirect_slash = redirect_slash
-        # app(environ, sr) is _call(_target, environ, sr) when _call is set.
-        self._call, self._target = unwrap_call(app) or (None, None)
-
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> t.Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        # not is_canonical(path), inlined: calling it costs about 330
-        # instructions a request, 3% of what dynamic path dispatch adds.
-        if "//" in path or "/." in path:
-            path = canonical_path(path)
-        prefix = self.prefix
-        rest = path[len(prefix) :]
-        if not rest:  # the bare prefix: redirected, or served as "/"
-            return _enter(
-                environ,
-                start_response,
-                self.__wrapped__,
-                prefix,
-                rest,
-                self.redirect_slash,
-            )
-        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-        environ["PATH_INFO"] = rest
-        call = self._call
-        if call is not None:
-            return call(self._target, environ, start_response)
-        # Read into a local before the call: CPython specialises a plain
-        # attribute read but not a method lookup that finds a slot (calling
-        # self.__wrapped__(...) costs 2-6% of what a dynamic segment adds, in
-        # paired wall-clock runs; 76 instructions a request).
-        app = self.__wrapped__
-        return app(environ, start_response)
-
-    def __repr__(self) -> str:
-        return f"<prefixed {self.prefix!r} -> {self.__wrapped__!r}>"
 
 
 class PathDispatcher:
@@ -218,14 +167,15 @@ class PathDispatcher:
             self.registry = create_app
         else:
             registry_options.setdefault("name", "prefix")
-            self.registry = AppRegistry(
-                create_app, prepare=self._prefixed, **registry_options
-            )
+            self.registry = AppRegistry(create_app, **registry_options)
         self.create_app = create_app
         self._mounts: dict[str, Mount] = {}
         self._table: PrefixTable[Mount] = PrefixTable()
         self._single: dict[str, WSGIApplication] = {}
         self._firsts: frozenset[str] = frozenset()
+        # What a moved dynamic segment without an app falls back to, bound
+        # once (a bound method made for each request costs 500 instructions).
+        self._fallback = self._unmoved
         if isinstance(mounts, t.Mapping):
             mounts = [
                 Mount(p, a, redirect_slash=redirect_slash) for p, a in mounts.items()
@@ -248,9 +198,9 @@ class PathDispatcher:
         # One-segment prefixes alone on their first segment: one dict lookup.
         firsts = Counter(_first_segment(m.wsgi_prefix) for m in mounts.values())
         self._single = {
-            m.wsgi_prefix: m.served
+            m.wsgi_prefix[1:]: m.served
             for m in mounts.values()
-            if firsts[m.wsgi_prefix] == 1
+            if firsts[m.wsgi_prefix[1:]] == 1
         }
         # First segments some mount starts with: such a path needs the table.
         self._firsts = frozenset(firsts)
@@ -279,28 +229,52 @@ class PathDispatcher:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        end = path.find("/", 1)
-        if end != -1 and "/." not in path and "//" not in path:
-            # Fast paths for a canonical path below its first segment: a
-            # one-segment mount, or a dynamic segment no static mount shares
-            # (without them a dynamic segment costs 3,700 instructions more,
-            # a third of what it adds).
-            if self._firsts:  # there are static mounts
-                first = path[:end]
-                app = self._single.get(first)
-                if app is not None:
-                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + first
-                    environ["PATH_INFO"] = path[end:]
-                    return app(environ, start_response)
-                if first in self._firsts:
-                    return self._dispatch(environ, start_response, path)
-            registry = self.registry
-            # (a relative PATH_INFO goes to the default app)
-            if registry is not None and path[0] == "/":
-                return registry.serve(
-                    path[1:end], environ, start_response, self.default_app
-                )
+        if "/." not in path and "//" not in path:
+            # Fast paths for a canonical absolute path below its first
+            # segment: a one-segment mount, or a dynamic segment no static
+            # mount shares (without them a dynamic segment costs 3,700
+            # instructions more, a third of what it adds). One split gives
+            # the segment and what follows it: finding the slash and slicing
+            # three times cost 1,300 instructions more.
+            parts = path.split("/", 2)
+            if len(parts) == 3 and not parts[0]:
+                first = parts[1]
+                if self._firsts:  # there are static mounts
+                    app = self._single.get(first)
+                    if app is not None:
+                        script = environ.get("SCRIPT_NAME", "")
+                        environ["SCRIPT_NAME"] = script + "/" + first
+                        environ["PATH_INFO"] = "/" + parts[2]
+                        return app(environ, start_response)
+                    if first in self._firsts:
+                        return self._dispatch(environ, start_response, path)
+                registry = self.registry
+                if registry is not None:
+                    # The segment moves into SCRIPT_NAME before the registry
+                    # knows whether it has an app, which it then calls
+                    # directly; without one, _unmoved moves it back for the
+                    # default app. (A wrapper around each app that moved it
+                    # once the app was known cost 460 instructions more.) A
+                    # 503 of the registry (the factory failed, or the app is
+                    # at its limit) sees the segment moved too.
+                    script = environ.get("SCRIPT_NAME", "")
+                    environ["SCRIPT_NAME"] = script + "/" + first
+                    environ["PATH_INFO"] = "/" + parts[2]
+                    return registry.serve(
+                        first, environ, start_response, self._fallback
+                    )
         return self._dispatch(environ, start_response, path)
+
+    def _unmoved(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        """The default app, for a canonical path whose first segment
+        ``__call__`` moved into ``SCRIPT_NAME``: moved back first."""
+        script = environ["SCRIPT_NAME"]
+        cut = script.rfind("/")
+        environ["PATH_INFO"] = script[cut:] + environ["PATH_INFO"]
+        environ["SCRIPT_NAME"] = script[:cut]
+        return self.default_app(environ, start_response)
 
     def _dispatch(
         self, environ: WSGIEnvironment, start_response: StartResponse, path: str
@@ -320,17 +294,44 @@ class PathDispatcher:
                 mount.bare_path,
             )
         if self.registry is not None and len(path) > 1 and path[0] == "/":
-            end = path.find("/", 1)
-            segment = path[1:] if end == -1 else path[1:end]
-            return self.registry.serve(
-                segment, environ, start_response, self.default_app
-            )
+            return self._serve_segment(environ, start_response, path)
         return self.default_app(environ, start_response)
 
-    def _prefixed(self, segment: str, app: WSGIApplication) -> WSGIApplication:
-        """Wrap an app from ``create_app`` so it is entered with its segment
-        moved into ``SCRIPT_NAME`` (only once the app is known to exist)."""
-        return _Prefixed("/" + segment, app, self.redirect_slash)
+    def _serve_segment(
+        self, environ: WSGIEnvironment, start_response: StartResponse, path: str
+    ) -> t.Iterable[bytes]:
+        """Serve the app of the first segment of a canonical ``path`` (not
+        a static mount's), entered with the segment moved into
+        ``SCRIPT_NAME``; the default app gets the environ as it came."""
+        registry: AppRegistry = self.registry  # type: ignore[assignment]
+        end = path.find("/", 1)
+        if end == -1:
+            end = len(path)
+        segment, rest = path[1:end], path[end:]
+        script = environ.get("SCRIPT_NAME", "")
+        if not rest:  # the bare segment: redirected, or served as "/"
+            if self.redirect_slash:
+                try:
+                    app = registry.get(segment)
+                except FactoryFailed as e:
+                    return e.respond(environ, start_response)
+                if app is None:
+                    return self.default_app(environ, start_response)
+                return redirect(environ, start_response, f"{script}/{segment}/")
+            rest = "/"
+        original = {name: environ[name] for name in _MOVED if name in environ}
+
+        def unmoved(
+            environ: WSGIEnvironment, start_response: StartResponse
+        ) -> t.Iterable[bytes]:
+            for name in _MOVED:
+                environ.pop(name, None)
+            environ.update(original)
+            return self.default_app(environ, start_response)
+
+        environ["SCRIPT_NAME"] = f"{script}/{segment}"
+        environ["PATH_INFO"] = rest
+        return registry.serve(segment, environ, start_response, unmoved)
 
     def get_application(self, prefix: str) -> t.Any:
         """The application for a first segment, as in the documented class

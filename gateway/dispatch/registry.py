@@ -184,14 +184,16 @@ class AppRegistry(Creation):
         A key without an application goes to ``fallback``; a failing factory
         answers 503. The response is tracked until the server closes it.
         """
-        entry = self._entries.get(key)
-        if entry is None:
+        try:
+            entry = self._entries[key]  # (see HostDispatcher.__call__)
+        except KeyError:
             try:
-                entry = self._resolve(key)
+                resolved = self._resolve(key)
             except FactoryFailed as e:
                 return e.respond(environ, start_response)
-            if entry is None:
+            if resolved is None:
                 return fallback(environ, start_response)
+            entry = resolved
         if self._timed or self._draining:
             now = self.clock()
             entry.last = now
@@ -206,13 +208,17 @@ class AppRegistry(Creation):
         # fails on an interpreter without the GIL.
         active = entry.active
         active.append(None)
-        if entry.retired:  # evicted between the lookup and here: go again
-            entry.release()
-            return self.serve(key, environ, start_response, fallback)
-        if len(active) > entry.ceiling:  # over its limit (see .limits)
-            entry.release()
-            next(self._counters.busy)
-            return limits.busy(environ, start_response)
+        # One flag for the two rare cases (checking both on every request
+        # cost 325 instructions, 7% of what host dispatch adds); _retire
+        # sets it after ``retired``, so what is said above still holds.
+        if entry.guarded:  # retired, or with a limit: look which
+            if entry.retired:  # evicted between the lookup and here: go again
+                entry.release()
+                return self.serve(key, environ, start_response, fallback)
+            if len(active) > entry.ceiling:  # over its limit (see .limits)
+                entry.release()
+                next(self._counters.busy)
+                return limits.busy(environ, start_response)
         next(self._hits)
         call = entry.call
         try:

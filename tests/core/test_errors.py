@@ -518,3 +518,21 @@ def test_should_ignore_error_hides_the_exception_from_teardown(tmp_path):
     assert client.get("/key").status_code == 500
     assert seen[0] is None
     assert isinstance(seen[1], KeyError)
+
+
+def test_the_aborter_is_made_on_first_use():
+    from werkzeug.exceptions import Aborter
+
+    made: list[Aborter] = []
+
+    class Counting(gateway.App):
+        def make_aborter(self) -> Aborter:
+            made.append(super().make_aborter())
+            return made[-1]
+
+    app = Counting(__name__)
+    assert "aborter" not in vars(app) and made == []
+    assert app.aborter is made[0] and app.aborter is made[0]
+    replacement = Aborter()
+    app.aborter = replacement
+    assert app.aborter is replacement

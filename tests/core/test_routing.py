@@ -113,3 +113,14 @@ def test_shared_parts_go_away_with_the_last_app_using_them() -> None:
     del app
     gc.collect()
     assert not any("unique-rule-text" in key[0] for key in _interned_parts)
+
+
+def test_endpoints_of_equal_routes_are_one_string() -> None:
+    def make() -> App:
+        app = App(__name__, static_folder=None)
+        app.add_url_rule("/x", "".join(["sec", "tion.view"]), lambda: "")
+        return app
+
+    a, b = make(), make()
+    assert rule_of(a, "section.view").endpoint is rule_of(b, "section.view").endpoint
+    assert next(iter(a.view_functions)) is next(iter(b.view_functions))

@@ -256,6 +256,44 @@ def test_dynamic_segment_under_an_existing_script_name(echo, call) -> None:
         assert (seen["script_name"], seen["path_info"]) == ("/gw/acme", "/x")
 
 
+@pytest.mark.parametrize(
+    ("path", "script_name"),
+    [
+        pytest.param("/nobody/x", "/gw", id="fast path"),
+        pytest.param("/nobody//x", "/gw", id="non-canonical, as it came"),
+        pytest.param("/nobody/./x", "", id="dot segment, as it came"),
+        pytest.param("/nobody", "/gw", id="bare segment"),
+    ],
+)
+def test_a_segment_without_an_app_reaches_the_default_app_unmoved(
+    echo, call, path: str, script_name: str
+) -> None:
+    # The segment moves into SCRIPT_NAME before the registry knows whether
+    # it has an app; the default app sees the environ as it came.
+    for redirect_slash in (True, False):
+        application = PathDispatcher(
+            echo("default"),
+            lambda p: None if p == "nobody" else echo(p),
+            redirect_slash=redirect_slash,
+        )
+        for _ in range(2):  # the factory's None, then the remembered None
+            seen = call(application, path=path, script_name=script_name).seen
+            assert (seen["app"], seen["script_name"], seen["path_info"]) == (
+                "default",
+                script_name,
+                path,
+            )
+
+
+def test_a_bare_segment_whose_factory_fails_is_503(echo, call) -> None:
+    def make_app(prefix: str):
+        raise RuntimeError("db down")
+
+    application = PathDispatcher(echo("default"), make_app)
+    result = call(application, path="/alice")
+    assert result.status == 503 and "Retry-After" in result.headers
+
+
 def test_failing_path_factory_is_503(echo, call) -> None:
     def make_app(prefix: str):
         raise RuntimeError("db down")

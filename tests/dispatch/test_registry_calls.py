@@ -164,7 +164,7 @@ def test_path_dispatch_enters_each_kind_of_callable_like_calling_it(
         result = call(dispatcher, environ)
         assert (result.status, result.text) == (200, body)
         assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/k", "/")
-    # The wrapper takes the same shortcut into the app as the registry does.
-    prefixed = dispatcher.registry._entries["k"].served
-    assert prefixed.__wrapped__ is served
-    assert (prefixed._call is not None) is unwrapped
+    # The registry serves the app itself (no wrapper), with its shortcut.
+    entry = dispatcher.registry._entries["k"]
+    assert entry.served is served
+    assert (entry.call is not None) is unwrapped

@@ -21,7 +21,6 @@ from collections import deque
 import pytest
 
 from gateway.dispatch import AppRegistry
-from gateway.dispatch.path import _Prefixed
 
 #: CPython keeps the attribute values of an instance inline, and specialises
 #: reading them (LOAD_ATTR_INSTANCE_VALUE), for at most this many attributes
@@ -172,9 +171,9 @@ def test_an_entry_retired_between_lookup_and_count_is_not_served() -> None:
     class EvictedAfterLookup(dict):  # type: ignore[type-arg]
         armed = True
 
-        def get(self, key: t.Any, default: t.Any = None) -> t.Any:
-            entry = dict.get(self, key, default)
-            if self.armed and entry is not None:
+        def __getitem__(self, key: t.Any) -> t.Any:
+            entry = dict.__getitem__(self, key)
+            if self.armed:
                 self.armed = False
                 registry.evict(key)  # another thread, right after the lookup
             return entry
@@ -223,12 +222,6 @@ def test_the_in_flight_count_is_a_deque() -> None:
         pytest.param(
             AppRegistry.serve, "served", "4.5% of what host dispatch adds", id="serve"
         ),
-        pytest.param(
-            _Prefixed.__call__,
-            "__wrapped__",
-            "2-6% of what a dynamic path segment adds",
-            id="prefixed",
-        ),
     ],
 )
 def test_callables_held_in_slots_are_read_into_a_local_before_the_call(
@@ -252,3 +245,17 @@ def test_callables_held_in_slots_are_read_into_a_local_before_the_call(
         f"{function.__qualname__} calls .{name}(...) directly: read it into a"
         f" local first, calling it as a method costs {cost}"
     )
+
+
+def test_a_request_looks_at_the_retired_flag_and_limit_only_when_guarded() -> None:
+    """``serve`` checks one flag before ``retired`` and the limit: set for an
+    entry with a limit, and by the retirement."""
+    plain = AppRegistry(lambda key: ok_app)
+    limited = AppRegistry(lambda key: ok_app, max_concurrent=2)
+    for registry in (plain, limited):
+        registry.serve("k", {}, lambda *a: None, ok_app)
+    entry = plain._entries["k"]
+    assert entry.guarded is False
+    assert limited._entries["k"].guarded is True
+    plain.evict("k")
+    assert entry.retired is True and entry.guarded is True

@@ -42,6 +42,34 @@ SIGNATURES = [
     ),
     pytest.param(
         "werkzeug",
+        "werkzeug.routing:Rule.get_converter",
+        ["self", "variable_name", "converter_name", "args", "kwargs"],
+        "routing.py Rule.get_converter",
+        id="werkzeug-Rule.get_converter",
+    ),
+    pytest.param(
+        "werkzeug",
+        "werkzeug.routing.matcher:StateMachineMatcher.__init__",
+        ["self", "merge_slashes"],
+        "routing.py _Matcher.__init__",
+        id="werkzeug-StateMachineMatcher.__init__",
+    ),
+    pytest.param(
+        "werkzeug",
+        "werkzeug.routing.matcher:StateMachineMatcher.add",
+        ["self", "rule"],
+        "routing.py _Matcher.add",
+        id="werkzeug-StateMachineMatcher.add",
+    ),
+    pytest.param(
+        "werkzeug",
+        "werkzeug.routing.matcher:StateMachineMatcher.update",
+        ["self"],
+        "routing.py _Matcher.update",
+        id="werkzeug-StateMachineMatcher.update",
+    ),
+    pytest.param(
+        "werkzeug",
         "werkzeug.wrappers:Request._load_form_data",
         ["self"],
         "wrappers.py Request._load_form_data",
@@ -252,6 +280,12 @@ def _werkzeug_rule() -> t.Any:
     return rule
 
 
+def _werkzeug_map() -> t.Any:
+    from werkzeug.routing import Map
+
+    return Map()
+
+
 def _jinja_environment() -> t.Any:
     import jinja2
 
@@ -369,6 +403,14 @@ OWN_NAMES = [
         ["_lazy_build", "_lazy_build_unknown", "provide_automatic_options"],
         "routing.py _LazyBuilderAttr, app.py App.add_url_rule",
         id="werkzeug-Rule",
+    ),
+    pytest.param(
+        "werkzeug",
+        "routing.Map",
+        _werkzeug_map,
+        ["_shared_converters"],
+        "routing.py Map, Rule.get_converter",
+        id="werkzeug-Map",
     ),
     pytest.param(
         "werkzeug",

@@ -149,6 +149,111 @@ def test_werkzeug_map_adapter_positional_call() -> None:
         assert vars(built) == vars(expected)
 
 
+def test_werkzeug_state_machine_matcher() -> None:
+    from types import MappingProxyType, SimpleNamespace
+
+    from werkzeug.routing import Map, RequestRedirect, Rule
+    from werkzeug.routing.matcher import State, StateMachineMatcher
+
+    with upstream(
+        "werkzeug",
+        "StateMachineMatcher (_root, merge_slashes, State)",
+        "StateMachineMatcher(merge_slashes) holds only _root (a State of the"
+        " fields dynamic, rules, static) and merge_slashes; Map keeps one as"
+        " _matcher, calls its add(rule) and update() and reads merge_slashes"
+        " from it; match(domain, path, method, websocket) only reads the"
+        " states: iterates rules and dynamic (part, state) pairs, tests and"
+        " indexes static",
+        "routing.py _Matcher, _State, Map",
+    ):
+        assert [f.name for f in dataclasses.fields(State)] == [
+            "dynamic",
+            "rules",
+            "static",
+        ]
+        assert set(vars(StateMachineMatcher(False))) == {"_root", "merge_slashes"}
+
+        calls: list[str] = []
+
+        class Recording(StateMachineMatcher):
+            def add(self, rule: t.Any) -> None:
+                calls.append("add")
+                super().add(rule)
+
+            def update(self) -> None:
+                calls.append("update")
+                super().update()
+
+        url_map = Map(merge_slashes=False)
+        assert type(url_map._matcher) is StateMachineMatcher
+        url_map._matcher = Recording(True)
+        assert url_map.merge_slashes is True
+        url_map.add(Rule("/a/<int:n>", endpoint="a", methods=["GET"]))
+        url_map.add(Rule("/a/<int:n>/<path:rest>", endpoint="b"))
+        adapter = url_map.bind("example.com")
+        assert adapter.match("/a/1") == ("a", {"n": 1})
+        assert calls == ["add", "add", "update"]
+
+        # The same states, read-only: tuples and mappings that cannot change.
+        def frozen(state: t.Any) -> t.Any:
+            return SimpleNamespace(
+                dynamic=tuple((part, frozen(s)) for part, s in state.dynamic),
+                rules=tuple(state.rules),
+                static=MappingProxyType(
+                    {key: frozen(s) for key, s in state.static.items()}
+                ),
+            )
+
+        url_map._matcher._root = frozen(url_map._matcher._root)
+        assert adapter.match("/a/2") == ("a", {"n": 2})
+        assert adapter.match("/a/2/x/y") == ("b", {"n": 2, "rest": "x/y"})
+        try:
+            adapter.match("/a//3")
+        except RequestRedirect as e:
+            assert e.new_url == "http://example.com/a/3"
+        else:
+            raise AssertionError("merged slashes: no redirect")
+
+
+def test_werkzeug_rule_sets_and_converters() -> None:
+    from werkzeug.routing import Map, Rule
+
+    with upstream(
+        "werkzeug",
+        "Rule.methods, Rule.arguments, Rule.get_converter",
+        "Rule.__init__ builds methods as a set (GET adds HEAD) and arguments"
+        " as a set that compile() adds the variables to; no other code"
+        " changes either, so frozensets do; compile() calls"
+        " get_converter(variable_name, converter_name, args, kwargs) for each"
+        " variable; Werkzeug's converters keep only their arguments and the"
+        " map",
+        "routing.py Rule.__init__, Rule.compile, Rule.get_converter",
+    ):
+        seen: list[tuple[t.Any, ...]] = []
+
+        class Probe(Rule):
+            def get_converter(self, *args: t.Any) -> t.Any:
+                seen.append(args)
+                return super().get_converter(*args)
+
+        rule = Probe("/a/<int(min=2):n>/<name>", endpoint="a", methods=["get"])
+        assert type(rule.methods) is set and rule.methods == {"GET", "HEAD"}
+        assert type(rule.arguments) is set and rule.arguments == set()
+        url_map = Map([rule])
+        assert rule.arguments == {"n", "name"}
+        assert seen == [("n", "int", (), {"min": 2}), ("name", "default", (), {})]
+        rule.methods = frozenset(rule.methods)
+        rule.arguments = frozenset(rule.arguments)
+        adapter = url_map.bind("example.com")
+        assert adapter.match("/a/2/x") == ("a", {"n": 2, "name": "x"})
+        assert adapter.build("a", {"n": 3, "name": "y"}) == "/a/3/y"
+        assert set(adapter.allowed_methods("/a/2/x")) == {"GET", "HEAD"}
+        for cls in Map.default_converters.values():
+            attributes = set(vars(cls(url_map)))
+            expected = {"map", "regex", "items", "fixed_digits", "min", "max"}
+            assert attributes <= expected | {"signed"}, cls
+
+
 def test_werkzeug_headers_list() -> None:
     from werkzeug.datastructures import Headers
 

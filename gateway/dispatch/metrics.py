@@ -1,7 +1,7 @@
 """Per-tenant metrics: what a request is counted under, and the counts.
 
 The request path (:mod:`.metrics_wsgi`) does as little as it can: it appends
-one record per request to a deque (a single C call, atomic under the GIL).
+one record per request to a list (a single C call, atomic under the GIL).
 :meth:`Recorder.fold` turns the records into counts under a lock, when a
 scrape reads them and every :data:`BATCH` records, so the label work and the
 arithmetic are paid in bulk.
@@ -353,9 +353,9 @@ class Recorder:
         )
         self.prefixes = prefixes
         self.in_flight_mounts = in_flight_mounts
-        self.pending: deque[Record] = deque()
-        #: Records the request path lets pile up before it folds them.
-        self.batch = BATCH
+        #: Records not folded yet: requests append to it (one C call, atomic
+        #: under the GIL), a fold takes them from the front.
+        self.pending: list[Record] = []
         #: Multiprocess: the request path also folds whenever this process
         #: has no other request in flight, or FLUSH_AFTER seconds passed
         #: (see :class:`SharedSink`); it counts its requests in ``active``.
@@ -385,25 +385,27 @@ class Recorder:
             prefixes: t.Collection[str] | None = None
             known = self._labels
             sink = self.sink
-            while pending:
-                try:
-                    route, length, sent, took = pending.popleft()
-                except IndexError:  # pragma: no cover - emptied by no one else
-                    break
+            dirty = self._dirty
+            # Taken by count, in two C calls (list appends stay atomic
+            # around them): requests may append meanwhile.
+            n = len(pending)
+            records = pending[:n]
+            del pending[:n]
+            for route, length, sent, took in records:
                 labels = known.get(route)
                 if labels is None:
                     if prefixes is None:
                         prefixes = self.prefixes()
                     labels = self._label(route, prefixes)
                 where, what, counts, count = labels
-                received = content_length(length) if length else 0
                 if sink is not None:
-                    self._dirty.add(where)
+                    dirty.add(where)
                 count[0] += 1
                 duration = counts.duration  # its observe(), inlined
                 duration.counts[bisect_left(BUCKETS, took)] += 1
                 duration.total += took
-                counts.bytes_in += received
+                if length:
+                    counts.bytes_in += content_length(length)
                 counts.bytes_out += sent
             if sink is not None:
                 sink.write(self.series, self._dirty)

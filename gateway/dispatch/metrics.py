@@ -391,6 +391,7 @@ class Recorder:
             n = len(pending)
             records = pending[:n]
             del pending[:n]
+            first = BUCKETS[0]
             for route, length, sent, took in records:
                 labels = known.get(route)
                 if labels is None:
@@ -402,7 +403,11 @@ class Recorder:
                     dirty.add(where)
                 count[0] += 1
                 duration = counts.duration  # its observe(), inlined
-                duration.counts[bisect_left(BUCKETS, took)] += 1
+                # The requests under the first bound, those whose cost
+                # matters, take one comparison: a bisect call costs a quarter
+                # of a record's fold (~750 instructions).
+                i = 0 if took <= first else bisect_left(BUCKETS, took)
+                duration.counts[i] += 1
                 duration.total += took
                 if length:
                     counts.bytes_in += content_length(length)

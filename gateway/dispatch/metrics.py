@@ -32,6 +32,8 @@ import typing as t
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import sub
 
 #: Upper bounds (seconds) of the request and factory duration histograms:
 #: prometheus_client's defaults.
@@ -604,12 +606,12 @@ class SharedSink:
             if grew:
                 child._sum.inc(grew)
                 last.duration.total = now.duration.total
-            for i, (n, seen_n) in enumerate(
-                zip(now.duration.counts, last.duration.counts, strict=True)
-            ):
-                if n > seen_n:
-                    child._buckets[i].inc(n - seen_n)
-                    last.duration.counts[i] = n
+            # The buckets that grew, found in C: a write usually follows one
+            # request, which changed one bucket of sixteen.
+            grown = list(map(sub, now.duration.counts, last.duration.counts))
+            for i in compress(range(len(grown)), grown):
+                child._buckets[i].inc(grown[i])
+            last.duration.counts[:] = now.duration.counts
             for name, attr in (
                 ("gateway_request_bytes", "bytes_in"),
                 ("gateway_response_bytes", "bytes_out"),

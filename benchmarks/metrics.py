@@ -14,16 +14,26 @@ multiprocess mode instead (the records written to prometheus_client's files
 at most every half second while busy, what ``gateway serve`` runs; no
 target).
 
-Run: ``python benchmarks/metrics.py`` (about 30 s), ``--quick``.
+``--instructions`` counts instead what ``[metrics]`` adds per request in
+machine instructions (valgrind's cachegrind, fixed hash seed; runs of N and
+3N requests, start-up cancelled out): a figure that does not move with the
+machine's load, for comparing two versions of the code.
+
+Run: ``python benchmarks/metrics.py`` (about 30 s), ``--quick``,
+``--instructions`` (about 2 min).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 
@@ -74,28 +84,100 @@ def per_call_us(fn: t.Callable[[], object], number: int) -> float:
     return (time.thread_time() - start) / number * 1e6
 
 
+def make(enabled: bool) -> object:
+    """The gateway measured, with ``[metrics]`` on or off."""
+    from gateway.dispatch import Gateway
+    from gateway.toml import MetricsConfig
+
+    return Gateway(
+        hello,
+        base_domain="example.com",
+        tenants=lambda key: hello,
+        metrics=MetricsConfig(enabled=enabled),
+    )
+
+
+def child(enabled: bool, number: int) -> None:
+    """Serve ``number`` requests after a warm-up (run under valgrind)."""
+    call = caller(make(enabled))
+    for _ in range(2 * 1024 + TENANTS):  # every tenant built, two folds done
+        call()  # type: ignore[operator]
+    for _ in range(number):
+        call()  # type: ignore[operator]
+
+
+def instructions(enabled: bool, number: int) -> int:
+    """Machine instructions of one child run, counted by cachegrind."""
+    # A virtual environment's python is run as named: its path tells the
+    # interpreter where its site-packages are.
+    in_venv = sys.prefix != sys.base_prefix
+    python = sys.executable if in_venv else os.path.realpath(sys.executable)
+    mode = "on" if enabled else "off"
+    with tempfile.TemporaryDirectory() as tmp:
+        run = subprocess.run(
+            [
+                "valgrind",
+                "--tool=cachegrind",
+                "--cache-sim=no",
+                f"--cachegrind-out-file={tmp}/out",
+                python,
+                os.path.abspath(__file__),
+                "--child",
+                mode,
+                str(number),
+            ],
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=True,
+        )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count in valgrind's output:\n{run.stderr}")
+    return int(found.group(1).replace(",", ""))
+
+
+def count_instructions(number: int) -> None:
+    """Print the instructions per request with metrics on, off, and added."""
+    jobs = [(enabled, n) for enabled in (True, False) for n in (number, 3 * number)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        totals = dict(
+            zip(jobs, pool.map(lambda job: instructions(*job), jobs), strict=True)
+        )
+    per = {
+        enabled: (totals[enabled, 3 * number] - totals[enabled, number]) / (2 * number)
+        for enabled in (True, False)
+    }
+    table = Table("[metrics] on vs off over host dispatch, cachegrind")
+    table.add("instructions per request", per[False], per[True], "", ratio=None)
+    table.print()
+    print(f"added per request: {per[True] - per[False]:,.0f} instructions")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--shared", action="store_true", help="multiprocess mode (files)"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count machine instructions with valgrind instead of timing",
+    )
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child[0] == "on", int(args.child[1]))
+        return
+    if args.instructions:
+        count_instructions(10 * 1024)
+        return
     if args.shared:
         from gateway.dispatch.multiprocess import prepare
 
         prepare(tempfile.mkdtemp(prefix="gateway-bench-metrics-"))
-
-    from gateway.dispatch import Gateway
-    from gateway.toml import MetricsConfig
-
-    def make(enabled: bool) -> Gateway:
-        return Gateway(
-            hello,
-            base_domain="example.com",
-            tenants=lambda key: hello,
-            metrics=MetricsConfig(enabled=enabled),
-        )
 
     on, off = caller(make(True)), caller(make(False))
     rounds = 7 if args.quick else 21

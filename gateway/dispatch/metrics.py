@@ -1,7 +1,7 @@
 """Per-tenant metrics: what a request is counted under, and the counts.
 
 The request path (:mod:`.metrics_wsgi`) does as little as it can: it appends
-one record per request to a deque (a single C call, atomic under the GIL).
+one record per request to a list (a single C call, atomic under the GIL).
 :meth:`Recorder.fold` turns the records into counts under a lock, when a
 scrape reads them and every :data:`BATCH` records, so the label work and the
 arithmetic are paid in bulk.
@@ -37,8 +37,9 @@ import threading
 import time
 import typing as t
 from bisect import bisect_left
-from collections import deque
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import sub
 
 from .logsinks import finalize_in_this_process
 
@@ -369,9 +370,9 @@ class Recorder:
         )
         self.prefixes = prefixes
         self.in_flight_mounts = in_flight_mounts
-        self.pending: deque[Record] = deque()
-        #: Records the request path lets pile up before it folds them.
-        self.batch = BATCH
+        #: Records not folded yet: requests append to it (one C call, atomic
+        #: under the GIL), a fold takes them from the front.
+        self.pending: list[Record] = []
         #: Multiprocess: a request also folds when the last fold is
         #: FLUSH_AFTER old (``last_fold``, a perf_counter reading).
         self.shared = shared
@@ -400,25 +401,32 @@ class Recorder:
             prefixes: t.Collection[str] | None = None
             known = self._labels
             sink = self.sink
-            while pending:
-                try:
-                    route, length, sent, took = pending.popleft()
-                except IndexError:  # pragma: no cover - emptied by no one else
-                    break
+            dirty = self._dirty
+            # Taken by count, in two C calls (list appends stay atomic
+            # around them): requests may append meanwhile.
+            n = len(pending)
+            records = pending[:n]
+            del pending[:n]
+            first = BUCKETS[0]
+            for route, length, sent, took in records:
                 labels = known.get(route)
                 if labels is None:
                     if prefixes is None:
                         prefixes = self.prefixes()
                     labels = self._label(route, prefixes)
                 where, what, counts, count = labels
-                received = content_length(length) if length else 0
                 if sink is not None:
-                    self._dirty.add(where)
+                    dirty.add(where)
                 count[0] += 1
                 duration = counts.duration  # its observe(), inlined
-                duration.counts[bisect_left(BUCKETS, took)] += 1
+                # The requests under the first bound, those whose cost
+                # matters, take one comparison: a bisect call costs a quarter
+                # of a record's fold (~750 instructions).
+                i = 0 if took <= first else bisect_left(BUCKETS, took)
+                duration.counts[i] += 1
                 duration.total += took
-                counts.bytes_in += received
+                if length:
+                    counts.bytes_in += content_length(length)
                 counts.bytes_out += sent
             if sink is not None:
                 sink.write(self.series, self._dirty)
@@ -613,12 +621,12 @@ class SharedSink:
             if grew:
                 child._sum.inc(grew)
                 last.duration.total = now.duration.total
-            for i, (n, seen_n) in enumerate(
-                zip(now.duration.counts, last.duration.counts, strict=True)
-            ):
-                if n > seen_n:
-                    child._buckets[i].inc(n - seen_n)
-                    last.duration.counts[i] = n
+            # The buckets that grew, found in C: a write usually follows one
+            # request, which changed one bucket of sixteen.
+            grown = list(map(sub, now.duration.counts, last.duration.counts))
+            for i in compress(range(len(grown)), grown):
+                child._buckets[i].inc(grown[i])
+            last.duration.counts[:] = now.duration.counts
             for name, attr in (
                 ("gateway_request_bytes", "bytes_in"),
                 ("gateway_response_bytes", "bytes_out"),

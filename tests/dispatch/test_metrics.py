@@ -18,9 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.config import ConfigError
 from gateway.dispatch import Gateway, Mount
 from gateway.dispatch.metrics import (
+    BUCKETS,
     METRICS,
     OTHER,
     Histogram,
+    Recorder,
     TenantLabels,
     content_length,
     method_label,
@@ -140,6 +142,22 @@ def test_histogram_buckets_are_cumulative_and_inclusive() -> None:
     assert buckets["10.0"] == 2
     assert buckets["+Inf"] == 3
     assert h.total == pytest.approx(20.011)
+
+
+def test_a_fold_buckets_durations_as_the_histogram_does() -> None:
+    """The fold's own bucket choice (a shortcut under the first bound) puts
+    every duration where Histogram.observe() would, bounds included."""
+    durations = [0.0, 0.001, BUCKETS[0], 0.0051, 0.007, 0.01, 0.3, 10.0, 11.0]
+    recorder = Recorder(10)
+    route = (None, "", "", "GET", "200 OK")
+    recorder.pending.extend((route, None, 0, took) for took in durations)
+    recorder.fold()
+    expected = Histogram()
+    for took in durations:
+        expected.observe(took)
+    (series,) = recorder.series.values()
+    assert series.duration.counts == expected.counts
+    assert series.duration.total == pytest.approx(sum(durations))
 
 
 def test_the_config_table_checks_its_keys(tmp_path: t.Any) -> None:

@@ -6,9 +6,6 @@ from __future__ import annotations
 import typing as t
 
 from . import json as json
-from .app import App as App
-from .blueprints import Blueprint as Blueprint
-from .config import Config as Config
 from .ctx import after_this_request as after_this_request
 from .ctx import copy_current_request_context as copy_current_request_context
 from .ctx import has_app_context as has_app_context
@@ -43,7 +40,56 @@ from .wrappers import Response as Response
 
 __version__ = "0.1.0"
 
+# What ``from gateway import *`` binds: the names above and the lazy ones
+# below, which are not in the namespace until first used.
+__all__ = [
+    "json",
+    "after_this_request",
+    "copy_current_request_context",
+    "has_app_context",
+    "has_request_context",
+    "current_app",
+    "g",
+    "request",
+    "session",
+    "abort",
+    "flash",
+    "get_flashed_messages",
+    "get_template_attribute",
+    "make_response",
+    "redirect",
+    "send_file",
+    "send_from_directory",
+    "stream_with_context",
+    "url_for",
+    "jsonify",
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
+    "got_request_exception",
+    "message_flashed",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
+    "template_rendered",
+    "Request",
+    "Response",
+    "App",
+    "Blueprint",
+    "Config",
+    "render_template",
+    "render_template_string",
+    "stream_template",
+    "stream_template_string",
+    "Unavailable",
+    "unavailable_handler",
+]
+
 if t.TYPE_CHECKING:  # pragma: no cover
+    from .app import App as App
+    from .blueprints import Blueprint as Blueprint
+    from .config import Config as Config
     from .templating import render_template as render_template
     from .templating import render_template_string as render_template_string
     from .templating import stream_template as stream_template
@@ -51,8 +97,16 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .unavailable import Unavailable as Unavailable
     from .unavailable import unavailable_handler as unavailable_handler
 
-# Imported on first use: Jinja is only loaded when an app renders templates.
+# Imported on first use (issue 20, benchmarks/imports.py). The application
+# classes load werkzeug.routing (with uuid, platform, difflib, pprint), about
+# a tenth of ``import gateway``: a module that only reads the context
+# (``from gateway import request, current_app``), an extension, the CLI or a
+# test collector does not pay for it. Jinja is only loaded when an app
+# renders templates.
 _lazy = {
+    "App": ".app",
+    "Blueprint": ".blueprints",
+    "Config": ".config",
     "render_template": ".templating",
     "render_template_string": ".templating",
     "stream_template": ".templating",

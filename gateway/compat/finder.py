@@ -159,7 +159,10 @@ class _Namespace(cabc.MutableMapping[str, t.Any]):
         target = module._gateway_target
         if target is None:
             return
-        for name in [*module._gateway_renames, *_own_dict(target)]:
+        # dir() too: a package's lazily imported names (gateway's App, ...)
+        # are not in its dict until first used.
+        names = [*module._gateway_renames, *_own_dict(target), *dir(target)]
+        for name in names:
             if name not in seen and module._forwards(name) and name in self:
                 seen.add(name)
                 yield name

@@ -462,6 +462,14 @@ def run_suite(ext: Extension, python: Path, source: Path, work: Path, column: st
     cmd += ["-p", PROBE_MODULE]
     cmd += [f"--junitxml={xml}", "-o", "junit_family=xunit1", *ext.pytest_args]
     cmd += [deselect_option(node) for node in ext.deselect]
+    # A temporary directory of its own: some suites keep files in
+    # tempfile.gettempdir() and prune it (Flask-Session's filesystem test,
+    # through cachelib, deletes other programs' files there and blocks on a
+    # FIFO it finds).
+    scratch = work / f"{column}.tmp"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)
     log = work / f"{column}.log"
     note = ""
     with log.open("w") as out:

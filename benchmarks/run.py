@@ -4,7 +4,7 @@ or stock servers) measured side by side in the same run.
 
 Run: ``python benchmarks/run.py`` (about 8 minutes), ``--quick`` for a short
 pass, or name some of: core templates dispatch instructions tenants imports
-sockets compat. ``instructions`` counts what dispatch adds to a request in
+sockets compat metrics access_log. ``instructions`` counts what dispatch adds to a request in
 instructions (valgrind; without it only bytecodes), which do not drift.
 """
 
@@ -28,6 +28,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "imports": ("imports.py", [], ["--runs", "5"]),
     "sockets": ("sockets.py", [], ["--seconds", "2", "--rounds", "1"]),
     "compat": ("compat.py", [], ["--quick"]),
+    "metrics": ("metrics.py", [], ["--quick"]),
+    "access_log": ("access_log.py", [], ["--quick"]),
 }
 
 

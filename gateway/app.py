@@ -20,21 +20,19 @@ from werkzeug.exceptions import (
     HTTPException,
 )
 from werkzeug.routing import RequestRedirect
-from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import _names
 from ._responses import http_error_response, text_response
 from .app_errors import ErrorsMixin
 from .app_templates import TemplatesMixin, _default_template_ctx_processor
+from .app_tools import ToolsMixin
 from .app_urls import URLsMixin
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .globals import _cv_app, _cv_request, g, request
+from .globals import _cv_app, _cv_request, request
 from .helpers import (
     get_debug_flag,
-    get_load_dotenv,
 )
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
@@ -102,7 +100,7 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
-class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
+class App(TemplatesMixin, URLsMixin, ErrorsMixin, ToolsMixin, Scaffold):
     """The central object of an application: it holds the configuration,
     the URL map, the registered views, hooks, error handlers and blueprints,
     and it is the WSGI application a server calls.
@@ -351,14 +349,6 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
             return open(path, mode)
         return open(path, mode, encoding=encoding)
 
-    def make_shell_context(self) -> dict[str, t.Any]:
-        """The namespace of ``gateway shell``: ``app``, ``g`` and what the
-        shell context processors add."""
-        rv: dict[str, t.Any] = {"app": self, "g": g}
-        for processor in self.shell_context_processors:
-            rv.update(processor())
-        return rv
-
     # -- registration ---------------------------------------------------------
 
     @setupmethod
@@ -442,84 +432,6 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, Scaffold):
         """Register a function whose dict is added to ``gateway shell``."""
         self.shell_context_processors.append(f)
         return f
-
-    # -- running -----------------------------------------------------------------
-
-    def run(
-        self,
-        host: str | None = None,
-        port: int | None = None,
-        debug: bool | None = None,
-        load_dotenv: bool = True,
-        **options: t.Any,
-    ) -> None:
-        """Serve the app on Werkzeug's development server (not for
-        production). Host and port default to ``SERVER_NAME``'s, else
-        127.0.0.1:5000; debug mode turns on the reloader and debugger.
-        Options go to :func:`werkzeug.serving.run_simple`."""
-        if _names.getenv("RUN_FROM_CLI") == "true":
-            import click
-
-            if not is_running_from_reloader():
-                click.secho(
-                    " * Ignoring a call to 'app.run()' that would block"
-                    f" the current '{_names.command()}' CLI command.\n"
-                    "   Only call 'app.run()' in an 'if __name__ =="
-                    ' "__main__"\' guard.',
-                    fg="red",
-                )
-            return
-        from . import cli
-
-        if get_load_dotenv(load_dotenv):
-            cli.load_dotenv()
-            if _names.getenv("DEBUG") is not None:
-                self.debug = get_debug_flag()
-        if debug is not None:
-            self.debug = bool(debug)
-
-        server_name = self.config.get("SERVER_NAME")
-        sn_host = sn_port = None
-        if server_name:
-            sn_host, _, sn_port = server_name.partition(":")
-        if not host:
-            host = sn_host or "127.0.0.1"
-        if port or port == 0:
-            port = int(port)
-        elif sn_port:
-            port = int(sn_port)
-        else:
-            port = 5000
-        options.setdefault("use_reloader", self.debug)
-        options.setdefault("use_debugger", self.debug)
-        options.setdefault("threaded", True)
-        cli.show_server_banner(self.debug, self.name)
-
-        from werkzeug.serving import run_simple
-
-        try:
-            run_simple(t.cast(str, host), port, self, **options)
-        finally:
-            self._got_first_request = False
-
-    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> AppClient:
-        """A client that sends requests to the app without a server,
-        keeping cookies between requests (see :class:`~gateway.testing.AppClient`)."""
-        cls = self.test_client_class
-        if cls is None:
-            from .testing import AppClient
-
-            cls = AppClient
-        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
-
-    def test_cli_runner(self, **kwargs: t.Any) -> AppCliRunner:
-        """A runner that invokes the app's CLI commands in tests."""
-        cls = self.test_cli_runner_class
-        if cls is None:
-            from .testing import AppCliRunner
-
-            cls = AppCliRunner
-        return cls(self, **kwargs)
 
     # -- contexts -----------------------------------------------------------------
 

@@ -240,7 +240,7 @@ class Batch:
     def _wait(self) -> float:
         """The timer's step: seconds to sleep before the next write is due,
         or -1 to stop (nothing waits)."""
-        due = self._written / 1e9 + BATCH_SECONDS - time.perf_counter_ns() / 1e9
+        due = BATCH_SECONDS - (time.perf_counter_ns() - self._written) / 1e9
         if due > 0:
             return due
         if not self._records:

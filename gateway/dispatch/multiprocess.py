@@ -120,16 +120,21 @@ def join(directory: str, server: int) -> str:
     return _use(path)
 
 
+def _stat(pid: int) -> list[bytes]:
+    """The fields of ``/proc/PID/stat`` from the state (field 3) on: what
+    comes before is "PID (COMM) ", and COMM may hold spaces and
+    parentheses. Raises OSError (FileNotFoundError: no such process)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    return stat[stat.rindex(b")") + 2 :].split()
+
+
 def _start_time(pid: int) -> str:
     """When process ``pid`` started, in clock ticks since boot ("" where
     there is no /proc): with the pid it names one run of a server, even if
     a later one gets the same pid."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        # Field 22, counted from the state (field 3) after the name, which
-        # may hold spaces and parentheses.
-        return stat[stat.rindex(b")") + 2 :].split()[19].decode("ascii")
+        return _stat(pid)[19].decode("ascii")  # field 22
     except (OSError, ValueError, IndexError):
         return ""
 
@@ -179,14 +184,12 @@ def alive(pid: int) -> bool:
     except PermissionError:  # another user's process (mod_wsgi, Apache)
         pass
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
+        state = _stat(pid)[0]
     except FileNotFoundError:  # ended just now
         return False
     except OSError:  # no /proc: the signal said it exists
         return True
-    # "PID (COMM) STATE ...": COMM may hold spaces and parentheses.
-    return stat[stat.rindex(b")") + 2 :][:1] != b"Z"
+    return state != b"Z"
 
 
 def sweep_dead(directory: str = "") -> list[int]:

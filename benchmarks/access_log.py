@@ -66,6 +66,7 @@ def flush(gw: Gateway) -> None:
     is counted and removed)."""
     stage: t.Any = gw._app
     while stage is not None:
+        stage = getattr(stage, "__self__", stage)  # a stage's bound __call__
         if isinstance(stage, AccessLog):
             stage.flush()
         stage = getattr(stage, "app", None)

@@ -50,9 +50,11 @@ def observed(
     """``app`` with the access log (when ``sink`` is given) and tracing
     (``config.tracing``) around it."""
     if sink is not None:
+        # Its bound __call__, as for Metrics: a call through the instance
+        # goes by a type slot, some 650 instructions a request more.
         app = AccessLog(
             app, sink, format=config.format, trusted=request_id_peers(proxy)
-        )
+        ).__call__
     if config.tracing:
         app = traced(app)
     return app

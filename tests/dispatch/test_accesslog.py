@@ -10,6 +10,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -106,30 +107,32 @@ def test_new_request_ids_are_unique_and_valid() -> None:
 
 def test_a_forked_process_numbers_its_ids_under_a_new_prefix() -> None:
     before = new_request_id().split("-")[0]
-    saved = al._prefix, al._counter
+    saved = al._ids
     try:
         al._reseed()  # what os.register_at_fork runs in the child
         first = new_request_id()
         assert first.split("-")[0] != before
         assert first.endswith("-1")
+        assert new_request_id() == first[:-1] + "2"
     finally:
-        al._prefix, al._counter = saved
+        al._ids = saved
 
 
 def test_a_process_forked_from_c_makes_its_prefix_on_its_first_request() -> None:
     """uWSGI forks its workers from C, running no fork hook: the master,
     which built the gateway, has served nothing and so made no prefix."""
-    saved = al._prefix, al._counter
+    saved = al._ids
     try:
-        al._prefix = ""  # a fresh import, as in uWSGI's master
+        al._ids = None  # a fresh import, as in uWSGI's master
         log = AccessLog(hello, Lines())
-        assert al._prefix == ""  # building the gateway makes none
+        assert al._ids is None  # building the gateway makes none
         headers: list[list[tuple[str, str]]] = []
         log({}, lambda s, h, e=None: headers.append(h))
         rid = dict(headers[0])["X-Request-ID"]
-        assert al._prefix and rid == al._prefix + "1"
+        assert re.fullmatch("[0-9a-f]{12}-1", rid)
+        assert new_request_id() == rid[:-1] + "2"
     finally:
-        al._prefix, al._counter = saved
+        al._ids = saved
 
 
 # -- the line ---------------------------------------------------------------------------
@@ -281,6 +284,48 @@ def test_render_writes_time_and_duration_as_the_formatters_do(
         line.decode()
         == format_text(*record(time=time_text, duration=duration_text)) + "\n"
     )
+
+
+#: Counter readings as a server's uptime makes them: past 2**30, where
+#: render_lines reckons from the first record (offsets in nanoseconds).
+COUNTER = 47_123_456_789_012
+BATCHES = [
+    pytest.param([0], id="one"),
+    pytest.param([0, 999_999, 1_000_000], id="within-a-millisecond"),
+    pytest.param([0, 876_999_999, 877_000_000, 3_500_000_000], id="across-seconds"),
+    pytest.param([0, -1, -123_000_001, -5_000_000_000], id="arrived-before-the-first"),
+    pytest.param([10**9 * 3600 * 30, 0], id="a-day-apart"),
+]
+
+
+@pytest.mark.parametrize("arrivals", BATCHES)
+@pytest.mark.parametrize(
+    "wall_offset",
+    [
+        pytest.param(WHEN * 1_000_000 - COUNTER + 123_456, id="mid-second"),
+        pytest.param(1796619662999_999_999 - COUNTER, id="last-nanosecond"),
+        pytest.param(-COUNTER, id="epoch"),
+    ],
+)
+def test_render_lines_times_every_record_as_format_time_does(
+    arrivals: list[int], wall_offset: int
+) -> None:
+    records = [
+        (COUNTER + a, COUNTER + a + 1_873_999, "10.0.0.7", "acme", "", "")
+        + ("GET", "/", "", "HTTP/1.1", "200 OK", 512, f"rid-{i}")
+        for i, a in enumerate(arrivals)
+    ]
+    lines = al.render_lines(records, wall_offset, format_text).decode().splitlines()
+    assert lines == [
+        format_text(
+            *record(
+                time=format_time((started + wall_offset) // 1_000_000),
+                duration="1.873",
+                request_id=rid,
+            )
+        )
+        for started, *_, rid in records
+    ]
 
 
 MOUNTS = [
@@ -590,6 +635,30 @@ def test_a_buffered_body_is_logged_at_once_and_handed_over_as_it_is() -> None:
     assert body is answer  # servers send a list in one piece
     (entry,) = lines.json()
     assert (entry["status"], entry["bytes"]) == (201, 11)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "written", "sent"),
+    [
+        pytest.param([], b"", 0, id="empty"),
+        pytest.param([b""], b"", 0, id="one-empty-chunk"),
+        pytest.param([b"hello"], b"", 5, id="one-chunk"),
+        pytest.param([b"he", b"llo", b""], b"", 5, id="chunks"),
+        pytest.param([b"lo"], b"hel", 5, id="written-and-returned"),
+    ],
+)
+def test_the_bytes_of_a_buffered_body_are_counted(
+    chunks: list[bytes], written: bytes, sent: int
+) -> None:
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        write = start_response("200 OK", [])
+        if written:
+            write(written)
+        return chunks
+
+    lines = Lines()
+    AccessLog(app, lines, format="json")({}, lambda s, h, e=None: len)
+    assert lines.json()[0]["bytes"] == sent
 
 
 def test_an_application_that_raises_is_logged_as_500_and_the_error_goes_on() -> None:

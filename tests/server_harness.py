@@ -259,6 +259,23 @@ class HTTPResult:
         return json.loads(self.body)
 
 
+def scrape_metrics(
+    port: int, host: str, logs: t.Callable[[], str] | None = None
+) -> dict[str, t.Any]:
+    """One scrape of ``/_gateway/metrics`` on its own connection: the
+    per-tenant totals (:func:`gateway.dispatch.metrics.tenant_totals`).
+    ``logs`` adds the server's output to the message of a failed scrape."""
+    from gateway.dispatch.metrics import tenant_totals
+
+    result = http_request(
+        port, "/_gateway/metrics", host=host, headers={"Connection": "close"}
+    )
+    assert result.status == 200, (
+        f"{result.text[:300]}\n{logs() if logs is not None else ''}"
+    )
+    return tenant_totals(result.text)
+
+
 def http_request(
     port: int,
     path: str,

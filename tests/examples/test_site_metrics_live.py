@@ -23,13 +23,12 @@ from server_harness import (
     http_request,
     require_module,
     require_program,
+    scrape_metrics,
     world_readable_tempdir,
 )
 from site_helpers import CONFIG, EXAMPLE, ROOT, server_env
 
 pytest.importorskip("prometheus_client")
-
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -37,19 +36,6 @@ TENANTS = ("acme", "bistro", "nimbus")
 N = 40
 SCRAPES = 6
 _PID_RE = re.compile(r"<dt>Process</dt><dd>(\d+)</dd>")
-
-
-def tenant_requests(text: str) -> dict[str, float]:
-    """gateway_requests_total summed by tenant."""
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        if family.name != "gateway_requests":
-            continue
-        for sample in family.samples:
-            if sample.name == "gateway_requests_total":
-                tenant = sample.labels["tenant"]
-                out[tenant] = out.get(tenant, 0) + sample.value
-    return out
 
 
 @pytest.fixture
@@ -127,15 +113,8 @@ def test_every_scrape_reports_exact_counts_summed_over_workers(
         assert len(pids) == 2, f"one worker served everything: {pids}"
 
         def counts() -> dict[str, float | None]:
-            scrape = http_request(
-                port,
-                "/_gateway/metrics",
-                host=f"localhost:{port}",
-                headers={"Connection": "close"},
-            )
-            assert scrape.status == 200, scrape.text[:300]
-            found = tenant_requests(scrape.text)
-            return {k: found.get(k) for k in TENANTS}
+            found = scrape_metrics(port, f"localhost:{port}", process.logs)
+            return {k: found[k].requests if k in found else None for k in TENANTS}
 
         # A busy worker writes its counts within FLUSH_AFTER; from then on
         # every scrape, whichever worker answers, is exact.

@@ -23,6 +23,7 @@ from server_harness import (
     http_ready,
     http_request,
     require_module,
+    scrape_metrics,
 )
 from site_deployments import BASE_DOMAIN, DIRECT_PROXY, gateway_serve, write_site
 from test_worker_death import children
@@ -30,8 +31,6 @@ from test_worker_death import children
 pytest.importorskip("prometheus_client")
 
 from prometheus_client.multiprocess import MultiProcessCollector  # noqa: E402
-
-from gateway.dispatch.metrics import tenant_totals  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -79,14 +78,7 @@ def test_a_killed_granian_worker_stops_counting_in_flight(server_dir: Path) -> N
         host = f"alpha.{BASE_DOMAIN}:{port}"
 
         def scrape() -> dict[str, t.Any]:
-            result = http_request(
-                port,
-                "/_gateway/metrics",
-                host=f"{BASE_DOMAIN}:{port}",
-                headers={"Connection": "close"},
-            )
-            assert result.status == 200, result.text[:300]
-            return tenant_totals(result.text)
+            return scrape_metrics(port, f"{BASE_DOMAIN}:{port}")
 
         for _ in range(N):
             result = http_request(port, "/", host=host, headers={"Connection": "close"})

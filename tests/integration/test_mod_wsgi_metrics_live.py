@@ -32,6 +32,7 @@ from server_harness import (
     http_ready,
     http_request,
     require_program,
+    scrape_metrics,
 )
 from site_deployments import (
     BASE_DOMAIN,
@@ -45,7 +46,6 @@ from test_granian_metrics_live import in_flight_by_pid
 
 pytest.importorskip("prometheus_client")
 
-from gateway.dispatch.metrics import tenant_totals  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -157,14 +157,7 @@ def send_round(port: int) -> set[int]:
 
 
 def scrape(port: int, process: ServerProcess) -> dict[str, float]:
-    result = http_request(
-        port,
-        "/_gateway/metrics",
-        host=f"{BASE_DOMAIN}:{port}",
-        headers={"Connection": "close"},
-    )
-    assert result.status == 200, f"{result.text[:300]}\n{process.logs()}"
-    totals = tenant_totals(result.text)
+    totals = scrape_metrics(port, f"{BASE_DOMAIN}:{port}", process.logs)
     return {tenant: totals[tenant].requests for tenant in TENANTS if tenant in totals}
 
 
@@ -182,14 +175,7 @@ def settled(port: int, process: ServerProcess, expected: dict[str, int]) -> None
 
 def in_flight(port: int) -> float:
     """Requests of tenant alpha in flight, in one scrape."""
-    result = http_request(
-        port,
-        "/_gateway/metrics",
-        host=f"{BASE_DOMAIN}:{port}",
-        headers={"Connection": "close"},
-    )
-    assert result.status == 200, result.text[:300]
-    totals = tenant_totals(result.text)
+    totals = scrape_metrics(port, f"{BASE_DOMAIN}:{port}")
     return totals["alpha"].in_flight if "alpha" in totals else 0
 
 

@@ -19,15 +19,16 @@ def interleave(
     return {name: statistics.median(values) for name, values in results.items()}
 
 
-def paired(
-    cases: dict[str, t.Callable[[], float]], rounds: int
-) -> dict[str, list[float]]:
+T = t.TypeVar("T")
+
+
+def paired(cases: dict[str, t.Callable[[], T]], rounds: int) -> dict[str, list[T]]:
     """Run the cases back to back, ``rounds`` times, the order reversed every
     other round; return each case's values, round by round. On a shared
     machine a slow spell then hits the cases of one round alike, so the
     median of per-round ratios is steadier than a ratio of medians."""
     names = list(cases)
-    values: dict[str, list[float]] = {name: [] for name in names}
+    values: dict[str, list[T]] = {name: [] for name in names}
     for round_no in range(rounds):
         for name in names if round_no % 2 == 0 else reversed(names):
             values[name].append(cases[name]())

@@ -18,7 +18,10 @@ figure to compare across machines and loads.
 and settings of benchmarks/sockets.py: gateway on Granian and on its gevent
 adapter, 2 workers x 4 threads): nothing on, the access log to a file, and
 the access log with ``[metrics]``, rounds alternating; the issue's target
-for metrics and the access log together is a drop of at most 5 %.
+for metrics and the access log together is a drop of at most 5 %. The
+server's CPU time per request is printed for the same runs: what the
+features add to a request there, which load on the machine moves less than
+the rate.
 
 Run: ``.venv/bin/python benchmarks/access_log.py [--sockets]`` (2 to 3
 minutes, plus 5 with ``--sockets``) or ``--quick``. The log file is written
@@ -161,15 +164,17 @@ def over_sockets(rounds: int, seconds: int) -> None:
             for state, toml in states.items()
         }
 
-        def rate(make: t.Callable[[int], list[str]]) -> float:
+        def run(make: t.Callable[[int], list[str]]) -> sockets.Load:
             port = sockets.free_port()
-            return sockets.measure(make(port), port, workdir, seconds, "hello")
+            return sockets.load(make(port), port, workdir, seconds, "hello")
 
-        values = paired(
-            {name: lambda make=make: rate(make) for name, make in cases.items()},
+        loads = paired(
+            {name: lambda make=make: run(make) for name, make in cases.items()},
             rounds,
         )
         lines = len(log.read_text().splitlines())
+    values = {name: [load.rate for load in runs] for name, runs in loads.items()}
+    cpu = {name: [load.cpu_us for load in runs] for name, runs in loads.items()}
     table = Table(
         f"Hello over sockets, wrk {' '.join(sockets.WRK[1:])} -d{seconds}s,"
         f" {rounds} rounds (req/s, higher is better; anchor: both off)"
@@ -185,6 +190,22 @@ def over_sockets(rounds: int, seconds: int) -> None:
                 "req/s",
                 target=">= 0.95" if "metrics" in state else "",
                 ratio=statistics.median(ratios),
+            )
+    table.print()
+    table = Table(
+        "Server CPU per request over sockets, the same runs (µs of user and"
+        " system time of the server's processes; anchor: both off)"
+    )
+    for adapter in adapters:
+        for state in list(states)[1:]:
+            off, on = cpu[f"{adapter}, off"], cpu[f"{adapter}, {state}"]
+            added = statistics.median(b - a for a, b in zip(off, on, strict=True))
+            table.add(
+                f"{adapter}: {state}, adds {added:.1f} µs",
+                statistics.median(off),
+                statistics.median(on),
+                "µs",
+                ratio=statistics.median(b / a for a, b in zip(off, on, strict=True)),
             )
     table.print()
     print(f"\n{lines:,} lines written by the logged servers.")

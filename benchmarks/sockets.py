@@ -291,9 +291,35 @@ def wrk(port: int, seconds: int, workload: str, workdir: str) -> float:
     return float(match.group(1))
 
 
-def measure(
-    argv: list[str], port: int, workdir: str, seconds: int, workload: str
-) -> float:
+class Load(t.NamedTuple):
+    """What one timed wrk run measured."""
+
+    #: Requests per second, as wrk reports them.
+    rate: float
+    #: CPU time (user and system) of the server's processes per request, in
+    #: microseconds: what a feature costs a server, read off by load on the
+    #: machine much less than the rate is.
+    cpu_us: float
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds the live processes of process group ``pgid`` have used."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                # After the command's ")": state, ppid, pgrp, ... utime, stime.
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited meanwhile
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def load(argv: list[str], port: int, workdir: str, seconds: int, workload: str) -> Load:
     """Start a server, load it with wrk, stop it (its whole process group)."""
     proc = subprocess.Popen(
         argv,
@@ -306,7 +332,10 @@ def measure(
     try:
         wait_ready(port, proc, time.monotonic() + 30)
         wrk(port, 1, workload, workdir)  # warm-up: workers booted, tenants built
-        return wrk(port, seconds, workload, workdir)
+        before = group_cpu(proc.pid)
+        rate = wrk(port, seconds, workload, workdir)
+        cpu = group_cpu(proc.pid) - before
+        return Load(rate, cpu / (rate * seconds) * 1e6)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -314,6 +343,13 @@ def measure(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def measure(
+    argv: list[str], port: int, workdir: str, seconds: int, workload: str
+) -> float:
+    """Requests per second of a server under wrk (see :func:`load`)."""
+    return load(argv, port, workdir, seconds, workload).rate
 
 
 def main() -> None:

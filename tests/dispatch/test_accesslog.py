@@ -226,6 +226,13 @@ def test_json_line_has_every_field() -> None:
     }
 
 
+def test_no_character_of_a_valid_request_id_needs_quoting_in_json() -> None:
+    # format_json writes the request id between quotes as it is.
+    allowed = [chr(c) for c in range(0x110000) if valid_request_id(chr(c))]
+    assert len(allowed) == 70  # letters, digits and ._:+/=@-
+    assert [json.dumps(c) for c in allowed] == [f'"{c}"' for c in allowed]
+
+
 def test_json_line_of_a_forged_path_stays_one_line() -> None:
     line = format_json(*record(path='/x"\n{"status": 200}'))
     assert "\n" not in line

@@ -187,12 +187,20 @@ def test_app_import_and_creation_load_none_of_the_deferred_modules() -> None:
         imported = sorted(sys.modules)
         app = App(__name__)
         app.add_url_rule("/", "index", lambda: "")
-        print(json.dumps({"imported": imported, "created": sorted(sys.modules)}))
+        created = sorted(sys.modules)
+        from gateway import Blueprint
+        app.register_blueprint(Blueprint("bp", __name__))
+        print(json.dumps({
+            "imported": imported, "created": created, "blueprint": sorted(sys.modules)
+        }))
         """
     )
     for stage in ("imported", "created"):
         assert "gateway.app" in loaded[stage]
         assert not [m for m in [*APP_DEFERRED, *NEVER] if m in loaded[stage]], stage
+    # A blueprint without commands does not make the CLI groups either.
+    assert "gateway.blueprints" in loaded["blueprint"]
+    assert not [m for m in ("click", "gateway.cli") if m in loaded["blueprint"]]
 
 
 @pytest.mark.parametrize("use", sorted(set(APP_DEFERRED.values())))

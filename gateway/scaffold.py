@@ -126,8 +126,9 @@ class Scaffold:
         an :class:`~gateway.cli.AppGroup`; it may be replaced by assignment.
 
         Made on first use: click and gateway.cli take about 17 ms to import
-        (61M instructions, more than ``from gateway import App`` itself), which
-        an app or blueprint that registers no command does not pay.
+        (61M machine instructions, against 344M for ``from gateway import
+        App``), which an app or blueprint that registers no command does not
+        pay.
         """
         if self._cli is None:
             from .cli import AppGroup

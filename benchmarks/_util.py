@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import typing as t
 
@@ -50,6 +55,37 @@ def per_call_us(fn: t.Callable[[], object], number: int) -> float:
     for _ in range(number):
         fn()
     return (time.perf_counter() - start) / number * 1e6
+
+
+def machine_instructions(args: list[str]) -> int:
+    """Machine instructions of ``python ARGS`` (this interpreter), counted by
+    valgrind's cachegrind with a fixed hash seed: a figure that does not move
+    with the machine's load."""
+    # A virtual environment's python is run as named: its path tells the
+    # interpreter where its site-packages are (the resolved binary otherwise:
+    # sys.executable may be a pyenv shim script, which valgrind cannot run).
+    in_venv = sys.prefix != sys.base_prefix
+    python = sys.executable if in_venv else os.path.realpath(sys.executable)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = subprocess.run(
+            [
+                "valgrind",
+                "--tool=cachegrind",
+                "--cache-sim=no",
+                f"--cachegrind-out-file={tmp}/out",
+                python,
+                *args,
+            ],
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=True,
+        )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count in valgrind's output:\n{run.stderr}")
+    return int(found.group(1).replace(",", ""))
 
 
 class Table:

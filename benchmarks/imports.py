@@ -5,11 +5,21 @@ The row of the performance issue is what an application runs first:
 around that one statement in a new interpreter. ``import gateway`` alone is
 shown too: it defers its application classes (and ``werkzeug.routing``) to
 first use, which code that only reads the context (an extension, a CLI
-command) gains, while ``import flask`` loads them at once. Runs alternate
-between the two packages, median of the runs; both are byte-compiled first so
-neither pays for compilation.
+command) gains, while ``import flask`` loads them at once. The third row
+adds creating the app (``App(__name__)``), where gateway defers what an app
+uses only later: the CLI (click) until ``app.cli``, Jinja until the first
+template, itsdangerous and the session interface until the first session.
+Runs alternate between the two packages, median of the runs; both are
+byte-compiled first so neither pays for compilation.
 
-Run: ``python benchmarks/imports.py [--runs 15]``.
+``--instructions`` counts machine instructions instead (valgrind's
+cachegrind, one run of each statement less one of ``pass``): a figure that
+does not move with the machine's load. Below the table, ``import werkzeug``
+alone as a share of ``from flask import Flask``: both packages load all of
+it (its ``__init__`` imports its development server and test client), a
+floor under the ratio that gateway cannot lower.
+
+Run: ``python benchmarks/imports.py [--runs 15] [--instructions]``.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _util import Table  # noqa: E402
+from _util import Table, machine_instructions  # noqa: E402
 
 
 def import_us(statement: str) -> int:
@@ -47,12 +57,27 @@ ROWS = [
         "<= 0.6",
     ),
     ("import gateway / import flask", "import gateway", "import flask", ""),
+    (
+        "... and App(__name__) / Flask(__name__)",
+        "from gateway import App; App(__name__)",
+        "from flask import Flask; Flask(__name__)",
+        "",
+    ),
 ]
+
+#: What both packages load first, whole (its ``__init__`` imports werkzeug's
+#: development server and test client): printed as a share of Flask's import.
+WERKZEUG = "import werkzeug"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count machine instructions (valgrind) instead of timing",
+    )
     args = parser.parse_args()
     import flask
 
@@ -60,20 +85,27 @@ def main() -> None:
 
     for package in (gateway, flask):
         compileall.compile_dir(Path(package.__file__).parent, quiet=1)
-    table = Table("Import time in a fresh interpreter")
-    for row, ours, theirs, target in ROWS:
-        times: dict[str, list[int]] = {ours: [], theirs: []}
+    statements = list(dict.fromkeys([*(s for row in ROWS for s in row[1:3]), WERKZEUG]))
+    if args.instructions:
+        title, unit = "Machine instructions in a fresh interpreter (less `pass`)", "M"
+        base = machine_instructions(["-c", "pass"])
+        value = {s: (machine_instructions(["-c", s]) - base) / 1e6 for s in statements}
+    else:
+        title, unit = "Import time in a fresh interpreter", "ms"
+        times: dict[str, list[int]] = {s: [] for s in statements}
         for _ in range(args.runs):
-            for statement in times:
+            for statement in statements:
                 times[statement].append(import_us(statement))
-        table.add(
-            row,
-            statistics.median(times[theirs]) / 1000,
-            statistics.median(times[ours]) / 1000,
-            "ms",
-            target,
-        )
+        value = {s: statistics.median(v) / 1000 for s, v in times.items()}
+    table = Table(title)
+    for row, ours, theirs, target in ROWS:
+        table.add(row, value[theirs], value[ours], unit, target)
     table.print()
+    flask_row = ROWS[0][2]
+    print(
+        f"\n`{WERKZEUG}`, which both load: {value[WERKZEUG]:,.1f} {unit},"
+        f" {value[WERKZEUG] / value[flask_row]:.2f} of `{flask_row}`"
+    )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import typing as t
@@ -39,7 +37,7 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 
 import time  # noqa: E402
 
-from _util import Table, paired, spread  # noqa: E402
+from _util import Table, machine_instructions, paired, spread  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 TARGET_US = 1.5
@@ -108,34 +106,10 @@ def child(enabled: bool, number: int) -> None:
 
 def instructions(enabled: bool, number: int) -> int:
     """Machine instructions of one child run, counted by cachegrind."""
-    # A virtual environment's python is run as named: its path tells the
-    # interpreter where its site-packages are.
-    in_venv = sys.prefix != sys.base_prefix
-    python = sys.executable if in_venv else os.path.realpath(sys.executable)
     mode = "on" if enabled else "off"
-    with tempfile.TemporaryDirectory() as tmp:
-        run = subprocess.run(
-            [
-                "valgrind",
-                "--tool=cachegrind",
-                "--cache-sim=no",
-                f"--cachegrind-out-file={tmp}/out",
-                python,
-                os.path.abspath(__file__),
-                "--child",
-                mode,
-                str(number),
-            ],
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=True,
-        )
-    found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
-    if found is None:
-        raise RuntimeError(f"no instruction count in valgrind's output:\n{run.stderr}")
-    return int(found.group(1).replace(",", ""))
+    return machine_instructions(
+        [os.path.abspath(__file__), "--child", mode, str(number)]
+    )
 
 
 def count_instructions(number: int) -> None:

@@ -251,7 +251,10 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, ToolsMixin, Scaffold):
                 host=static_host,
                 view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]  # the app outlives its routes
             )
-        self.cli.name = self.name
+        # ``cli`` (made on first use, Scaffold.cli) is named after the app.
+        self._cli_name = self.name
+        if self._cli is not None:
+            self._cli.name = self._cli_name
 
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_first_request:

@@ -282,7 +282,8 @@ class Blueprint(Scaffold):
             deferred(state)
 
         cli_resolved_group = options.get("cli_group", self.cli_group)
-        if self.cli.commands:
+        # A group never made (``cli`` not used) has no commands.
+        if self._cli is not None and self._cli.commands:
             if cli_resolved_group is None:
                 app.cli.commands.update(self.cli.commands)
             elif cli_resolved_group is _sentinel:

@@ -1,5 +1,7 @@
-"""What a plain ``import gateway`` loads (issue 20, benchmarks/imports.py),
-and that every name the package exports is still there, deferred or not.
+"""What a plain ``import gateway``, ``from gateway import App`` and creating
+an app load (issue 20, benchmarks/imports.py), what first use of a deferred
+feature loads, and that every name the package exports is still there,
+deferred or not.
 
 Each check runs in a fresh interpreter: in this one, other tests have already
 imported the deferred modules and bound the lazy names.
@@ -159,3 +161,102 @@ def test_unknown_name_is_still_an_attribute_error() -> None:
         gateway.nope  # noqa: B018
     with pytest.raises(ImportError, match="cannot import name 'nope'"):
         exec("from gateway import nope", {})
+
+
+#: Modules that neither ``from gateway import App`` nor creating an app loads,
+#: and the first use that loads each: the CLI, templating, sessions, the test
+#: helpers, blueprints. Expressions run with ``app = App(__name__)`` and
+#: ``gateway`` in scope.
+APP_DEFERRED: dict[str, str] = {
+    "click": "app.cli",
+    "gateway.cli": "app.cli",
+    "jinja2": "app.jinja_env",
+    "gateway.templating": "app.jinja_env",
+    "itsdangerous": "app.session_interface",
+    "gateway.sessions": "app.session_interface",
+    "gateway.testing": "app.test_client()",
+    "gateway.blueprints": "gateway.Blueprint",
+}
+
+
+def test_app_import_and_creation_load_none_of_the_deferred_modules() -> None:
+    loaded = run(
+        """
+        import json, sys
+        from gateway import App
+        imported = sorted(sys.modules)
+        app = App(__name__)
+        app.add_url_rule("/", "index", lambda: "")
+        created = sorted(sys.modules)
+        from gateway import Blueprint
+        app.register_blueprint(Blueprint("bp", __name__))
+        print(json.dumps({
+            "imported": imported, "created": created, "blueprint": sorted(sys.modules)
+        }))
+        """
+    )
+    for stage in ("imported", "created"):
+        assert "gateway.app" in loaded[stage]
+        assert not [m for m in [*APP_DEFERRED, *NEVER] if m in loaded[stage]], stage
+    # A blueprint without commands does not make the CLI groups either.
+    assert "gateway.blueprints" in loaded["blueprint"]
+    assert not [m for m in ("click", "gateway.cli") if m in loaded["blueprint"]]
+
+
+@pytest.mark.parametrize("use", sorted(set(APP_DEFERRED.values())))
+def test_first_use_on_an_app_loads_its_modules(use: str) -> None:
+    loaded = run(
+        f"""
+        import json, sys
+        import gateway
+        from gateway import App
+        app = App(__name__)
+        {use}
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    assert {m for m, u in APP_DEFERRED.items() if u == use} <= set(loaded)
+
+
+def test_cli_group_made_on_first_use_is_the_apps() -> None:
+    from gateway import App, Blueprint
+    from gateway.cli import AppGroup
+
+    app = App("some_app")
+    group = app.cli
+    assert isinstance(group, AppGroup) and group.name == app.name == "some_app"
+    assert app.cli is group
+    bp = Blueprint("bp", __name__)
+    assert isinstance(bp.cli, AppGroup) and bp.cli.name is None
+
+    replacement = AppGroup("other")
+    app.cli = replacement
+    assert app.cli is replacement
+
+
+def test_cli_group_used_while_the_app_is_made_is_named_after_it() -> None:
+    from gateway import App
+
+    class EarlyCliApp(App):
+        def add_url_rule(self, *args: t.Any, **kwargs: t.Any) -> None:
+            self.cli  # noqa: B018
+            super().add_url_rule(*args, **kwargs)
+
+    app = EarlyCliApp("early_app", static_folder="static")
+    assert app.cli.name == "early_app"
+
+
+def test_blueprint_commands_still_reach_the_app() -> None:
+    from gateway import App, Blueprint
+
+    app = App("some_app")
+    quiet = Blueprint("quiet", __name__)
+    loud = Blueprint("loud", __name__)
+
+    @loud.cli.command("shout")
+    def shout() -> None: ...
+
+    app.register_blueprint(quiet)
+    app.register_blueprint(loud)
+    assert list(app.cli.commands) == ["loud"]
+    assert list(app.cli.commands["loud"].commands) == ["shout"]  # type: ignore[attr-defined]

@@ -245,7 +245,7 @@ class PathDispatcher:
             # three times cost 1,300 instructions more.
             parts = path.split("/", 2)
             if len(parts) == 3 and not parts[0]:
-                first = parts[1]
+                _, first, rest = parts
                 try:
                     script = environ["SCRIPT_NAME"]
                 except KeyError:
@@ -257,7 +257,7 @@ class PathDispatcher:
                         # string less a request (370 instructions).
                         app, prefix = single
                         environ["SCRIPT_NAME"] = script + prefix
-                        environ["PATH_INFO"] = "/" + parts[2]
+                        environ["PATH_INFO"] = "/" + rest
                         return app(environ, start_response)
                     if first in self._firsts:
                         return self._dispatch(environ, start_response, path)
@@ -271,7 +271,7 @@ class PathDispatcher:
                     # 503 of the registry (the factory failed, or the app is
                     # at its limit) sees the segment moved too.
                     environ["SCRIPT_NAME"] = script + "/" + first
-                    environ["PATH_INFO"] = "/" + parts[2]
+                    environ["PATH_INFO"] = "/" + rest
                     return registry.serve(
                         first, environ, start_response, self._fallback
                     )

@@ -103,7 +103,9 @@ def runner(
     return case
 
 
-def overhead(number: int, repeats: int) -> None:
+def overhead_cases() -> dict[str, tuple[t.Callable[..., t.Any], dict[str, t.Any]]]:
+    """The cases of the per-request table: each one's WSGI callable and
+    environ, its app cached (``instructions.py --profile`` counts them)."""
     path_env = {
         "PATH_INFO": "/backend/users/42",
         "SCRIPT_NAME": "",
@@ -117,27 +119,37 @@ def overhead(number: int, repeats: int) -> None:
         "HTTP_HOST": "acme.example.com",
     }
     mounts = {"/backend": wsgi_app, "/api": wsgi_app, "/admin": wsgi_app}
-    documented = DocumentedSubdomainDispatcher("example.com", lambda key: wsgi_app)
-    host = HostDispatcher("example.com", lambda key: wsgi_app)
-    composed = Gateway(
-        base_domain="example.com", tenants=lambda key: wsgi_app, health=False
-    )
-    dynamic = PathDispatcher(None, lambda segment: wsgi_app)  # first segment
-    for app in (documented, host, composed, dynamic):  # cached before timing
-        runner(app, host_env, 1)()
-    cases = {
-        "direct": runner(wsgi_app, host_env, number),
-        "werkzeug": runner(WerkzeugDispatcher(wsgi_app, mounts), path_env, number),
-        "path": runner(
+    cases: dict[str, tuple[t.Callable[..., t.Any], dict[str, t.Any]]] = {
+        "direct": (wsgi_app, host_env),
+        "werkzeug": (WerkzeugDispatcher(wsgi_app, mounts), path_env),
+        "path": (
             PathDispatcher(wsgi_app, mounts=[Mount(p, a) for p, a in mounts.items()]),
             path_env,
-            number,
         ),
-        "path-face": runner(DispatcherMiddleware(wsgi_app, mounts), path_env, number),
-        "path-dynamic": runner(dynamic, path_env, number),
-        "documented": runner(documented, host_env, number),
-        "host": runner(host, host_env, number),
-        "gateway": runner(composed, host_env, number),
+        "path-face": (DispatcherMiddleware(wsgi_app, mounts), path_env),
+        # a dynamic first segment, served by the registry
+        "path-dynamic": (PathDispatcher(None, lambda segment: wsgi_app), path_env),
+        "documented": (
+            DocumentedSubdomainDispatcher("example.com", lambda key: wsgi_app),
+            host_env,
+        ),
+        "host": (HostDispatcher("example.com", lambda key: wsgi_app), host_env),
+        "gateway": (
+            Gateway(
+                base_domain="example.com", tenants=lambda key: wsgi_app, health=False
+            ),
+            host_env,
+        ),
+    }
+    for app, environ in cases.values():  # cached before timing
+        runner(app, environ, 1)()
+    return cases
+
+
+def overhead(number: int, repeats: int) -> None:
+    cases = {
+        name: runner(app, environ, number)
+        for name, (app, environ) in overhead_cases().items()
     }
     m = {name: us * 1000 for name, us in interleave(cases, repeats).items()}  # ns
     direct = m["direct"]

@@ -16,11 +16,18 @@ called directly), target at most 6 %.
 
 In run.py as the ``instructions`` suite (a few minutes); without valgrind
 only the bytecode counts are printed.
+
+``--profile`` shows where the per-request cost of ``dispatch.py``'s table
+goes, gateway's dispatch beside the anchors (Werkzeug's
+``DispatcherMiddleware``, the documented ``SubdomainDispatcher``): the
+bytecodes each source line runs, and the machine instructions each C
+function of the interpreter adds over a direct call of the same app.
 """
 
 from __future__ import annotations
 
 import argparse
+import linecache
 import os
 import re
 import shutil
@@ -28,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import typing as t
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -43,6 +51,8 @@ CASES = ("direct", "host", "path", "gateway")
 DISPATCH = CASES[1:]
 #: What dispatch may add, as a share of a hello request's instructions.
 TARGET_SHARE = 0.06
+#: The cases of dispatch.py's per-request table that --profile shows.
+PROFILED = ("direct", "werkzeug", "path", "documented", "host")
 
 
 def _cases() -> dict[str, tuple[t.Any, dict[str, t.Any]]]:
@@ -70,11 +80,12 @@ def _cases() -> dict[str, tuple[t.Any, dict[str, t.Any]]]:
     return cases
 
 
-def child(case: str, number: int) -> None:
-    """Serve ``number`` requests through ``case`` (after a warm-up)."""
-    from dispatch import runner
+def child(case: str, number: int, profiled: bool = False) -> None:
+    """Serve ``number`` requests through ``case`` (after a warm-up); of
+    dispatch.py's table when ``profiled``."""
+    from dispatch import overhead_cases, runner
 
-    app, environ = _cases()[case]
+    app, environ = (overhead_cases() if profiled else _cases())[case]
     runner(app, environ, number)()
 
 
@@ -106,44 +117,168 @@ def bytecodes() -> dict[str, int]:
     return result
 
 
-def counts(case: str, number: int) -> list[int]:
-    """Cachegrind's totals for one child run."""
+def by_line(
+    app: t.Any, environ: dict[str, t.Any]
+) -> dict[tuple[str, str], Counter[int]]:
+    """Bytecodes one request runs, by (file, function) and line (traced)."""
+    from dispatch import runner
+
+    counted: dict[tuple[str, str], Counter[int]] = {}
+
+    def tracer(frame: t.Any, event: str, arg: t.Any) -> t.Any:
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            code = frame.f_code
+            lines = counted.setdefault((code.co_filename, code.co_name), Counter())
+            lines[frame.f_lineno] += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        runner(app, environ, 1)()
+    finally:
+        sys.settrace(None)
+    return counted
+
+
+def cachegrind(args: list[str], out: str, simulate: bool = True) -> str:
+    """Run this script's ``args`` under cachegrind, its counts written to
+    ``out``; return valgrind's report (stderr)."""
     # A virtual environment's python is a symlink whose own path tells the
     # interpreter where its site-packages are, so it is run as named; else
     # the resolved binary (sys.executable may be a pyenv shim script, which
     # valgrind cannot run).
     in_venv = sys.prefix != sys.base_prefix
     python = sys.executable if in_venv else os.path.realpath(sys.executable)
+    command = [
+        "valgrind",
+        "--tool=cachegrind",
+        *(["--cache-sim=yes", *CACHES] if simulate else ["--cache-sim=no"]),
+        f"--cachegrind-out-file={out}",
+        python,
+        os.path.abspath(__file__),
+        *args,
+    ]
+    if shutil.which("setarch"):
+        command = ["setarch", "-R", *command]  # the same layout every run
+    return subprocess.run(
+        command,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    ).stderr
+
+
+def counts(case: str, number: int) -> list[int]:
+    """Cachegrind's totals for one child run."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [
-            "valgrind",
-            "--tool=cachegrind",
-            "--cache-sim=yes",
-            *CACHES,
-            f"--cachegrind-out-file={tmp}/out",
-            python,
-            os.path.abspath(__file__),
-            "--child",
-            case,
-            str(number),
-        ]
-        if shutil.which("setarch"):
-            command = ["setarch", "-R", *command]  # the same layout every run
-        run = subprocess.run(
-            command,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=True,
-        )
+        report = cachegrind(["--child", case, str(number)], f"{tmp}/out")
     values = []
     for event in EVENTS:
-        found = re.search(re.escape(event) + r":\s+([\d,]+)", run.stderr)
+        found = re.search(re.escape(event) + r":\s+([\d,]+)", report)
         if found is None:
-            raise RuntimeError(f"no {event!r} in valgrind's output:\n{run.stderr}")
+            raise RuntimeError(f"no {event!r} in valgrind's output:\n{report}")
         values.append(int(found.group(1).replace(",", "")))
     return values
+
+
+def per_function(out: str) -> Counter[str]:
+    """Instructions by C function in a cachegrind output file."""
+    totals: Counter[str] = Counter()
+    name = ""
+    with open(out) as file:
+        for line in file:
+            if line.startswith("fn="):
+                name = line[3:].strip()
+            elif line[:1].isdigit():  # "<line> <instructions>"
+                totals[name] += int(line.split()[1])
+    return totals
+
+
+def _shown(filename: str) -> str:
+    """A source file's name relative to the project or site-packages."""
+    installed = filename.rpartition("site-packages" + os.sep)[2]
+    if installed != filename:
+        return installed
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.relpath(filename, here)
+
+
+def profile(number: int, top: int = 16) -> None:
+    """Where a request of dispatch.py's table goes: bytecodes by line, then
+    the instructions each C function adds over a direct call."""
+    from dispatch import overhead_cases
+
+    cases = overhead_cases()
+    traced = {case: by_line(*cases[case]) for case in PROFILED}
+    harness = set(traced["direct"])  # the request loop and the app itself
+    direct_total = sum(sum(lines.values()) for lines in traced["direct"].values())
+    print("\n## Per request, bytecodes by function and line (sys.settrace)")
+    print(f"direct: {direct_total} (the request loop and the app, in every case)")
+    for case in PROFILED[1:]:
+        functions = {k: v for k, v in traced[case].items() if k not in harness}
+        more = sum(sum(lines.values()) for lines in functions.values())
+        print(f"\n{case}: {more} more than direct")
+        for (filename, function), lines in functions.items():
+            print(f"  {sum(lines.values()):4d}  {_shown(filename)}:{function}")
+            for line, executed in sorted(lines.items(), key=lambda item: item[0] or 0):
+                if line is None:  # the frame's start, before its first line
+                    print(f"  {executed:10d}  (entry)")
+                    continue
+                source = linecache.getline(filename, line).strip()
+                print(f"  {executed:10d}  {line}: {source}")
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: apt-get install valgrind", file=sys.stderr)
+        return
+    jobs = [(case, n) for case in PROFILED for n in (number, 3 * number)]
+
+    def run(job: tuple[str, int]) -> Counter[str]:
+        case, n = job
+        with tempfile.TemporaryDirectory() as tmp:
+            args = ["--profile", "--child", case, str(n)]
+            cachegrind(args, f"{tmp}/out", simulate=False)
+            return per_function(f"{tmp}/out")
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        runs = dict(zip(jobs, pool.map(run, jobs), strict=True))
+    per_request = {}
+    for case in PROFILED:
+        low, high = runs[case, number], runs[case, 3 * number]
+        per_request[case] = {
+            name: (high[name] - low[name]) / (2 * number) for name in high | low
+        }
+    direct = per_request["direct"]
+    added = {
+        case: {
+            name: per_request[case].get(name, 0) - direct.get(name, 0)
+            for name in per_request[case].keys() | direct.keys()
+        }
+        for case in PROFILED[1:]
+    }
+    names = sorted(
+        {name for values in added.values() for name in values},
+        key=lambda name: -max(abs(values.get(name, 0)) for values in added.values()),
+    )
+    print(
+        "\n## Per request, instructions added over direct, by C function (cachegrind)"
+    )
+    print(f"{'':32}" + "".join(f"{case:>12}" for case in added))
+    base = sum(direct.values())
+    print(
+        f"{'per request (direct: ' + format(base, ',.0f') + ')':32}"
+        + "".join(f"{base + sum(v.values()):>12,.0f}" for v in added.values())
+    )
+    print(
+        f"{'added':32}"
+        + "".join(f"{sum(values.values()):>12,.0f}" for values in added.values())
+    )
+    for name in names[:top]:
+        print(
+            f"{name[:32]:32}"
+            + "".join(f"{values.get(name, 0):>12,.0f}" for values in added.values())
+        )
 
 
 def main() -> int:
@@ -154,9 +289,17 @@ def main() -> int:
     parser.add_argument(
         "--requests", type=int, default=1000, help="N: runs of N and 3N requests"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="where a request of dispatch.py's table goes, by line and C function",
+    )
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]))
+        child(args.child[0], int(args.child[1]), args.profile)
+        return 0
+    if args.profile:
+        profile(args.requests)
         return 0
     counted = bytecodes()
     table = Table("Per request, bytecodes run (sys.settrace)")

@@ -324,10 +324,8 @@ class AppRegistry(Creation):
         answered "no such tenant" from the negative cache); and sizes:
         live, draining, pending (factories running), waiting (requests
         waiting for them), negative (remembered unknown keys)."""
-        with self._lock:
-            counts = self._counters.read()
         return {
-            **counts,
+            **self._counters.read(),
             "live": len(self._entries),
             "draining": len(self._draining),
             "pending": len(self._flights),

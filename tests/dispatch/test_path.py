@@ -285,6 +285,54 @@ def test_a_segment_without_an_app_reaches_the_default_app_unmoved(
             )
 
 
+OMITTED_CASES = [
+    # (path or None: PATH_INFO omitted, SCRIPT_NAME omitted?) -> what the app saw
+    pytest.param("/api/x", True, "api", "/api", "/x", id="static, no SCRIPT_NAME"),
+    pytest.param(
+        "/acme/x", True, "dyn-acme", "/acme", "/x", id="dynamic, no SCRIPT_NAME"
+    ),
+    pytest.param(
+        "/nobody/x", True, "default", "", "/nobody/x", id="no app, no SCRIPT_NAME"
+    ),
+    pytest.param("/a/./x", True, "dyn-a", "/a", "/x", id="slow path, no SCRIPT_NAME"),
+    pytest.param(None, False, "default", "/gw", None, id="no PATH_INFO"),
+    pytest.param(None, True, "default", None, None, id="neither"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "omit_script", "app", "script_name", "path_info"), OMITTED_CASES
+)
+def test_omitted_path_info_and_script_name_are_empty(
+    echo,
+    call,
+    make_environ,
+    path: str | None,
+    omit_script: bool,
+    app: str,
+    script_name: str | None,
+    path_info: str | None,
+) -> None:
+    # PEP 3333 lets a server omit PATH_INFO and SCRIPT_NAME when empty.
+    application = PathDispatcher(
+        echo("default"),
+        lambda p: None if p == "nobody" else echo(f"dyn-{p}"),
+        mounts=[Mount("/api", echo("api"))],
+    )
+    for _ in range(2):  # the first request builds the app, the second hits it
+        environ = make_environ(path or "/", script_name="/gw")
+        if path is None:
+            del environ["PATH_INFO"]
+        if omit_script:
+            del environ["SCRIPT_NAME"]
+        seen = call(application, environ).seen
+        assert (seen["app"], seen["script_name"], seen["path_info"]) == (
+            app,
+            script_name,
+            path_info,
+        )
+
+
 def test_a_bare_segment_whose_factory_fails_is_503(echo, call) -> None:
     def make_app(prefix: str):
         raise RuntimeError("db down")

@@ -843,8 +843,8 @@ def ok_app(environ: t.Any, start_response: t.Any) -> list[bytes]:
 
 
 def test_stats_reads_leave_the_counts_exact_under_threads() -> None:
-    """The counts are ``itertools.count`` objects bumped without a lock and
-    read with ``next()``: reading must not change what later reads show."""
+    """The counts are stepped without a lock and read while other threads
+    step them: reads never go back, and reading changes no count."""
     registry = AppRegistry(lambda key: ok_app)
     registry.get("k")
     stop = threading.Event()

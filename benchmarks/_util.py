@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -57,34 +58,45 @@ def per_call_us(fn: t.Callable[[], object], number: int) -> float:
     return (time.perf_counter() - start) / number * 1e6
 
 
-def machine_instructions(args: list[str]) -> int:
-    """Machine instructions of ``python ARGS`` (this interpreter), counted by
-    valgrind's cachegrind with a fixed hash seed: a figure that does not move
-    with the machine's load."""
+def cachegrind(
+    args: list[str], out: str, options: t.Sequence[str] = ("--cache-sim=no",)
+) -> str:
+    """Run ``python ARGS`` (this interpreter) under valgrind's cachegrind,
+    its counts written to ``out``, with a fixed hash seed and address
+    layout; return valgrind's report (stderr)."""
     # A virtual environment's python is run as named: its path tells the
     # interpreter where its site-packages are (the resolved binary otherwise:
     # sys.executable may be a pyenv shim script, which valgrind cannot run).
     in_venv = sys.prefix != sys.base_prefix
     python = sys.executable if in_venv else os.path.realpath(sys.executable)
+    command = [
+        "valgrind",
+        "--tool=cachegrind",
+        *options,
+        f"--cachegrind-out-file={out}",
+        python,
+        *args,
+    ]
+    if shutil.which("setarch"):
+        command = ["setarch", "-R", *command]  # the same layout every run
+    return subprocess.run(
+        command,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    ).stderr
+
+
+def machine_instructions(args: list[str]) -> int:
+    """Machine instructions of ``python ARGS``, counted by cachegrind: a
+    figure that does not move with the machine's load."""
     with tempfile.TemporaryDirectory() as tmp:
-        run = subprocess.run(
-            [
-                "valgrind",
-                "--tool=cachegrind",
-                "--cache-sim=no",
-                f"--cachegrind-out-file={tmp}/out",
-                python,
-                *args,
-            ],
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=True,
-        )
-    found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+        report = cachegrind(args, f"{tmp}/out")
+    found = re.search(r"I\s+refs:\s+([\d,]+)", report)
     if found is None:
-        raise RuntimeError(f"no instruction count in valgrind's output:\n{run.stderr}")
+        raise RuntimeError(f"no instruction count in valgrind's output:\n{report}")
     return int(found.group(1).replace(",", ""))
 
 

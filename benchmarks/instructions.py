@@ -31,7 +31,6 @@ import linecache
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import typing as t
@@ -40,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _util  # noqa: E402
 from _util import Table  # noqa: E402
 
 #: Simulated caches: 64 KiB L1i, 48 KiB L1d, 2 MiB L2, as on the CI machines.
@@ -144,31 +144,8 @@ def by_line(
 def cachegrind(args: list[str], out: str, simulate: bool = True) -> str:
     """Run this script's ``args`` under cachegrind, its counts written to
     ``out``; return valgrind's report (stderr)."""
-    # A virtual environment's python is a symlink whose own path tells the
-    # interpreter where its site-packages are, so it is run as named; else
-    # the resolved binary (sys.executable may be a pyenv shim script, which
-    # valgrind cannot run).
-    in_venv = sys.prefix != sys.base_prefix
-    python = sys.executable if in_venv else os.path.realpath(sys.executable)
-    command = [
-        "valgrind",
-        "--tool=cachegrind",
-        *(["--cache-sim=yes", *CACHES] if simulate else ["--cache-sim=no"]),
-        f"--cachegrind-out-file={out}",
-        python,
-        os.path.abspath(__file__),
-        *args,
-    ]
-    if shutil.which("setarch"):
-        command = ["setarch", "-R", *command]  # the same layout every run
-    return subprocess.run(
-        command,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=True,
-    ).stderr
+    options = ["--cache-sim=yes", *CACHES] if simulate else ["--cache-sim=no"]
+    return _util.cachegrind([os.path.abspath(__file__), *args], out, options)
 
 
 def counts(case: str, number: int) -> list[int]:

@@ -252,9 +252,11 @@ def test_store_outage_under_traffic(pg: PostgresServer, tmp_path: Path) -> None:
             expected = 503 if a.probe.reads_store else 200
             assert a.status == expected, a
 
-        # After the restart: everything is 200 within the bound, counted from
-        # the first answer that read the store again (pg_ctl may return a
-        # little after PostgreSQL accepted its first connection).
+        # After the restart: everything is 200 (an unknown tenant 404) within
+        # the bound, counted from the first answer that read the store again
+        # (pg_ctl may return a little after PostgreSQL accepted its first
+        # connection; a request that started just after that one may have
+        # connected just before).
         back = min(
             a.start
             for a in answers
@@ -267,26 +269,25 @@ def test_store_outage_under_traffic(pg: PostgresServer, tmp_path: Path) -> None:
         worst = 0.0
         for server in servers:
             for probe in PROBES:
-                if probe.tenant == "*":
-                    continue
+                recovered = 404 if probe.tenant == "*" else 200
                 mine = [
                     a
                     for a in answers
                     if a.server == server and a.probe == probe and a.start >= back
                 ]
                 assert mine, f"no {probe.name} request to {server} after the restart"
-                failing = [a for a in mine if a.status != 200]
+                failing = [a for a in mine if a.status != recovered]
                 took = (failing[-1].end - back) if failing else 0.0
-                print(f"  {server:9} {probe.name:14} all 200 after {took:.2f}s")
+                print(f"  {server:9} {probe.name:14} all {recovered} after {took:.2f}s")
                 worst = max(worst, took)
-        print(f"everything 200 again {worst:.2f}s after the store answered again")
+        print(f"everything answered again {worst:.2f}s after the store did")
         assert worst <= RECOVERY_BOUND
         unknown_after = [
             a.status
             for a in answers
             if a.probe.tenant == "*" and a.start >= back + worst
         ]
-        assert unknown_after and set(unknown_after) == {404}
+        assert unknown_after and set(unknown_after) == {404}  # never 200 either
 
         # No worker exited, no live tenant was rebuilt (a failing lookup
         # retires nothing), and the logs hold no traceback.

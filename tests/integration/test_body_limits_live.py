@@ -56,18 +56,26 @@ def chunked_post(
         )
         first = b"f="
         deadline = time.monotonic() + timeout
-        while sent < total:
-            assert time.monotonic() < deadline, "the server neither read nor answered"
-            readable, writable, _ = select.select([sock], [sock], [], 1.0)
-            if readable:
-                break
-            if writable:
-                data = first + piece[: min(len(piece), total - sent) - len(first)]
-                first = b""
-                sock.sendall(b"%x\r\n%s\r\n" % (len(data), data))
-                sent += len(data)
-        else:
-            sock.sendall(b"0\r\n\r\n")
+        try:
+            while sent < total:
+                assert time.monotonic() < deadline, (
+                    "the server neither read nor answered"
+                )
+                readable, writable, _ = select.select([sock], [sock], [], 1.0)
+                if readable:
+                    break
+                if writable:
+                    data = first + piece[: min(len(piece), total - sent) - len(first)]
+                    first = b""
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+                    sent += len(data)
+            else:
+                sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            # The server answered and closed between the select and a send
+            # (the kernel's buffers had taken the whole body by then): its
+            # answer is still there to read.
+            pass
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response.status, response.read(), sent

@@ -333,21 +333,19 @@ def test_omitted_path_info_and_script_name_are_empty(
         )
 
 
-def test_a_bare_segment_whose_factory_fails_is_503(echo, call) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/alice", id="bare-segment"),
+        pytest.param("/alice/x", id="below-the-segment"),
+    ],
+)
+def test_failing_path_factory_is_503(echo, call, path: str) -> None:
     def make_app(prefix: str):
         raise RuntimeError("db down")
 
     application = PathDispatcher(echo("default"), make_app)
-    result = call(application, path="/alice")
-    assert result.status == 503 and "Retry-After" in result.headers
-
-
-def test_failing_path_factory_is_503(echo, call) -> None:
-    def make_app(prefix: str):
-        raise RuntimeError("db down")
-
-    application = PathDispatcher(echo("default"), make_app)
-    result = call(application, path="/alice/x")
+    result = call(application, path=path)
     assert result.status == 503 and "Retry-After" in result.headers
     assert b"db down" not in result.body
 

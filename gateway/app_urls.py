@@ -18,6 +18,7 @@ from werkzeug.wsgi import get_host
 from . import _names
 from .globals import _cv_app, _cv_request
 from .helpers import _split_blueprint_path
+from .routing import RequestAdapter
 from .wrappers import Request
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +76,7 @@ class URLsMixin:
     url_map: Map
     subdomain_matching: bool
     #: server name -> its IDNA form, for :meth:`_bind_to_request`.
-    _idna_cache: dict[str, str]
+    _idna_cache: dict[str | tuple[str, str], str]
     url_default_functions: dict[ft.AppOrBlueprintKey, list[ft.URLDefaultCallable]]
     url_build_error_handlers: list[t.Callable[[Exception, str, dict[str, t.Any]], str]]
     response_class: type[Response]
@@ -110,32 +111,49 @@ class URLsMixin:
         caching the IDNA form of the few server names a process sees."""
         environ = request.environ
         scheme = environ["wsgi.url_scheme"]
+        cache = self._idna_cache
+        idna_name = None
+        host_key = None
+        if server_name is None:
+            # The host Werkzeug derives from a Host header depends on that
+            # header and the scheme alone (TRUSTED_HOSTS were checked in
+            # create_url_adapter): its IDNA form is cached under both, and
+            # request.host (a validation and a port check) is not computed
+            # for a hit.
+            host_header = environ.get("HTTP_HOST")
+            if host_header is not None:
+                host_key = (scheme, host_header)
+                idna_name = cache.get(host_key)
         if "HTTP_UPGRADE" in environ and _is_websocket_upgrade(environ):
             scheme = "wss" if scheme == "https" else "ws"
-        if server_name is None:
-            server_name = request.host.lower()
-        else:
-            server_name = server_name.lower()
-            if scheme in {"http", "ws"} and server_name.endswith(":80"):
-                server_name = server_name[:-3]
-            elif scheme in {"https", "wss"} and server_name.endswith(":443"):
-                server_name = server_name[:-4]
-        cache = self._idna_cache
-        idna_name = cache.get(server_name)
         if idna_name is None:
-            name, sep, port = server_name.partition(":")
-            try:
-                idna_name = f"{name.encode('idna').decode('ascii')}{sep}{port}"
-            except UnicodeError as e:
-                raise BadHost() from e
+            if server_name is None:
+                server_name = request.host.lower()
+            else:
+                server_name = server_name.lower()
+                if scheme in {"http", "ws"} and server_name.endswith(":80"):
+                    server_name = server_name[:-3]
+                elif scheme in {"https", "wss"} and server_name.endswith(":443"):
+                    server_name = server_name[:-4]
+            idna_name = cache.get(server_name)
+            if idna_name is None:
+                name, sep, port = server_name.partition(":")
+                try:
+                    idna_name = f"{name.encode('idna').decode('ascii')}{sep}{port}"
+                except UnicodeError as e:
+                    raise BadHost() from e
+            # Clients choose Host headers: the cache forgets them all past a
+            # few hundred.
             if len(cache) >= 256:
                 cache.clear()
             cache[server_name] = idna_name
+            if host_key is not None:
+                cache[host_key] = idna_name
         query = environ.get("QUERY_STRING")
         if query:
             query = query.encode("latin1").decode(errors="replace")
         url_map = self.url_map
-        return MapAdapter(
+        return RequestAdapter(
             url_map,
             idna_name,
             request.root_path or "/",

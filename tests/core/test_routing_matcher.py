@@ -14,7 +14,8 @@ from werkzeug.routing import BaseConverter, RequestRedirect
 from werkzeug.routing import Map as WerkzeugMap
 from werkzeug.routing import Rule as WerkzeugRule
 
-from gateway.routing import _NO_TRANSITIONS, Map, Rule, _State
+from gateway import routing
+from gateway.routing import _NO_TRANSITIONS, Map, RequestAdapter, Rule, _State
 
 # (rule string, options) of the path rules: static, converters of every kind,
 # methods, websocket, redirects, defaults (aliases), slashes.
@@ -36,8 +37,8 @@ PATH_RULES: list[tuple[str, dict[str, t.Any]]] = [
     ("/form", {"methods": ["POST"]}),
     ("/form", {"methods": ["GET"], "endpoint": "form-page"}),
     ("/put-only", {"methods": ["PUT", "DELETE"]}),
-    ("/ws", {"websocket": True}),
-    ("/ws-or-page", {"websocket": True}),
+    ("/ws", {"websocket": True, "methods": ["GET"]}),
+    ("/ws-or-page", {"websocket": True, "methods": ["GET"]}),
     ("/ws-or-page", {"endpoint": "page-not-ws"}),
     ("/old", {"redirect_to": "/new"}),
     ("/old/<int:n>", {"redirect_to": "/new/<n>"}),
@@ -48,6 +49,11 @@ PATH_RULES: list[tuple[str, dict[str, t.Any]]] = [
     ("/keep//slashes", {"merge_slashes": False}),
     ("/lang/<lang>/<path:rest>", {}),
     ("/<slug>/tail", {}),
+    # One endpoint, two static rules with equal defaults: with
+    # redirect_defaults the second redirects to the first.
+    ("/first", {"defaults": {"x": 1}, "endpoint": "twin"}),
+    ("/second", {"defaults": {"x": 1}, "endpoint": "twin"}),
+    ("/anything", {"methods": None}),
 ]
 
 PATHS = [
@@ -102,6 +108,9 @@ PATHS = [
     "/word/tail",
     "/word/tail/",
     "/nope",
+    "/first",
+    "/second",
+    "/anything",
 ]
 
 METHODS = ["GET", "POST", "PUT", "OPTIONS"]
@@ -111,8 +120,29 @@ def outcome(adapter: t.Any, path: str, method: str, websocket: bool) -> object:
     """What matching gives: (endpoint, values) or the exception and what it
     carries (redirect target, allowed methods)."""
     adapter.websocket = websocket
+    return result_of(lambda: adapter.match(path, method, return_rule=True))
+
+
+def bound_outcome(url_map: t.Any, path: str, method: str, websocket: bool) -> object:
+    """What matching a request gives, the way an app matches one: the map
+    bound to the request's path and method, ``match()`` without arguments
+    (for gateway's map, through :class:`RequestAdapter`)."""
+    scheme = "ws" if websocket else "http"
+    if isinstance(url_map, Map):
+        subdomain = url_map.default_subdomain or ""
+        adapter: t.Any = RequestAdapter(
+            url_map, "example.com", "/", subdomain, scheme, path, method
+        )
+    else:
+        adapter = url_map.bind(
+            "example.com", path_info=path, default_method=method, url_scheme=scheme
+        )
+    return result_of(lambda: adapter.match(return_rule=True))
+
+
+def result_of(match: t.Callable[[], t.Any]) -> object:
     try:
-        rule, values = adapter.match(path, method, return_rule=True)
+        rule, values = match()
     except RequestRedirect as e:
         return ("redirect", e.new_url)
     except MethodNotAllowed as e:
@@ -123,12 +153,19 @@ def outcome(adapter: t.Any, path: str, method: str, websocket: bool) -> object:
 
 
 def make_maps(
-    rules: list[tuple[str, dict[str, t.Any]]], **map_options: t.Any
+    rules: list[tuple[str, dict[str, t.Any]]],
+    methods: list[str] | None = None,
+    **map_options: t.Any,
 ) -> tuple[Map, WerkzeugMap]:
+    """Our map and Werkzeug's of the same rules; ``methods`` for the rules
+    that name none."""
+
     def make(map_class: type, rule_class: type) -> t.Any:
         return map_class(
             [
-                rule_class(string, **{"endpoint": string, **options})
+                rule_class(
+                    string, **{"endpoint": string, "methods": methods, **options}
+                )
                 for string, options in rules
             ],
             **map_options,
@@ -147,16 +184,32 @@ def make_maps(
     ],
     ids=["default", "loose slashes", "no merge", "no alias redirects"],
 )
-def test_paths_match_as_in_werkzeug(map_options: dict[str, t.Any]) -> None:
-    ours, theirs = make_maps(PATH_RULES, **map_options)
+@pytest.mark.parametrize(
+    "methods",
+    [None, ["GET", "POST"]],
+    ids=["any method", "methods as Flask sets them"],
+)
+def test_paths_match_as_in_werkzeug(
+    map_options: dict[str, t.Any], methods: list[str] | None
+) -> None:
+    ours, theirs = make_maps(PATH_RULES, methods, **map_options)
     a = ours.bind("example.com")
     b = theirs.bind("example.com")
     compared = 0
-    for path, method, websocket in itertools.product(PATHS, METHODS, (False, True)):
-        expected = outcome(b, path, method, websocket)
-        assert outcome(a, path, method, websocket) == expected, (path, method)
-        compared += 1
-    assert compared == len(PATHS) * len(METHODS) * 2
+    # Twice: the first pass fills the memo of static matches, the second
+    # answers from it.
+    for _ in range(2):
+        for path, method, websocket in itertools.product(PATHS, METHODS, (False, True)):
+            expected = outcome(b, path, method, websocket)
+            assert outcome(a, path, method, websocket) == expected, (path, method)
+            expected = bound_outcome(theirs, path, method, websocket)
+            assert bound_outcome(ours, path, method, websocket) == expected, (
+                path,
+                method,
+            )
+            compared += 1
+    assert compared == 2 * len(PATHS) * len(METHODS) * 2
+    assert ours._matcher._static_matches, "static matches are remembered"
 
 
 def test_subdomains_match_as_in_werkzeug() -> None:
@@ -304,3 +357,41 @@ def test_custom_converter_dicts_stay_per_rule() -> None:
     assert d._converters is not e._converters
     d.refresh()
     assert url_map.bind("x").match("/d/z") == ("d", {"n": "z"})
+
+
+def test_a_rule_added_after_a_remembered_match_is_matched() -> None:
+    url_map = Map([Rule("/x", endpoint="loose", methods=["GET"], strict_slashes=False)])
+    adapter = url_map.bind("example.com")
+    assert adapter.match("/x/") == ("loose", {})
+    assert adapter.match("/x/") == ("loose", {})
+    url_map.add(Rule("/x/", endpoint="exact", methods=["GET"]))
+    assert adapter.match("/x/") == ("exact", {})
+    assert bound_outcome(url_map, "/x/", "GET", False) == ("exact", "/x/", {})
+
+
+def test_each_match_of_a_remembered_rule_gets_its_own_values() -> None:
+    url_map = Map([Rule("/page", endpoint="page", methods=["GET"], defaults={"n": 1})])
+    for _ in range(3):
+        _, values = RequestAdapter(
+            url_map, "example.com", "/", "", "http", "/page", "GET"
+        ).match(return_rule=True)
+        assert values == {"n": 1}
+        values["n"] = 2  # a view or url_value_preprocessor changing its copy
+
+
+def test_memo_of_static_matches_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    url_map = Map(
+        [
+            Rule("/any", endpoint="any"),  # every method: never remembered
+            *(Rule(f"/r{i}", endpoint=f"r{i}", methods=["GET"]) for i in range(50)),
+        ]
+    )
+    adapter = url_map.bind("example.com")
+    for i in range(100):
+        assert adapter.match("/any", f"M{i}") == ("any", {})
+    assert not url_map._matcher._static_matches
+    monkeypatch.setattr(routing, "STATIC_MATCHES_KEPT", 10)
+    for _ in range(2):
+        for i in range(50):
+            assert adapter.match(f"/r{i}", "GET") == (f"r{i}", {})
+            assert 0 < len(url_map._matcher._static_matches) <= 10

@@ -242,3 +242,63 @@ def test_create_url_adapter_without_request(routed):
     routed.config["SERVER_NAME"] = "example.test"
     adapter = routed.create_url_adapter(None)
     assert adapter.build("user", {"name": "n"}) == "/user/n"
+
+
+def _host_environ(scheme: str, host: str | None, upgrade: bool) -> dict[str, str]:
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "SERVER_NAME": "fallback.test",
+        "SERVER_PORT": "8080",
+        "wsgi.url_scheme": scheme,
+    }
+    if host is not None:
+        environ["HTTP_HOST"] = host
+    if upgrade:
+        environ.update(HTTP_CONNECTION="Upgrade", HTTP_UPGRADE="websocket")
+    return environ
+
+
+HOSTS = [
+    pytest.param("example.com", id="plain"),
+    pytest.param("EXAMPLE.com", id="upper-case"),
+    pytest.param("example.com:80", id="port-80"),
+    pytest.param("example.com:443", id="port-443"),
+    pytest.param("example.com:8443", id="other-port"),
+    pytest.param("[::1]:8080", id="ipv6"),
+    pytest.param("b\xc3\xbccher.example", id="utf8-as-latin1"),
+    pytest.param("bad host", id="invalid-characters"),
+    pytest.param("example.com:99999", id="port-out-of-range"),
+    pytest.param("", id="empty"),
+    pytest.param(None, id="absent"),
+]
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_request_binds_to_the_host_werkzeug_derives(routed, host):
+    # The app caches a Host header's IDNA form by header and scheme. One app
+    # sees every scheme, twice: computed, then cached, binding like Werkzeug.
+    from werkzeug.routing import Map as WerkzeugMap
+
+    for _ in range(2):
+        for scheme in ("http", "https"):
+            for upgrade in (False, True):
+                environ = _host_environ(scheme, host, upgrade)
+                expected = WerkzeugMap().bind_to_environ(dict(environ))
+                with routed.request_context(dict(environ)) as ctx:
+                    adapter = ctx.url_adapter
+                    assert (adapter.server_name, adapter.url_scheme) == (
+                        expected.server_name,
+                        expected.url_scheme,
+                    ), (scheme, upgrade)
+
+
+def test_host_cache_stays_bounded_when_clients_vary_the_host_header(routed):
+    variants = (
+        "".join(c.upper() if n >> i & 1 else c for i, c in enumerate("example.com"))
+        for n in range(1000)
+    )
+    for host in variants:
+        with routed.request_context(_host_environ("http", host, False)) as ctx:
+            assert ctx.url_adapter.server_name == "example.com"
+    assert len(routed._idna_cache) <= 256

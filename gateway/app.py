@@ -233,7 +233,7 @@ class App(TemplatesMixin, URLsMixin, ErrorsMixin, ToolsMixin, Scaffold):
         self.url_map = self.url_map_class(host_matching=host_matching)
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
-        self._idna_cache: dict[str | tuple[str, str], str] = {}
+        self._idna_cache: dict[t.Any, str] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
         if self.has_static_folder:

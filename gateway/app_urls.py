@@ -75,8 +75,9 @@ class URLsMixin:
     config: Config
     url_map: Map
     subdomain_matching: bool
-    #: server name -> its IDNA form, for :meth:`_bind_to_request`.
-    _idna_cache: dict[str | tuple[str, str], str]
+    #: A server name, or what a request's host is derived from, -> the
+    #: host's IDNA form (:meth:`_bind_to_request`).
+    _idna_cache: dict[t.Any, str]
     url_default_functions: dict[ft.AppOrBlueprintKey, list[ft.URLDefaultCallable]]
     url_build_error_handlers: list[t.Callable[[Exception, str, dict[str, t.Any]], str]]
     response_class: type[Response]
@@ -115,15 +116,17 @@ class URLsMixin:
         idna_name = None
         host_key = None
         if server_name is None:
-            # The host Werkzeug derives from a Host header depends on that
-            # header and the scheme alone (TRUSTED_HOSTS were checked in
-            # create_url_adapter): its IDNA form is cached under both, and
-            # request.host (a validation and a port check) is not computed
-            # for a hit.
+            # The host Werkzeug derives depends on the scheme and the Host
+            # header, or the server's name and port without one (TRUSTED_HOSTS
+            # were checked in create_url_adapter): its IDNA form is cached
+            # under those, and request.host (a validation and a port check) is
+            # not computed for a hit.
             host_header = environ.get("HTTP_HOST")
             if host_header is not None:
                 host_key = (scheme, host_header)
-                idna_name = cache.get(host_key)
+            else:
+                host_key = (scheme, None, request.server)
+            idna_name = cache.get(host_key)
         if "HTTP_UPGRADE" in environ and _is_websocket_upgrade(environ):
             scheme = "wss" if scheme == "https" else "ws"
         if idna_name is None:

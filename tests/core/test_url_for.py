@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from werkzeug.routing import BuildError
 
@@ -244,12 +246,14 @@ def test_create_url_adapter_without_request(routed):
     assert adapter.build("user", {"name": "n"}) == "/user/n"
 
 
-def _host_environ(scheme: str, host: str | None, upgrade: bool) -> dict[str, str]:
+def _host_environ(
+    scheme: str, host: str | None, upgrade: bool, port: str = "8080"
+) -> dict[str, str]:
     environ = {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": "/",
         "SERVER_NAME": "fallback.test",
-        "SERVER_PORT": "8080",
+        "SERVER_PORT": port,
         "wsgi.url_scheme": scheme,
     }
     if host is not None:
@@ -281,16 +285,17 @@ def test_request_binds_to_the_host_werkzeug_derives(routed, host):
     from werkzeug.routing import Map as WerkzeugMap
 
     for _ in range(2):
-        for scheme in ("http", "https"):
-            for upgrade in (False, True):
-                environ = _host_environ(scheme, host, upgrade)
-                expected = WerkzeugMap().bind_to_environ(dict(environ))
-                with routed.request_context(dict(environ)) as ctx:
-                    adapter = ctx.url_adapter
-                    assert (adapter.server_name, adapter.url_scheme) == (
-                        expected.server_name,
-                        expected.url_scheme,
-                    ), (scheme, upgrade)
+        for scheme, upgrade, port in itertools.product(
+            ("http", "https"), (False, True), ("80", "8080")
+        ):
+            environ = _host_environ(scheme, host, upgrade, port)
+            expected = WerkzeugMap().bind_to_environ(dict(environ))
+            with routed.request_context(dict(environ)) as ctx:
+                adapter = ctx.url_adapter
+                assert (adapter.server_name, adapter.url_scheme) == (
+                    expected.server_name,
+                    expected.url_scheme,
+                ), (scheme, upgrade, port)
 
 
 def test_host_cache_stays_bounded_when_clients_vary_the_host_header(routed):

@@ -114,7 +114,7 @@ class URLsMixin:
         scheme = environ["wsgi.url_scheme"]
         cache = self._idna_cache
         idna_name = None
-        host_key = None
+        host_key: tuple[t.Any, ...] | None = None
         if server_name is None:
             # The host Werkzeug derives depends on the scheme and the Host
             # header, or the server's name and port without one (TRUSTED_HOSTS

@@ -485,6 +485,24 @@ class FastCGIResult:
     stderr: bytes
 
 
+def fastcgi_request_bytes(params: t.Mapping[str, str], body: bytes = b"") -> bytes:
+    """The records of one FastCGI responder request (request id 1)."""
+    import struct
+
+    pairs = b"".join(
+        _fcgi_length(len(k.encode()))
+        + _fcgi_length(len(v.encode()))
+        + k.encode()
+        + v.encode()
+        for k, v in params.items()
+    )
+    out = _fcgi_record(_FCGI_BEGIN, struct.pack(">HB5x", 1, 0))
+    out += _fcgi_record(_FCGI_PARAMS, pairs) + _fcgi_record(_FCGI_PARAMS, b"")
+    for start in range(0, len(body), 32768):
+        out += _fcgi_record(_FCGI_STDIN, body[start : start + 32768])
+    return out + _fcgi_record(_FCGI_STDIN, b"")
+
+
 def fastcgi_request(
     address: str | tuple[str, int],
     params: t.Mapping[str, str],
@@ -498,19 +516,7 @@ def fastcgi_request(
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(address)
-        pairs = b"".join(
-            _fcgi_length(len(k.encode()))
-            + _fcgi_length(len(v.encode()))
-            + k.encode()
-            + v.encode()
-            for k, v in params.items()
-        )
-        out = _fcgi_record(_FCGI_BEGIN, struct.pack(">HB5x", 1, 0))
-        out += _fcgi_record(_FCGI_PARAMS, pairs) + _fcgi_record(_FCGI_PARAMS, b"")
-        for start in range(0, len(body), 32768):
-            out += _fcgi_record(_FCGI_STDIN, body[start : start + 32768])
-        out += _fcgi_record(_FCGI_STDIN, b"")
-        sock.sendall(out)
+        sock.sendall(fastcgi_request_bytes(params, body))
         data = b""
         stdout, stderr = b"", b""
         while True:

@@ -72,14 +72,38 @@ def flup_bind_address(address: Address | None) -> str | tuple[t.Any, ...] | None
 #: Seconds a stopping server waits for its threads to pick up the
 #: connections it accepted last.
 _HANDOFF_TIMEOUT = 5.0
+#: Seconds between two looks at the thread pool while every thread is busy.
+_FREE_THREAD_POLL = 0.005
 
 
 def _server_class(base: type) -> type:
-    """flup's WSGIServer, minus a race of its stop: a worker thread woken by
-    the stop leaves without running a connection queued a moment before, which
-    the client sees as a reset. The queue is emptied first."""
+    """flup's WSGIServer, minus two ways it resets a client's connection:
+
+    - flup accepts a connection, then closes it at once when no thread is
+      idle (``ThreadPool.addJob(..., allowQueuing=False)`` in
+      ``ThreadedServer.run``); a unix socket closed with the request unread
+      is a reset. A thread counts as busy until it has seen the client close
+      after the response (``Connection._cleanupSocket``), which, when the
+      machine is busy (a new child starting during a reload), trails the
+      client by long enough that the threads of a few back-to-back clients
+      are all "busy". The main loop now accepts only when a thread is free,
+      leaving the next connection in the socket's backlog (where, during a
+      reload, the other child may take it).
+    - a worker thread woken by the stop leaves without running a connection
+      queued a moment before. The queue is emptied first.
+    """
 
     class GatewayFCGIServer(base):  # type: ignore[misc]
+        def _mainloopPeriodic(self) -> None:
+            # flup's hook at the end of each turn of its accept loop, before
+            # the next select()/accept(). flup's idle count drops only when a
+            # thread takes a queued job, so a free thread for the next
+            # connection means more idle threads than queued jobs; this
+            # thread alone queues jobs, so that stays true until it accepts.
+            pool = self._threadPool
+            while self._keepGoing and pool._idleCount <= len(pool._workQueue):
+                time.sleep(_FREE_THREAD_POLL)
+
         def shutdown(self) -> None:
             pool = self._threadPool
             deadline = time.monotonic() + _HANDOFF_TIMEOUT

@@ -7,11 +7,13 @@ import json
 import signal
 import socket
 import sys
+import threading
 
 import pytest
 from server_harness import (
     eventually,
     fastcgi_request,
+    fastcgi_request_bytes,
     free_port,
     require_module,
     tcp_ready,
@@ -137,6 +139,56 @@ def test_refuses_to_steal_a_live_socket(flup_unix, spawn_server):
     assert second.wait(30) != 0
     assert wait_for_log(second, "another server is listening on")
     assert fastcgi_request(path, params("/env")).status == 200
+
+
+def test_a_connection_waits_for_a_free_thread_rather_than_being_reset(
+    spawn_server, server_dir
+):
+    """flup closes a connection it accepted when no thread is idle, a reset
+    for the client; the adapter leaves it in the backlog until one is."""
+    require_module("flup")
+    path = str(server_dir / "fcgi.sock")
+    process = spawn_server(
+        "flup",
+        [
+            sys.executable,
+            str(HERE / "serve_plain.py"),
+            "fastcgi",
+            json.dumps({"bind": path, "threads": 1}),
+        ],
+    )
+    process.wait_ready(unix_ready(path))
+    gate = server_dir / "gate"
+    with socket.socket(socket.AF_UNIX) as held:
+        # The one thread streams /stream until the gate file exists.
+        held.settimeout(20)
+        held.connect(path)
+        held.sendall(
+            fastcgi_request_bytes(params("/stream", QUERY_STRING=f"gate={gate}"))
+        )
+        received = b""
+        while b"chunk-1" not in received:
+            chunk = held.recv(65536)
+            assert chunk, received
+            received += chunk
+        outcome: list[object] = []
+
+        def second() -> None:
+            try:
+                outcome.append(fastcgi_request(path, params("/env")).status)
+            except OSError as e:
+                outcome.append(e)
+
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        # Time enough for flup to have accepted and closed it, were it to.
+        waiting.join(0.5)
+        assert outcome == []
+        gate.touch()
+        while held.recv(65536):
+            pass
+    waiting.join(20)
+    assert outcome == [200]
 
 
 def test_sigterm_stops_the_server(flup_unix):

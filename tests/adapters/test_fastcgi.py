@@ -71,8 +71,8 @@ def test_stdin_is_listening_socket_tells_sockets_from_pipes():
         listener.close()
 
 
-@pytest.fixture
-def flup_unix(spawn_server, server_dir):
+def serve_flup_unix(spawn_server, server_dir, threads):
+    """The plain app on flup with ``threads`` threads, on a unix socket."""
     require_module("flup")
     path = str(server_dir / "fcgi.sock")
     process = spawn_server(
@@ -81,11 +81,16 @@ def flup_unix(spawn_server, server_dir):
             sys.executable,
             str(HERE / "serve_plain.py"),
             "fastcgi",
-            json.dumps({"bind": path, "threads": 4}),
+            json.dumps({"bind": path, "threads": threads}),
         ],
     )
     process.wait_ready(unix_ready(path))
     return path, process
+
+
+@pytest.fixture
+def flup_unix(spawn_server, server_dir):
+    return serve_flup_unix(spawn_server, server_dir, threads=4)
 
 
 def test_passes_script_name_and_path_info_from_the_front_server(flup_unix):
@@ -146,18 +151,7 @@ def test_a_connection_waits_for_a_free_thread_rather_than_being_reset(
 ):
     """flup closes a connection it accepted when no thread is idle, a reset
     for the client; the adapter leaves it in the backlog until one is."""
-    require_module("flup")
-    path = str(server_dir / "fcgi.sock")
-    process = spawn_server(
-        "flup",
-        [
-            sys.executable,
-            str(HERE / "serve_plain.py"),
-            "fastcgi",
-            json.dumps({"bind": path, "threads": 1}),
-        ],
-    )
-    process.wait_ready(unix_ready(path))
+    path, _ = serve_flup_unix(spawn_server, server_dir, threads=1)
     gate = server_dir / "gate"
     with socket.socket(socket.AF_UNIX) as held:
         # The one thread streams /stream until the gate file exists.

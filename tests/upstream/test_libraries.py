@@ -452,6 +452,29 @@ def test_flup_thread_pool_queue_and_shutdown() -> None:
         )
 
 
+def test_flup_accept_loop_hook_and_idle_count() -> None:
+    require("flup")
+    with upstream(
+        "flup",
+        "ThreadedServer._mainloopPeriodic, ._keepGoing / ThreadPool._idleCount",
+        "ThreadedServer.run calls self._mainloopPeriodic() once per turn of its"
+        " accept loop while ._keepGoing, and hands each accepted connection to"
+        " the pool's addJob(conn, allowQueuing=False); the pool's ._idleCount"
+        " is what addJob checks, dropping only when a thread takes a job",
+        "adapters/fastcgi.py GatewayFCGIServer._mainloopPeriodic",
+    ):
+        from flup.server.threadedserver import ThreadedServer
+        from flup.server.threadpool import ThreadPool
+
+        run = inspect.getsource(ThreadedServer.run)
+        assert "while self._keepGoing:" in run
+        assert "self._mainloopPeriodic()" in run
+        assert "addJob(conn, allowQueuing=False)" in run
+        add_job = inspect.getsource(ThreadPool.addJob)
+        assert "if self._idleCount or allowQueuing:" in add_job
+        assert "self._idleCount -= 1" in inspect.getsource(ThreadPool._worker)
+
+
 def test_tornado_connection_parameters_per_request() -> None:
     require("tornado")
     with upstream(

@@ -215,6 +215,82 @@ def test_werkzeug_state_machine_matcher() -> None:
             raise AssertionError("merged slashes: no redirect")
 
 
+def test_werkzeug_map_adapter_match_steps() -> None:
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import Map, RequestRedirect, Rule
+    from werkzeug.routing.matcher import StateMachineMatcher
+
+    with upstream(
+        "werkzeug",
+        "MapAdapter.match (matcher arguments, redirects, _rules_by_endpoint)",
+        "match() with no arguments asks map._matcher.match(domain, path,"
+        " method, websocket) with the subdomain (or server_name with host"
+        " matching), '/' + path_info without leading slashes ('' when empty),"
+        " default_method upper-cased and .websocket; then redirects for a rule"
+        " with redirect_to, and with redirect_defaults only for an earlier rule"
+        " of map._rules_by_endpoint[endpoint] that provides the defaults;"
+        " otherwise returns the matcher's rule and values",
+        "routing.py RequestAdapter.match",
+    ):
+        asked: list[tuple[str, str, str, bool]] = []
+
+        class Recording(StateMachineMatcher):
+            def match(
+                self, domain: str, path: str, method: str, websocket: bool
+            ) -> t.Any:
+                asked.append((domain, path, method, websocket))
+                return super().match(domain, path, method, websocket)
+
+        url_map = Map(
+            [
+                Rule("/a", endpoint="a", methods=["GET"]),
+                Rule("/old", endpoint="old", methods=["GET"], redirect_to="/a"),
+                Rule("/one", endpoint="twin", defaults={"x": 1}, methods=["GET"]),
+                Rule("/two", endpoint="twin", defaults={"x": 1}, methods=["GET"]),
+            ]
+        )
+        recording = Recording(url_map.merge_slashes)
+        for rule in url_map.iter_rules():
+            recording.add(rule)
+        url_map._matcher = recording
+        url_map.update()
+        assert [r.rule for r in url_map._rules_by_endpoint["twin"]] == ["/one", "/two"]
+
+        bound = url_map.bind("example.com", subdomain="", path_info="//a")
+        bound.default_method = "get"
+        assert bound.match() == ("a", {})
+        assert asked[-1] == ("", "/a", "GET", False)
+        for path_info, scheme, asked_path, websocket in (
+            ("", "http", "", False),
+            ("/a", "ws", "/a", True),
+        ):
+            try:
+                url_map.bind(
+                    "example.com", path_info=path_info, url_scheme=scheme
+                ).match()
+            except HTTPException:
+                pass  # no rule for "" / not a websocket rule: only the question counts
+            assert asked[-1] == ("", asked_path, "GET", websocket)
+        assert url_map.bind("example.com", path_info="/one").match() == (
+            "twin",
+            {"x": 1},
+        )
+        for path, target in (("/old", "/a"), ("/two", "/one")):
+            try:
+                url_map.bind("example.com", path_info=path).match()
+            except RequestRedirect as e:
+                assert e.new_url == f"http://example.com{target}", e.new_url
+            else:
+                raise AssertionError(f"{path}: no redirect")
+
+        host_map = Map([Rule("/", endpoint="i", host="h.example")], host_matching=True)
+        host_map._matcher = recording = Recording(host_map.merge_slashes)
+        for rule in host_map.iter_rules():
+            recording.add(rule)
+        assert host_map.bind("h.example", path_info="/").match() == ("i", {})
+        assert asked[-1] == ("h.example", "/", "GET", False)
+
+
 def test_werkzeug_rule_sets_and_converters() -> None:
     from werkzeug.routing import Map, Rule
 

@@ -289,6 +289,8 @@ class _Matcher(StateMachineMatcher):
             # A dict of its own for each request: views may change theirs.
             return rule, dict(rule.defaults) if rule.defaults else {}
         rule, values = super().match(domain, path, method, websocket)
+        # An alias is left out: whether it redirects depends on the map's
+        # redirect_defaults when it is matched, which this match raises for.
         if not rule._converters and rule.methods is not None and not rule.alias:
             if len(memo) >= STATIC_MATCHES_KEPT:
                 memo.clear()
